@@ -1,0 +1,1 @@
+"""Experiment configs, one file per experiment of the seeds (importable as odegan_jax.configs)."""

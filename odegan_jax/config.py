@@ -1,0 +1,176 @@
+"""Configuration: the base ``ml_collections`` config and its validation.
+
+Experiment files in ``configs/`` start from :func:`base_config` and change what their
+experiment needs. Every value can be overridden on the command line as
+``--config.a.b=value``. :func:`validate` checks every key before anything is compiled and
+raises one :class:`ConfigError` naming the key and what it accepts.
+"""
+from __future__ import annotations
+
+import ml_collections
+from ml_collections import config_dict
+
+
+class ConfigError(ValueError):
+    """A config value is invalid; the message names the key and the allowed values."""
+
+
+def base_config() -> ml_collections.ConfigDict:
+    """Defaults shared by all experiments (the main job: ODE-GAN RK4 on the 16-Gaussian grid)."""
+    c = ml_collections.ConfigDict()
+    c.name = "mog16_rk4"  # run name; default workdir is runs/<name>-<seed>
+    c.seed = 0  # the only source of randomness
+    c.steps = 6000  # training steps
+
+    c.data = ml_collections.ConfigDict()
+    c.data.name = "mog16"  # mog8 | mog25 | mog16 | swiss_roll
+    c.data.batch_size = 512
+    c.data.num_train = 0  # 0: fresh samples every step; N > 0: a fixed training set of N
+    c.data.stratified = False  # mog16: every batch holds the 16 means tiled (the notebook)
+    c.data.noise = 0.2  # swiss_roll noise
+
+    c.model = ml_collections.ConfigDict()
+    c.model.name = "mlp"  # mlp | m0a | m1a | dcgan28 | dirac
+    c.model.width = 25  # mlp / m0a / m1a hidden width
+    c.model.depth = 2  # mlp hidden layers
+    c.model.num_blocks = 7  # m1a residual blocks
+    c.model.g_batchnorm = True  # m0a / m1a
+    c.model.d_batchnorm = True  # m0a / m1a / dcgan: BatchNorm in D (001: optional)
+    c.model.latent_size = 32
+    c.model.latent_prior = "normal"  # normal: N(0, I) | uniform: U(-1, 1)
+    c.model.init = "haiku"  # normal (N(0, init_std)) | haiku | lecun
+    c.model.init_std = 0.1
+
+    c.game = ml_collections.ConfigDict()
+    c.game.loss = "non_saturating"  # minimax | non_saturating | notebook | wgan | wgan_gp | hinge
+    c.game.gp_weight = 10.0  # wgan_gp λ
+    c.game.clip_value = 0.01  # wgan weight clipping
+
+    c.rule = ml_collections.ConfigDict()
+    c.rule.name = "ode"  # ode | simultaneous | alternating
+    c.rule.integrator = "rk4"  # euler | heun | rk4 | midpoint | ralston | kutta3 | rk38
+    c.rule.h = 0.1  # ODE step size
+    c.rule.reg_weight = 0.02  # λ of the gradient-norm regulariser
+    c.rule.reg_placement = "post_step"  # post_step (Algorithm 1) | first_stage (TF code)
+    c.rule.stage_batches = "same"  # same | fresh minibatch per RK stage
+    c.rule.coupling = "joint"  # joint | frozen (each player with the other frozen)
+    c.rule.schedule = "constant"  # constant | official (h/4 for 500 steps, h/2 after 400k)
+    c.rule.use_optimizer = False  # ode: feed the RK direction to config.optimizer (RK4+Adam)
+    c.rule.n_critic = 1  # alternating: D steps per G step
+
+    c.optimizer = ml_collections.ConfigDict()
+    c.optimizer.name = "adam"  # adam | adamw | rmsprop | sgd | adadelta | adagrad
+    c.optimizer.learning_rate = 1e-4
+    c.optimizer.d_learning_rate = config_dict.placeholder(float)  # per-player override
+    c.optimizer.g_learning_rate = config_dict.placeholder(float)
+    c.optimizer.weight_decay = 0.0  # L2 on each loss (001: 1e-5)
+    c.optimizer.b1 = config_dict.placeholder(float)  # unset: the optax default
+    c.optimizer.b2 = config_dict.placeholder(float)
+    c.optimizer.eps = config_dict.placeholder(float)
+    c.optimizer.momentum = config_dict.placeholder(float)
+    c.optimizer.nesterov = config_dict.placeholder(bool)
+    c.optimizer.decay = config_dict.placeholder(float)
+    c.optimizer.rho = config_dict.placeholder(float)
+    c.optimizer.initial_accumulator_value = config_dict.placeholder(float)
+
+    c.loop = ml_collections.ConfigDict()
+    c.loop.steps_per_call = 100  # training steps fused in one compiled call (MLPs only)
+    c.loop.log_every = 100  # metrics.jsonl cadence (steps)
+    c.loop.eval_every = 1000  # 2D metrics on eval_samples (0: only at the end)
+    c.loop.eval_samples = 10_000
+    c.loop.plot = True  # write PNG plots at the end
+
+    c.eval = ml_collections.ConfigDict()
+    c.eval.mode_fraction = 0.01  # a mode counts when it gets ≥ this share of samples within 3σ
+    c.eval.num_sigmas = 3.0
+    return c
+
+
+def _fail(key: str, message: str):
+    raise ConfigError(f"config.{key}: {message}")
+
+
+def _check_choice(config, key: str, allowed):
+    value = _get(config, key)
+    if value not in allowed:
+        _fail(key, f"{value!r} is not allowed; choose one of: {', '.join(map(str, allowed))}")
+
+
+def _check_positive(config, key: str, allow_zero: bool = False, integer: bool = False):
+    value = _get(config, key)
+    kind = int if integer else (int, float)
+    if isinstance(value, bool) or not isinstance(value, kind):
+        _fail(key, f"must be {'an integer' if integer else 'a number'}, got {value!r}")
+    if value < 0 or (value == 0 and not allow_zero):
+        _fail(key, f"must be {'≥ 0' if allow_zero else '> 0'}, got {value!r}")
+
+
+def _get(config, key: str):
+    node = config
+    for part in key.split("."):
+        if part not in node:
+            _fail(key, "is missing")
+        node = node[part]
+    return node
+
+
+def validate(config: ml_collections.ConfigDict) -> None:
+    """Checks names, ranges and combinations; raises ConfigError before any compilation."""
+    # Imported here: validation needs every registry, and they sit below the config.
+    from odegan_jax.data import DATASETS
+    from odegan_jax.game import LATENT_PRIORS, LOSSES
+    from odegan_jax.integrators import TABLEAUX
+    from odegan_jax.models import INITS, NETWORKS
+    from odegan_jax import rules
+
+    _check_positive(config, "seed", allow_zero=True, integer=True)
+    _check_positive(config, "steps", integer=True)
+    _check_choice(config, "data.name", DATASETS)
+    _check_positive(config, "data.batch_size", integer=True)
+    _check_positive(config, "data.num_train", allow_zero=True, integer=True)
+    _check_positive(config, "data.noise", allow_zero=True)
+    _check_choice(config, "model.name", list(NETWORKS))
+    for key in ("model.width", "model.depth", "model.latent_size"):
+        _check_positive(config, key, integer=True)
+    _check_positive(config, "model.num_blocks", allow_zero=True, integer=True)
+    _check_choice(config, "model.latent_prior", LATENT_PRIORS)
+    _check_choice(config, "model.init", INITS)
+    _check_positive(config, "model.init_std")
+    _check_choice(config, "game.loss", LOSSES)
+    _check_positive(config, "game.gp_weight", allow_zero=True)
+    _check_positive(config, "game.clip_value")
+    _check_choice(config, "rule.name", ("ode",) + rules.UPDATES)
+    _check_choice(config, "rule.integrator", sorted(TABLEAUX))
+    _check_positive(config, "rule.h")
+    _check_positive(config, "rule.reg_weight", allow_zero=True)
+    _check_choice(config, "rule.reg_placement", rules.REG_PLACEMENTS)
+    _check_choice(config, "rule.stage_batches", rules.STAGE_BATCHES)
+    _check_choice(config, "rule.coupling", rules.COUPLINGS)
+    _check_choice(config, "rule.schedule", ("constant", "official"))
+    _check_positive(config, "rule.n_critic", integer=True)
+    if config.rule.n_critic > 1 and config.rule.name != "alternating":
+        _fail("rule.n_critic", f"is {config.rule.n_critic}, which needs "
+                               f"rule.name='alternating' (got {config.rule.name!r})")
+    _check_choice(config, "optimizer.name", list(rules.OPTIMIZERS))
+    _check_positive(config, "optimizer.learning_rate")
+    _check_positive(config, "optimizer.weight_decay", allow_zero=True)
+    for key in ("d_learning_rate", "g_learning_rate"):
+        if config.optimizer[key] is not None:
+            _check_positive(config, f"optimizer.{key}")
+    try:
+        rules.optimizer_kwargs(config.optimizer.name, optimizer_hyperparameters(config))
+    except ValueError as e:
+        raise ConfigError(str(e)) from None
+    for key in ("steps_per_call", "log_every", "eval_samples"):
+        _check_positive(config, f"loop.{key}", integer=True)
+    _check_positive(config, "loop.eval_every", allow_zero=True, integer=True)
+    _check_positive(config, "eval.mode_fraction")
+    _check_positive(config, "eval.num_sigmas")
+    if config.data.num_train and config.data.num_train < config.data.batch_size * 4:
+        _fail("data.num_train", f"{config.data.num_train} is smaller than the samples of one "
+                                f"step (up to 4 batches of {config.data.batch_size})")
+
+
+def optimizer_hyperparameters(config) -> dict:
+    from odegan_jax.rules import OPTIMIZER_HYPERPARAMETERS
+    return {k: config.optimizer[k] for k in OPTIMIZER_HYPERPARAMETERS}

@@ -1,0 +1,63 @@
+"""Datasets and the minibatch stream.
+
+A :class:`Dataset` is either a sampler (infinite synthetic data: a fresh draw every step) or
+a finite array of training samples. :func:`get_batches` is a pure function of
+``(dataset, key, step)``: the data position *is* the step, so a resumed run sees exactly the
+minibatches an uninterrupted run would.
+"""
+from __future__ import annotations
+
+from typing import Callable, NamedTuple, Optional
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from odegan_jax.data.synthetic import DISTRIBUTIONS_2D, Distribution2D, make_distribution
+
+DATASETS = DISTRIBUTIONS_2D
+
+
+class Dataset(NamedTuple):
+    name: str
+    sample_shape: tuple
+    sampler: Optional[Callable[[jax.Array, int], jax.Array]] = None  # infinite data
+    train: Optional[np.ndarray] = None  # finite data, [N, *sample_shape], float32
+    distribution: Optional[Distribution2D] = None  # 2D reference for metrics
+
+
+def make_dataset(data_config, key: jax.Array) -> Dataset:
+    """Builds the dataset of ``config.data``; ``key`` draws a finite 2D training set."""
+    name = data_config.name
+    if name in DISTRIBUTIONS_2D:
+        dist = make_distribution(name, stratified=data_config.stratified,
+                                 noise=data_config.noise)
+        if data_config.num_train > 0:
+            train = np.asarray(dist.sample(key, data_config.num_train), np.float32)
+            return Dataset(name, (2,), None, train, dist)
+        return Dataset(name, (2,), dist.sample, None, dist)
+    raise ValueError(f"unknown dataset {name!r}; allowed: {', '.join(DATASETS)}")
+
+
+def get_batches(dataset: Dataset, key: jax.Array, step, num_batches: int, batch_size: int,
+                train: Optional[jax.Array] = None) -> jax.Array:
+    """The minibatches of one training step, shape ``[num_batches, batch_size, *sample_shape]``.
+
+    Infinite data: a fresh draw from ``fold_in(key, step)``. Finite data: epochs of key-driven
+    permutations (incomplete final batches are dropped); pass ``train`` as a device array to
+    avoid embedding it in the compiled step.
+    """
+    n = num_batches * batch_size
+    if dataset.sampler is not None:
+        x = dataset.sampler(jax.random.fold_in(key, step), n)
+    else:
+        data = jnp.asarray(dataset.train) if train is None else train
+        size = data.shape[0]
+        if n > size:
+            raise ValueError(f"a step needs {n} samples but the training set has {size}")
+        per_epoch = size // n
+        epoch, within = step // per_epoch, step % per_epoch
+        perm = jax.random.permutation(jax.random.fold_in(key, epoch), size)
+        idx = jax.lax.dynamic_slice_in_dim(perm, within * n, n)
+        x = data[idx]
+    return x.reshape((num_batches, batch_size) + tuple(dataset.sample_shape))

@@ -1,0 +1,295 @@
+"""The GAN as a two-player differentiable game: losses and the joint vector field.
+
+Conventions used throughout the package:
+
+* ``params = {'d': θ, 'g': φ}``: the parameter pytrees of the discriminator (θ) and the
+  generator (φ). ODE rules integrate this joint pytree.
+* ``model_state = {'d': ..., 'g': ...}``: each player's non-trained collections
+  (BatchNorm running averages under ``'batch_stats'``); ``{}`` for a player without any.
+* The discriminator returns raw scores ("logits") of shape ``[B, 1]`` or ``[B, 2]``. A
+  two-logit head (the official TF ODE-GAN code) is a two-class softmax, identical to a
+  sigmoid on ``logit[1] - logit[0]``, so every loss below accepts both.
+
+The vector field is ``v(θ, φ) = -[∂ℓ_D/∂θ, ∂ℓ_G/∂φ]`` (003, Algorithm 1). One forward pass of
+G and of D on the real and the fake batch serves both players: the two gradients are two
+pullbacks of the same ``jax.vjp``.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Callable, NamedTuple, Optional
+
+import chex
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+Params = dict  # {'d': θ, 'g': φ}
+ModelState = dict  # {'d': {...}, 'g': {...}}
+
+
+# --------------------------------------------------------------------------------------
+# Losses
+# --------------------------------------------------------------------------------------
+
+def binary_logit(logits: jax.Array) -> jax.Array:
+    """Reduces D's output ``[B, 1]`` or ``[B, 2]`` (two-class softmax) to one logit ``[B]``."""
+    if logits.ndim != 2 or logits.shape[-1] not in (1, 2):
+        raise ValueError(
+            f"discriminator output must have shape [batch, 1] or [batch, 2], got {logits.shape}")
+    if logits.shape[-1] == 2:
+        return logits[:, 1] - logits[:, 0]
+    return logits[:, 0]
+
+
+class Loss(NamedTuple):
+    """A GAN objective: what each player minimises, as functions of D's logits.
+
+    d_loss(real_logits [B], fake_logits [B]) -> scalar ℓ_D; g_loss(fake_logits [B]) -> ℓ_G.
+    gradient_penalty: weight of the WGAN-GP term E[(‖∇_x D(x̂)‖ - 1)²] added to ℓ_D.
+    clip_value: WGAN weight clipping, a projection of θ onto [-c, c] after every update.
+    probabilistic: D's score is a logit of P(real) (sigmoid losses) rather than a critic value.
+    """
+    name: str
+    d_loss: Callable[[jax.Array, jax.Array], jax.Array]
+    g_loss: Callable[[jax.Array], jax.Array]
+    gradient_penalty: float = 0.0
+    clip_value: Optional[float] = None
+    probabilistic: bool = True
+
+
+def _softplus(x):
+    return jax.nn.softplus(x)
+
+
+def _bce_d_loss(real, fake):
+    # -log σ(r) - log(1 - σ(f)), written with softplus for stability.
+    return jnp.mean(_softplus(-real)) + jnp.mean(_softplus(fake))
+
+
+def minimax_loss() -> Loss:
+    """Goodfellow's saturating game: G minimises E log(1 - D(G(z)))."""
+    return Loss("minimax", _bce_d_loss, lambda fake: -jnp.mean(_softplus(fake)))
+
+
+def non_saturating_loss() -> Loss:
+    """G maximises E log D(G(z)) instead (Goodfellow 2014, the usual practice)."""
+    return Loss("non_saturating", _bce_d_loss, lambda fake: jnp.mean(_softplus(-fake)))
+
+
+def notebook_loss() -> Loss:
+    """The losses exactly as written in the official ODE-GAN notebook (odegan_mog16.ipynb).
+
+    There ``disc_real = r - log_sigmoid(r) = softplus(r)`` and ``disc_fake = -log_sigmoid(f)``,
+    so with D = σ(logit): ℓ_D = E log(1 - D(x)) + E log D(G(z)) and ℓ_G = E log(1 - D(G(z))).
+    D's per-sample push has the same direction as the cross-entropy loss but is weighted by
+    σ(r) instead of 1 - σ(r), and G plays the saturating (minimax) game.
+    """
+    return Loss("notebook",
+                lambda real, fake: -jnp.mean(_softplus(real)) - jnp.mean(_softplus(-fake)),
+                lambda fake: -jnp.mean(_softplus(fake)))
+
+
+def wgan_loss(clip_value: float = 0.01) -> Loss:
+    """Wasserstein GAN (Arjovsky et al. 2017) with weight clipping of D to [-c, c]."""
+    return Loss("wgan", lambda real, fake: jnp.mean(fake) - jnp.mean(real),
+                lambda fake: -jnp.mean(fake), clip_value=clip_value, probabilistic=False)
+
+
+def wgan_gp_loss(weight: float = 10.0) -> Loss:
+    """WGAN with the gradient penalty of Gulrajani et al. 2017 (λ = 10 there)."""
+    return Loss("wgan_gp", lambda real, fake: jnp.mean(fake) - jnp.mean(real),
+                lambda fake: -jnp.mean(fake), gradient_penalty=weight, probabilistic=False)
+
+
+def hinge_loss() -> Loss:
+    """Hinge loss (Lim & Ye 2017; SN-GAN): ℓ_D = E relu(1 - r) + E relu(1 + f), ℓ_G = -E f."""
+    return Loss("hinge",
+                lambda real, fake: jnp.mean(jax.nn.relu(1.0 - real)) + jnp.mean(jax.nn.relu(1.0 + fake)),
+                lambda fake: -jnp.mean(fake), probabilistic=False)
+
+
+LOSSES = ("minimax", "non_saturating", "notebook", "wgan", "wgan_gp", "hinge")
+
+
+def make_loss(name: str, *, gp_weight: float = 10.0, clip_value: float = 0.01) -> Loss:
+    if name == "wgan":
+        return wgan_loss(clip_value)
+    if name == "wgan_gp":
+        return wgan_gp_loss(gp_weight)
+    factories = {"minimax": minimax_loss, "non_saturating": non_saturating_loss,
+                 "notebook": notebook_loss, "hinge": hinge_loss}
+    if name not in factories:
+        raise ValueError(f"unknown loss {name!r}; allowed: {', '.join(LOSSES)}")
+    return factories[name]()
+
+
+# --------------------------------------------------------------------------------------
+# The game
+# --------------------------------------------------------------------------------------
+
+LATENT_PRIORS = ("normal", "uniform")
+
+
+@dataclasses.dataclass(frozen=True)
+class Game:
+    """Generator, discriminator, loss and latent prior: everything static about the game.
+
+    Hashable, so it can be closed over by jitted functions. Networks are flax modules with
+    signature ``__call__(x, train: bool)``.
+    """
+    generator: nn.Module
+    discriminator: nn.Module
+    loss: Loss
+    latent_size: int
+    latent_prior: str = "normal"
+
+    def sample_latents(self, key: jax.Array, n: int) -> jax.Array:
+        """z ~ N(0, I) or U(-1, 1), shape [n, latent_size]."""
+        shape = (n, self.latent_size)
+        if self.latent_prior == "normal":
+            return jax.random.normal(key, shape)
+        if self.latent_prior == "uniform":
+            return jax.random.uniform(key, shape, minval=-1.0, maxval=1.0)
+        raise ValueError(f"unknown latent prior {self.latent_prior!r}; allowed: {LATENT_PRIORS}")
+
+    def init(self, key: jax.Array, example_x: jax.Array) -> tuple[Params, ModelState]:
+        """Initialises both networks; ``example_x`` is a real batch (only its shape is used)."""
+        key_g, key_d = jax.random.split(key)
+        z = jnp.zeros((example_x.shape[0], self.latent_size), example_x.dtype)
+        g_vars = self.generator.init(key_g, z, train=False)
+        d_vars = self.discriminator.init(key_d, example_x, train=False)
+        g_params, g_state = _split_variables(g_vars)
+        d_params, d_state = _split_variables(d_vars)
+        return {"d": d_params, "g": g_params}, {"d": d_state, "g": g_state}
+
+    def generate(self, params: Params, model_state: ModelState, z: jax.Array) -> jax.Array:
+        """G(z) in inference mode (BatchNorm uses its running averages)."""
+        return self.generator.apply({"params": params["g"], **model_state["g"]}, z, train=False)
+
+    def discriminate(self, params: Params, model_state: ModelState, x: jax.Array) -> jax.Array:
+        """D's logits ``[B]`` in inference mode."""
+        out = self.discriminator.apply({"params": params["d"], **model_state["d"]}, x, train=False)
+        return binary_logit(out)
+
+
+def _split_variables(variables: dict) -> tuple[dict, dict]:
+    variables = dict(variables)
+    params = variables.pop("params", {})
+    return params, variables
+
+
+def _apply_train(module: nn.Module, params, state, x):
+    """Training-mode forward pass: BatchNorm uses batch statistics; returns updated state."""
+    if state:
+        out, new_state = module.apply({"params": params, **state}, x, train=True,
+                                      mutable=list(state.keys()))
+        return out, dict(new_state)
+    return module.apply({"params": params}, x, train=True), state
+
+
+def _gradient_penalty(game: Game, d_params, d_state, real, fake, key):
+    """E[(‖∇_x D(x̂)‖₂ - 1)²] at x̂ = εx + (1-ε)G(z), ε ~ U(0, 1) per sample."""
+    eps = jax.random.uniform(key, (real.shape[0],) + (1,) * (real.ndim - 1))
+    x_hat = eps * real + (1.0 - eps) * fake
+
+    def critic_sum(x):
+        out, _ = _apply_train(game.discriminator, d_params, d_state, x)
+        return jnp.sum(binary_logit(out))
+
+    grads = jax.grad(critic_sum)(x_hat)
+    norms = jnp.sqrt(jnp.sum(grads.reshape(grads.shape[0], -1) ** 2, axis=-1) + 1e-12)
+    return jnp.mean((norms - 1.0) ** 2)
+
+
+class Evaluation(NamedTuple):
+    """One evaluation of the game at (θ, φ) on one minibatch.
+
+    grads: ``{'d': ∂ℓ_D/∂θ, 'g': ∂ℓ_G/∂φ}`` (the vector field is its negative).
+    model_state: the players' state after this forward pass (batch statistics folded into the
+      running averages).
+    metrics: scalars ``loss_d``, ``loss_g``, ``d_real``, ``d_fake`` (mean D(x) and D(G(z)): a
+      probability for sigmoid losses, the raw critic value otherwise).
+    penalty_grad: ``g_θ = ∇_θ ‖∂ℓ_G/∂φ‖²`` when asked for, else None.
+    """
+    grads: Params
+    model_state: ModelState
+    metrics: dict
+    penalty_grad: Any = None
+
+
+def _sq_norm(tree) -> jax.Array:
+    return sum(jnp.sum(jnp.square(x)) for x in jax.tree.leaves(tree))
+
+
+def evaluate(game: Game, params: Params, model_state: ModelState, real: jax.Array,
+             key: jax.Array, *, penalty: bool = False) -> Evaluation:
+    """Both players' loss gradients from one shared forward pass.
+
+    Args:
+      real: a minibatch of real data ``[B, ...]``.
+      key: PRNG key for the latents (and the WGAN-GP interpolation).
+      penalty: also return ``g_θ = ∇_θ ‖∂ℓ_G/∂φ‖²`` (a double backward pass).
+    """
+    chex.assert_rank(real, {2, 3, 4})
+    key_z, key_gp = jax.random.split(key)
+    z = game.sample_latents(key_z, real.shape[0]).astype(real.dtype)
+    loss = game.loss
+
+    def forward(d_params, g_params):
+        fake, g_state = _apply_train(game.generator, g_params, model_state["g"], z)
+        chex.assert_equal_shape([fake, real])
+        real_out, d_state = _apply_train(game.discriminator, d_params, model_state["d"], real)
+        fake_out, d_state = _apply_train(game.discriminator, d_params, d_state, fake)
+        real_logits, fake_logits = binary_logit(real_out), binary_logit(fake_out)
+        if loss.gradient_penalty > 0:
+            gp = _gradient_penalty(game, d_params, model_state["d"], real,
+                                   jax.lax.stop_gradient(fake), key_gp)
+        else:
+            gp = jnp.zeros((), real.dtype)
+        return (real_logits, fake_logits, gp), {"d": d_state, "g": g_state}
+
+    def d_objective(real_logits, fake_logits, gp):
+        return loss.d_loss(real_logits, fake_logits) + loss.gradient_penalty * gp
+
+    def g_objective(real_logits, fake_logits, gp):
+        del real_logits, gp
+        return loss.g_loss(fake_logits)
+
+    def grads_at(d_params):
+        outs, pullback, new_state = jax.vjp(forward, d_params, params["g"], has_aux=True)
+        loss_d, d_cot = jax.value_and_grad(d_objective, argnums=(0, 1, 2))(*outs)
+        loss_g, g_cot = jax.value_and_grad(g_objective, argnums=(0, 1, 2))(*outs)
+        grad_d, _ = pullback(d_cot)
+        _, grad_g = pullback(g_cot)
+        real_logits, fake_logits, _ = outs
+        score = jax.nn.sigmoid if loss.probabilistic else (lambda x: x)
+        metrics = {"loss_d": loss_d, "loss_g": loss_g,
+                   "d_real": jnp.mean(score(real_logits)), "d_fake": jnp.mean(score(fake_logits))}
+        return grad_d, grad_g, new_state, metrics
+
+    if not penalty:
+        grad_d, grad_g, new_state, metrics = grads_at(params["d"])
+        return Evaluation({"d": grad_d, "g": grad_g}, new_state, metrics)
+
+    def g_grad_sq_norm(d_params):
+        grad_d, grad_g, new_state, metrics = grads_at(d_params)
+        return _sq_norm(grad_g), (grad_d, grad_g, new_state, metrics)
+
+    penalty_grad, (grad_d, grad_g, new_state, metrics) = jax.grad(
+        g_grad_sq_norm, has_aux=True)(params["d"])
+    metrics = dict(metrics, g_grad_sq_norm=_sq_norm(grad_g))
+    return Evaluation({"d": grad_d, "g": grad_g}, new_state, metrics, penalty_grad)
+
+
+def vector_field(game: Game, params: Params, model_state: ModelState, real: jax.Array,
+                 key: jax.Array) -> tuple[Params, ModelState, dict]:
+    """v(θ, φ) = -[∂ℓ_D/∂θ, ∂ℓ_G/∂φ] on one minibatch; returns (v, new model state, metrics)."""
+    ev = evaluate(game, params, model_state, real, key)
+    return jax.tree.map(jnp.negative, ev.grads), ev.model_state, ev.metrics
+
+
+def gradient_norm_penalty(game: Game, params: Params, model_state: ModelState,
+                          real: jax.Array, key: jax.Array) -> Any:
+    """g_θ = ∇_θ ‖∂ℓ_G/∂φ‖² (003 Algorithm 1), a pytree shaped like θ."""
+    return evaluate(game, params, model_state, real, key, penalty=True).penalty_grad

@@ -1,0 +1,76 @@
+"""PNG plots (matplotlib, Agg backend: works without a display, e.g. under CI)."""
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from scipy.stats import gaussian_kde  # noqa: E402
+
+from odegan_jax.logs import columns  # noqa: E402
+
+
+def plot_samples_2d(path: str, samples: np.ndarray, modes: np.ndarray, *, d_grid=None,
+                    bbox=None, title: str = "", kde_points: int = 2000) -> None:
+    """Generated samples as a KDE (filled contours), D's output as contour lines, modes as
+    crosses. ``d_grid`` is ``(xx, yy, values)`` on a meshgrid or None."""
+    samples = np.asarray(samples)
+    samples = samples[np.all(np.isfinite(samples), axis=1)]
+    if bbox is None:
+        lo, hi = modes.min(axis=0), modes.max(axis=0)
+        pad = 0.3 * max(hi - lo) + 0.5
+        bbox = (lo[0] - pad, hi[0] + pad, lo[1] - pad, hi[1] + pad)
+    fig, ax = plt.subplots(figsize=(5, 5))
+    xx, yy = np.mgrid[bbox[0]:bbox[1]:200j, bbox[2]:bbox[3]:200j]
+    sub = samples[:kde_points]
+    if len(sub) > 2 and np.all(np.std(sub, axis=0) > 1e-8):
+        density = gaussian_kde(sub.T)(np.vstack([xx.ravel(), yy.ravel()])).reshape(xx.shape)
+        ax.contourf(xx, yy, density, levels=20, cmap="Blues")
+    else:
+        ax.scatter(sub[:, 0], sub[:, 1], s=2, alpha=0.3)
+    if d_grid is not None:
+        gx, gy, gv = d_grid
+        ax.contour(gx, gy, gv, levels=15, colors="k", linewidths=0.6, alpha=0.5)
+    ax.scatter(modes[:, 0], modes[:, 1], marker="x", c="red", s=20, linewidths=1)
+    ax.set_xlim(bbox[0], bbox[1])
+    ax.set_ylim(bbox[2], bbox[3])
+    ax.set_aspect("equal")
+    ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def plot_training_curves(path: str, rows: list[dict]) -> None:
+    """Losses, D(x) / D(G(z)) and (if logged) modes covered / HQ share over steps."""
+    panels = [("losses", ["loss_d", "loss_g"]), ("discriminator", ["d_real", "d_fake"])]
+    if any("modes_covered" in r for r in rows):
+        panels.append(("2D quality", ["modes_covered", "hq_fraction"]))
+    if any("nfe" in r for r in rows):
+        panels.append(("NFE", ["nfe"]))
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.5 * len(panels), 3.5))
+    axes = np.atleast_1d(axes)
+    for ax, (title, keys) in zip(axes, panels):
+        twin = None
+        for i, key in enumerate(keys):
+            steps, values = columns(rows, key)
+            if not steps:
+                continue
+            target = ax
+            if title == "2D quality" and key == "hq_fraction":
+                twin = twin or ax.twinx()
+                target = twin
+            target.plot(steps, values, label=key, color=f"C{i}")
+            target.set_ylabel(key if title == "2D quality" else "")
+        ax.set_title(title)
+        ax.set_xlabel("step")
+        handles = ax.get_legend_handles_labels()
+        if twin is not None:
+            extra = twin.get_legend_handles_labels()
+            handles = (handles[0] + extra[0], handles[1] + extra[1])
+        if handles[0]:
+            ax.legend(*handles, fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)

@@ -1,0 +1,291 @@
+"""Training rules behind one interface.
+
+A :class:`TrainingRule` is a pair of pure functions, in the manner of optax:
+
+* ``init(params) -> rule_state``
+* ``step(state: TrainState, batches) -> (state, metrics)`` where ``batches`` has shape
+  ``[rule.batches_per_step, B, ...]``.
+
+The loop never asks which rule it has. Rules:
+
+* :func:`ode_rule`: ODE-GAN. One explicit Runge–Kutta step (any :class:`ButcherTableau`) over
+  the joint vector field, the gradient-norm regulariser, and optionally the RK direction fed to
+  an optax optimiser ("RK4 + Adam", 003 Table 1).
+* :func:`gradient_rule`: simultaneous or alternating (n_critic) gradient updates with any optax
+  optimiser per player.
+
+BatchNorm policy (model state): every stage of a step runs in training mode, i.e. uses the
+statistics of its own minibatch; the running averages are updated once per step, from the
+evaluation at the current point (stage 1); intermediate stages' updates are discarded.
+For alternating updates each player's running averages are updated by its own updates.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from odegan_jax import game as game_lib
+from odegan_jax.game import Game, Params
+from odegan_jax.integrators import ButcherTableau, rk_step, tree_add_scaled
+
+
+class TrainState(NamedTuple):
+    """All training state, checkpointed whole."""
+    step: jax.Array  # int32 scalar: number of completed steps
+    params: Params  # {'d': θ, 'g': φ}
+    model_state: dict  # {'d': ..., 'g': ...}
+    rule_state: Any  # optimiser states (or () for plain ODE rules)
+    key: jax.Array  # PRNG key, split at every step
+
+
+class TrainingRule(NamedTuple):
+    name: str
+    init: Callable[[Params], Any]
+    step: Callable[[TrainState, jax.Array], tuple[TrainState, dict]]
+    batches_per_step: int
+
+
+# --------------------------------------------------------------------------------------
+# Optimisers
+# --------------------------------------------------------------------------------------
+
+OPTIMIZERS = {
+    "adam": optax.adam,
+    "adamw": optax.adamw,
+    "rmsprop": optax.rmsprop,
+    "sgd": optax.sgd,
+    "adadelta": optax.adadelta,
+    "adagrad": optax.adagrad,
+}
+# Hyperparameter keys of ``config.optimizer`` that may be set, and the optimisers taking each.
+OPTIMIZER_HYPERPARAMETERS = ("b1", "b2", "eps", "momentum", "nesterov", "decay", "rho",
+                             "initial_accumulator_value")
+
+
+def optimizer_kwargs(name: str, settings: dict) -> dict:
+    """Keeps the hyperparameters that are set; raises if one does not apply to ``name``."""
+    import inspect
+    accepted = inspect.signature(OPTIMIZERS[name]).parameters
+    kwargs = {}
+    for key, value in settings.items():
+        if value is None:
+            continue
+        if key not in accepted:
+            allowed = [k for k in OPTIMIZER_HYPERPARAMETERS if k in accepted]
+            raise ValueError(f"config.optimizer.{key} does not apply to {name!r}; "
+                             f"{name} takes: {', '.join(allowed) or 'none of them'}")
+        kwargs[key] = value
+    return kwargs
+
+
+def make_optimizer(name: str, learning_rate: float, weight_decay: float = 0.0,
+                   **hyperparameters) -> optax.GradientTransformation:
+    """An optax optimiser by name. ``weight_decay`` adds wd·θ to the gradient (L2 on the loss,
+    as in 001), except for adamw where it is the decoupled decay of that optimiser."""
+    if name not in OPTIMIZERS:
+        raise ValueError(f"unknown optimizer {name!r}; allowed: {', '.join(OPTIMIZERS)}")
+    kwargs = optimizer_kwargs(name, hyperparameters)
+    if name == "adamw":
+        return optax.adamw(learning_rate, weight_decay=weight_decay, **kwargs)
+    opt = OPTIMIZERS[name](learning_rate, **kwargs)
+    if weight_decay > 0:
+        opt = optax.chain(optax.add_decayed_weights(weight_decay), opt)
+    return opt
+
+
+# --------------------------------------------------------------------------------------
+# Helpers
+# --------------------------------------------------------------------------------------
+
+def _clip_d(loss: game_lib.Loss, params: Params) -> Params:
+    """WGAN weight clipping: projects θ onto [-c, c] after every update."""
+    if loss.clip_value is None:
+        return params
+    c = loss.clip_value
+    return {"d": jax.tree.map(lambda x: jnp.clip(x, -c, c), params["d"]), "g": params["g"]}
+
+
+def _tree_norm(tree) -> jax.Array:
+    return jnp.sqrt(game_lib._sq_norm(tree))
+
+
+def _finite(metrics: dict, params: Params) -> jax.Array:
+    """True when the losses and every parameter are finite (one reduction over params)."""
+    ok = jnp.isfinite(metrics["loss_d"]) & jnp.isfinite(metrics["loss_g"])
+    return ok & jnp.isfinite(game_lib._sq_norm(params))
+
+
+def step_size_schedule(kind: str, h: float) -> Callable[[jax.Array], jax.Array]:
+    """constant: h. official (cs_gan/main_ode.py): h/4 for steps < 500, h until 400k, then h/2."""
+    if kind == "constant":
+        return lambda step: jnp.asarray(h, jnp.float32)
+    if kind == "official":
+        return lambda step: jnp.where(step < 500, h / 4, jnp.where(step < 400_000, h, h / 2))
+    raise ValueError(f"unknown step-size schedule {kind!r}; allowed: constant, official")
+
+
+# --------------------------------------------------------------------------------------
+# ODE-GAN
+# --------------------------------------------------------------------------------------
+
+REG_PLACEMENTS = ("post_step", "first_stage")
+STAGE_BATCHES = ("same", "fresh")
+COUPLINGS = ("joint", "frozen")
+
+
+def ode_rule(game: Game, tableau: ButcherTableau, h: float, *, reg_weight: float = 0.0,
+             reg_placement: str = "post_step", stage_batches: str = "same",
+             coupling: str = "joint", schedule: str = "constant",
+             optimizer: optax.GradientTransformation | None = None) -> TrainingRule:
+    """ODE-GAN: one Runge–Kutta step of the joint gradient vector field per training step.
+
+    Args:
+      tableau: the explicit scheme (Euler, Heun, RK4, ...).
+      h: step size for both players (scaled by ``schedule``).
+      reg_weight: λ of the regulariser g_θ = ∇_θ ‖∂ℓ_G/∂φ‖².
+      reg_placement: ``post_step`` (003 Algorithm 1: θ ← θ - hλg_θ after the step, the
+        notebook) or ``first_stage`` (official TF code: λ/b₁·g_θ added to the stage-1 D
+        gradient, so the intermediate stages see it and the step carries exactly hλg_θ).
+      stage_batches: ``same`` minibatch and latents for every stage (the notebook: the RK
+        step integrates one fixed-batch field) or a ``fresh`` one per stage (TF code).
+      coupling: ``joint`` integrates (θ, φ) together; ``frozen`` integrates each player with
+        the other held at its value at the start of the step (the notebook).
+      schedule: ``constant`` or ``official`` (h/4 for 500 steps, h/2 after 400k).
+      optimizer: if given, the RK direction Σ bᵢkᵢ is fed to it as the (negative) gradient
+        instead of taking the step y + h·direction; intermediate stages still use h.
+    """
+    if reg_placement not in REG_PLACEMENTS:
+        raise ValueError(f"reg_placement must be one of {REG_PLACEMENTS}, got {reg_placement!r}")
+    if stage_batches not in STAGE_BATCHES:
+        raise ValueError(f"stage_batches must be one of {STAGE_BATCHES}, got {stage_batches!r}")
+    if coupling not in COUPLINGS:
+        raise ValueError(f"coupling must be one of {COUPLINGS}, got {coupling!r}")
+    s = tableau.num_stages
+    h_at = step_size_schedule(schedule, h)
+    use_reg = reg_weight > 0
+    first_stage_weight = reg_weight / tableau.b[0] if reg_placement == "first_stage" else 0.0
+
+    def init(params):
+        if optimizer is None:
+            return ()
+        return {"d": optimizer.init(params["d"]), "g": optimizer.init(params["g"])}
+
+    def step(state: TrainState, batches: jax.Array):
+        key, step_key = jax.random.split(state.key)
+        if stage_batches == "fresh":
+            stage_keys = jax.random.split(step_key, s)
+            batch_of = lambda i: batches[i]  # noqa: E731
+        else:
+            stage_keys = [step_key] * s
+            batch_of = lambda i: batches[0]  # noqa: E731
+        y0, ms0 = state.params, state.model_state
+
+        def evaluate(params, i, penalty=False):
+            return game_lib.evaluate(game, params, ms0, batch_of(i), stage_keys[i],
+                                     penalty=penalty)
+
+        def field(y, i):
+            if i == 0:
+                ev = evaluate(y, 0, penalty=use_reg)
+                v = jax.tree.map(jnp.negative, ev.grads)
+                if use_reg and first_stage_weight:
+                    v = {"d": tree_add_scaled(v["d"], [(-first_stage_weight, ev.penalty_grad)]),
+                         "g": v["g"]}
+                return v, ev
+            if coupling == "joint":
+                return jax.tree.map(jnp.negative, evaluate(y, i).grads), None
+            grad_d = evaluate({"d": y["d"], "g": y0["g"]}, i).grads["d"]
+            grad_g = evaluate({"d": y0["d"], "g": y["g"]}, i).grads["g"]
+            return {"d": jax.tree.map(jnp.negative, grad_d),
+                    "g": jax.tree.map(jnp.negative, grad_g)}, None
+
+        h_now = h_at(state.step)
+        result = rk_step(field, y0, h_now, tableau)
+        ev0 = result.aux
+        rule_state = state.rule_state
+        if optimizer is None:
+            params = result.y_next
+        else:
+            neg = jax.tree.map(jnp.negative, result.direction)
+            upd_d, opt_d = optimizer.update(neg["d"], rule_state["d"], y0["d"])
+            upd_g, opt_g = optimizer.update(neg["g"], rule_state["g"], y0["g"])
+            params = {"d": optax.apply_updates(y0["d"], upd_d),
+                      "g": optax.apply_updates(y0["g"], upd_g)}
+            rule_state = {"d": opt_d, "g": opt_g}
+        if use_reg and reg_placement == "post_step":
+            params = {"d": tree_add_scaled(params["d"], [(-h_now * reg_weight, ev0.penalty_grad)]),
+                      "g": params["g"]}
+        params = _clip_d(game.loss, params)
+        metrics = dict(ev0.metrics, h=h_now, grad_norm_d=_tree_norm(ev0.grads["d"]),
+                       grad_norm_g=_tree_norm(ev0.grads["g"]))
+        metrics["finite"] = _finite(metrics, params)
+        new_state = TrainState(state.step + 1, params, ev0.model_state, rule_state, key)
+        return new_state, metrics
+
+    name = tableau.name + ("+opt" if optimizer is not None else "")
+    batches = s if stage_batches == "fresh" else 1
+    return TrainingRule(name, init, step, batches)
+
+
+# --------------------------------------------------------------------------------------
+# Gradient baselines
+# --------------------------------------------------------------------------------------
+
+UPDATES = ("simultaneous", "alternating")
+
+
+def gradient_rule(game: Game, d_optimizer: optax.GradientTransformation,
+                  g_optimizer: optax.GradientTransformation, *, update: str = "simultaneous",
+                  n_critic: int = 1) -> TrainingRule:
+    """Gradient updates with optax optimisers.
+
+    simultaneous: both players step from the gradients at (θ_k, φ_k) on one minibatch.
+    alternating: ``n_critic`` D steps, each on a fresh minibatch and latents, then one G step
+    against the updated D (WGAN's schedule; n_critic = 1 is the usual DCGAN loop).
+    """
+    if update not in UPDATES:
+        raise ValueError(f"update must be one of {UPDATES}, got {update!r}")
+    if n_critic < 1:
+        raise ValueError(f"n_critic must be ≥ 1, got {n_critic}")
+    if update == "simultaneous" and n_critic != 1:
+        raise ValueError("n_critic > 1 needs update='alternating'")
+
+    def init(params):
+        return {"d": d_optimizer.init(params["d"]), "g": g_optimizer.init(params["g"])}
+
+    def apply(opt, grads, opt_state, params):
+        updates, opt_state = opt.update(grads, opt_state, params)
+        return optax.apply_updates(params, updates), opt_state
+
+    def step(state: TrainState, batches: jax.Array):
+        key, *keys = jax.random.split(state.key, n_critic + 2)
+        params, ms, opt = state.params, state.model_state, state.rule_state
+        if update == "simultaneous":
+            ev = game_lib.evaluate(game, params, ms, batches[0], keys[0])
+            new_d, opt_d = apply(d_optimizer, ev.grads["d"], opt["d"], params["d"])
+            new_g, opt_g = apply(g_optimizer, ev.grads["g"], opt["g"], params["g"])
+            params = _clip_d(game.loss, {"d": new_d, "g": new_g})
+            ms, metrics, grads = ev.model_state, ev.metrics, ev.grads
+        else:
+            opt_d, opt_g = opt["d"], opt["g"]
+            for i in range(n_critic):
+                ev = game_lib.evaluate(game, params, ms, batches[i], keys[i])
+                new_d, opt_d = apply(d_optimizer, ev.grads["d"], opt_d, params["d"])
+                params = _clip_d(game.loss, {"d": new_d, "g": params["g"]})
+                ms = ev.model_state
+                if i == 0:
+                    metrics, grads = ev.metrics, ev.grads
+            ev_g = game_lib.evaluate(game, params, ms, batches[n_critic - 1], keys[n_critic])
+            new_g, opt_g = apply(g_optimizer, ev_g.grads["g"], opt_g, params["g"])
+            params = {"d": params["d"], "g": new_g}
+            ms = {"d": ms["d"], "g": ev_g.model_state["g"]}
+        metrics = dict(metrics, grad_norm_d=_tree_norm(grads["d"]),
+                       grad_norm_g=_tree_norm(grads["g"]))
+        metrics["finite"] = _finite(metrics, params)
+        return TrainState(state.step + 1, params, ms, {"d": opt_d, "g": opt_g}, key), metrics
+
+    batches = n_critic if update == "alternating" else 1
+    return TrainingRule(update, init, step, batches)

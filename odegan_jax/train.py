@@ -1,0 +1,255 @@
+"""The training loop: builds an experiment from a config, runs it, writes the run directory.
+
+Side effects (files, clocks, printing) live here and in the CLI only; everything the loop
+calls is pure. Run directory layout::
+
+    config.json        the resolved config (with the seed)
+    metrics.jsonl      one JSON object per logged step
+    tb/                TensorBoard event files
+    checkpoints/<step> orbax checkpoint of the whole TrainState (the final params among it)
+    samples.png        2D: generated samples (KDE), D's contours, the modes
+    curves.png         losses, D(x) / D(G(z)), 2D quality over steps
+    summary.json       final metrics and params_sha256
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import sys
+import time
+from typing import Callable, Optional
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+
+from odegan_jax import checkpoints, config as config_lib, logs, plots, rules
+from odegan_jax.data import Dataset, get_batches, make_dataset
+from odegan_jax.game import Game, make_loss
+from odegan_jax.integrators import get_tableau
+from odegan_jax.metrics.modes import mode_metrics
+from odegan_jax.models import build_networks
+
+
+class NonFiniteError(RuntimeError):
+    """Training produced NaN/Inf; the message names the step and the quantity."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Experiment:
+    config: ml_collections.ConfigDict
+    game: Game
+    rule: rules.TrainingRule
+    dataset: Dataset
+    keys: dict  # name -> PRNG key, all split from the config's seed
+
+
+def build_game(config, sample_shape) -> Game:
+    generator, discriminator = build_networks(config.model, sample_shape)
+    loss = make_loss(config.game.loss, gp_weight=config.game.gp_weight,
+                     clip_value=config.game.clip_value)
+    return Game(generator, discriminator, loss, config.model.latent_size,
+                config.model.latent_prior)
+
+
+def _optimizer(config, player: str):
+    opt = config.optimizer
+    lr = opt[f"{player}_learning_rate"]
+    return rules.make_optimizer(opt.name, opt.learning_rate if lr is None else lr,
+                                opt.weight_decay, **config_lib.optimizer_hyperparameters(config))
+
+
+def build_rule(config, game: Game) -> rules.TrainingRule:
+    r = config.rule
+    if r.name == "ode":
+        return rules.ode_rule(
+            game, get_tableau(r.integrator), r.h, reg_weight=r.reg_weight,
+            reg_placement=r.reg_placement, stage_batches=r.stage_batches, coupling=r.coupling,
+            schedule=r.schedule, optimizer=_optimizer(config, "d") if r.use_optimizer else None)
+    return rules.gradient_rule(game, _optimizer(config, "d"), _optimizer(config, "g"),
+                               update=r.name, n_critic=r.n_critic)
+
+
+def build(config: ml_collections.ConfigDict) -> Experiment:
+    """Validates the config (before any compilation) and builds every component."""
+    config_lib.validate(config)
+    root = jax.random.PRNGKey(config.seed)
+    names = ("init", "dataset", "stream", "train", "eval")
+    keys = dict(zip(names, jax.random.split(root, len(names))))
+    dataset = make_dataset(config.data, keys["dataset"])
+    game = build_game(config, dataset.sample_shape)
+    return Experiment(config, game, build_rule(config, game), dataset, keys)
+
+
+def init_state(exp: Experiment) -> rules.TrainState:
+    example = jnp.zeros((exp.config.data.batch_size,) + tuple(exp.dataset.sample_shape))
+    params, model_state = exp.game.init(exp.keys["init"], example)
+    return rules.TrainState(jnp.zeros((), jnp.int32), params, model_state,
+                            exp.rule.init(params), exp.keys["train"])
+
+
+def make_train_fn(exp: Experiment, num_steps: int) -> Callable:
+    """A jitted function running ``num_steps`` training steps: ``(state, train) -> (state,
+    metrics)`` with metrics stacked over steps. Minibatches are drawn inside, from the step
+    counter, so the data position is part of the state. Several steps are fused with
+    ``lax.scan`` (fine for MLPs; keep ``steps_per_call = 1`` for conv nets on CPU)."""
+    cfg = exp.config
+
+    def one(state, train):
+        batches = get_batches(exp.dataset, exp.keys["stream"], state.step,
+                              exp.rule.batches_per_step, cfg.data.batch_size, train)
+        return exp.rule.step(state, batches)
+
+    if num_steps == 1:
+        def run(state, train):
+            state, metrics = one(state, train)
+            return state, jax.tree.map(lambda x: x[None], metrics)
+    else:
+        def run(state, train):
+            return jax.lax.scan(lambda s, _: one(s, train), state, None, length=num_steps)
+    return jax.jit(run, donate_argnums=(0,))
+
+
+def sample_2d(exp: Experiment, state: rules.TrainState, n: int) -> np.ndarray:
+    """n generator samples at fixed latents (the eval key), in inference mode."""
+    z = exp.game.sample_latents(exp.keys["eval"], n)
+    return np.asarray(jax.jit(exp.game.generate)(state.params, state.model_state, z))
+
+
+def evaluate_2d(exp: Experiment, state: rules.TrainState) -> dict:
+    samples = sample_2d(exp, state, exp.config.loop.eval_samples)
+    m = mode_metrics(samples, exp.dataset.distribution,
+                     mode_fraction=exp.config.eval.mode_fraction,
+                     num_sigmas=exp.config.eval.num_sigmas)
+    return {k: m[k] for k in ("modes_covered", "num_modes", "hq_fraction")}
+
+
+def _first_nonfinite(metrics: dict) -> Optional[tuple[int, str]]:
+    finite = np.asarray(metrics["finite"])
+    if finite.all():
+        return None
+    i = int(np.argmin(finite))
+    for name in ("loss_d", "loss_g"):
+        if not np.isfinite(np.asarray(metrics[name])[i]):
+            return i, name
+    return i, "parameters"
+
+
+def _host_row(metrics: dict, i: int) -> dict:
+    return {k: float(np.asarray(v)[i]) for k, v in metrics.items() if k != "finite"}
+
+
+def default_workdir(config) -> str:
+    return os.path.join("runs", f"{config.name}-{config.seed}")
+
+
+def train(config: ml_collections.ConfigDict, workdir: Optional[str] = None, *,
+          echo: Callable[[str], None] = print, progress: Optional[bool] = None) -> dict:
+    """Trains ``config`` into ``workdir``; returns the summary (also in summary.json).
+
+    ``progress``: show a tqdm bar (None: only when stderr is a terminal and CI is unset).
+    """
+    exp = build(config)
+    workdir = os.path.abspath(workdir or default_workdir(config))
+    os.makedirs(workdir, exist_ok=True)
+    logs.write_json(os.path.join(workdir, "config.json"), config.to_dict())
+    echo(f"odegan: training {config.name} (seed {config.seed}, {config.steps} steps, "
+         f"rule {exp.rule.name}) into {workdir}")
+
+    state = init_state(exp)
+    train_array = None if exp.dataset.train is None else jnp.asarray(exp.dataset.train)
+    is_2d = exp.dataset.distribution is not None
+    writer = logs.MetricsWriter(workdir)
+    fns: dict[int, Callable] = {}
+    steps, log_every = config.steps, config.loop.log_every
+    if progress is None:
+        progress = sys.stderr.isatty() and not os.environ.get("CI")
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+        bar = tqdm(total=steps, desc=config.name, unit="step", dynamic_ncols=True)
+    next_report = max(steps // 10, 1)
+    start = time.perf_counter()
+    step, row = 0, {}
+    try:
+        while step < steps:
+            next_log = min((step // log_every + 1) * log_every, steps)
+            n = min(config.loop.steps_per_call, next_log - step)
+            if n not in fns:
+                fns[n] = make_train_fn(exp, n)
+            state, metrics = fns[n](state, train_array)
+            bad = _first_nonfinite(metrics)
+            if bad is not None:
+                i, what = bad
+                raise NonFiniteError(
+                    f"non-finite {what} at step {step + i + 1}: training stopped. Lower "
+                    f"config.rule.h (ODE rules) or the learning rate, or raise "
+                    f"config.rule.reg_weight; metrics up to step {step} are in {writer.path}")
+            step += n
+            if bar is not None:
+                bar.update(n)
+            if step == next_log:
+                row = {"step": step, **_host_row(metrics, -1),
+                       "time_s": round(time.perf_counter() - start, 3)}
+                if is_2d:
+                    row.update(evaluate_2d(exp, state))
+                writer.write(row)
+                if bar is not None:
+                    bar.set_postfix(loss_d=f"{row['loss_d']:.3f}", loss_g=f"{row['loss_g']:.3f}",
+                                    **({"modes": row["modes_covered"]} if is_2d else {}))
+                elif step >= next_report or step == steps:
+                    next_report = step + max(steps // 10, 1)
+                    echo(_format_row(row))
+    finally:
+        writer.close()
+        if bar is not None:
+            bar.close()
+    wall = time.perf_counter() - start
+
+    mngr = checkpoints.manager(os.path.join(workdir, "checkpoints"))
+    checkpoints.save(mngr, steps, state)
+    mngr.close()
+    if config.loop.plot:
+        write_plots(exp, state, workdir)
+    summary = {
+        "config": config.name, "seed": config.seed, "steps": steps, "rule": exp.rule.name,
+        "final": row, "params_sha256": checkpoints.params_sha256(state.params, state.model_state),
+        "wall_time_s": round(wall, 2), "steps_per_s": round(steps / wall, 1),
+        "workdir": workdir,
+    }
+    logs.write_json(os.path.join(workdir, "summary.json"), summary)
+    if is_2d:
+        echo(f"final: modes covered {row['modes_covered']}/{row['num_modes']}, "
+             f"high-quality samples {100 * row['hq_fraction']:.1f}% "
+             f"({config.loop.eval_samples} samples, within {config.eval.num_sigmas:g}σ)")
+    echo(f"done in {wall:.1f}s; params_sha256 {summary['params_sha256'][:16]}…; "
+         f"summary in {os.path.join(workdir, 'summary.json')}")
+    return summary
+
+
+def _format_row(row: dict) -> str:
+    parts = [f"step {row['step']}", f"loss_d {row['loss_d']:.4f}", f"loss_g {row['loss_g']:.4f}"]
+    if "modes_covered" in row:
+        parts += [f"modes {row['modes_covered']}/{row['num_modes']}",
+                  f"hq {100 * row['hq_fraction']:.1f}%"]
+    return "  ".join(parts)
+
+
+def write_plots(exp: Experiment, state: rules.TrainState, workdir: str) -> None:
+    rows = logs.read_metrics(os.path.join(workdir, "metrics.jsonl"))
+    plots.plot_training_curves(os.path.join(workdir, "curves.png"), rows)
+    dist = exp.dataset.distribution
+    if dist is None:
+        return
+    samples = sample_2d(exp, state, exp.config.loop.eval_samples)
+    lo, hi = dist.modes.min(axis=0), dist.modes.max(axis=0)
+    pad = 0.3 * float(np.max(hi - lo)) + 0.5
+    bbox = (lo[0] - pad, hi[0] + pad, lo[1] - pad, hi[1] + pad)
+    xx, yy = np.meshgrid(np.linspace(bbox[0], bbox[1], 80), np.linspace(bbox[2], bbox[3], 80))
+    grid = jnp.asarray(np.stack([xx.ravel(), yy.ravel()], axis=1), jnp.float32)
+    logits = np.asarray(jax.jit(exp.game.discriminate)(state.params, state.model_state, grid))
+    title = (f"{exp.config.name} seed {exp.config.seed}, step {int(state.step)}"
+             + (f"\n{_format_row(rows[-1])}" if rows else ""))
+    plots.plot_samples_2d(os.path.join(workdir, "samples.png"), samples, dist.modes,
+                          d_grid=(xx, yy, logits.reshape(xx.shape)), bbox=bbox, title=title)
