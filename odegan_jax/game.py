@@ -48,7 +48,8 @@ class Loss(NamedTuple):
     d_loss(real_logits [B], fake_logits [B]) -> scalar ℓ_D; g_loss(fake_logits [B]) -> ℓ_G.
     gradient_penalty: weight of the WGAN-GP term E[(‖∇_x D(x̂)‖ - 1)²] added to ℓ_D.
     clip_value: WGAN weight clipping, a projection of θ onto [-c, c] after every update.
-    probabilistic: D's score is a logit of P(real) (sigmoid losses) rather than a critic value.
+    probabilistic: D's score is a logit (sigmoid losses) rather than a critic value.
+    logit_sign: P(real) = σ(logit_sign · logit); -1 where D's output is the logit of P(fake).
     """
     name: str
     d_loss: Callable[[jax.Array, jax.Array], jax.Array]
@@ -56,6 +57,7 @@ class Loss(NamedTuple):
     gradient_penalty: float = 0.0
     clip_value: Optional[float] = None
     probabilistic: bool = True
+    logit_sign: float = 1.0
 
 
 def _softplus(x):
@@ -78,16 +80,17 @@ def non_saturating_loss() -> Loss:
 
 
 def notebook_loss() -> Loss:
-    """The losses exactly as written in the official ODE-GAN notebook (odegan_mog16.ipynb).
+    """The official ODE-GAN notebook's losses (odegan_mog16.ipynb), in descent form.
 
-    There ``disc_real = r - log_sigmoid(r) = softplus(r)`` and ``disc_fake = -log_sigmoid(f)``,
-    so with D = σ(logit): ℓ_D = E log(1 - D(x)) + E log D(G(z)) and ℓ_G = E log(1 - D(G(z))).
-    D's per-sample push has the same direction as the cross-entropy loss but is weighted by
-    σ(r) instead of 1 - σ(r), and G plays the saturating (minimax) game.
+    The notebook defines ``disc_loss = -E[r - log σ(r)] - E[-log σ(f)]`` and
+    ``gen_loss = -E[f - log σ(f)]`` and then steps *along* their gradients (its integrators
+    add ``dt · grad``). Since ``x - log σ(x) = softplus(x)``, the descended losses are
+    ℓ_D = E softplus(r) + E softplus(-f) and ℓ_G = E softplus(f): the non-saturating game with
+    D's output read as the logit of P(fake), i.e. P(real) = σ(-logit).
     """
     return Loss("notebook",
-                lambda real, fake: -jnp.mean(_softplus(real)) - jnp.mean(_softplus(-fake)),
-                lambda fake: -jnp.mean(_softplus(fake)))
+                lambda real, fake: jnp.mean(_softplus(real)) + jnp.mean(_softplus(-fake)),
+                lambda fake: jnp.mean(_softplus(fake)), logit_sign=-1.0)
 
 
 def wgan_loss(clip_value: float = 0.01) -> Loss:
@@ -263,7 +266,10 @@ def evaluate(game: Game, params: Params, model_state: ModelState, real: jax.Arra
         grad_d, _ = pullback(d_cot)
         _, grad_g = pullback(g_cot)
         real_logits, fake_logits, _ = outs
-        score = jax.nn.sigmoid if loss.probabilistic else (lambda x: x)
+        if loss.probabilistic:
+            score = lambda x: jax.nn.sigmoid(loss.logit_sign * x)  # noqa: E731
+        else:
+            score = lambda x: x  # noqa: E731
         metrics = {"loss_d": loss_d, "loss_g": loss_g,
                    "d_real": jnp.mean(score(real_logits)), "d_fake": jnp.mean(score(fake_logits))}
         return grad_d, grad_g, new_state, metrics
