@@ -1,0 +1,12 @@
+"""ODE-GAN with Heun steps on the 16-Gaussian grid: the main job with another integrator.
+
+The order study (003 §5.2.1): compare with mog16_rk4 at the same h, λ and steps.
+"""
+from odegan_jax.config import base_config
+
+
+def get_config():
+    c = base_config()
+    c.name = "mog16_heun"
+    c.rule.integrator = "heun"
+    return c

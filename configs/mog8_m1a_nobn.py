@@ -1,0 +1,6 @@
+"""001 §5.1: M1_A (Table A.1) on mog8 with BatchNorm removed from the discriminator."""
+from odegan_jax.configs._depth2d import depth_config
+
+
+def get_config():
+    return depth_config("mog8_m1a_nobn", "mog8", "m1a", d_batchnorm=False)

@@ -1,0 +1,81 @@
+"""Config validation and command-line overrides: one clear error per bad value."""
+from __future__ import annotations
+
+import pytest
+
+from odegan_jax.cli import apply_override, config_names, load_config, resolve_config
+from odegan_jax.config import ConfigError, base_config, validate
+
+BAD_VALUES = [
+    ("rule.name", "rk5", "config.rule.name: 'rk5' is not allowed; choose one of: ode, simultaneous, alternating"),
+    ("rule.integrator", "rk5", "config.rule.integrator: 'rk5' is not allowed"),
+    ("game.loss", "lsgan", "choose one of: minimax, non_saturating, notebook, wgan, wgan_gp, hinge"),
+    ("data.name", "cifar100", "config.data.name: 'cifar100' is not allowed"),
+    ("model.name", "vit", "config.model.name: 'vit' is not allowed"),
+    ("optimizer.name", "lbfgs", "config.optimizer.name"),
+    ("rule.h", 0.0, "config.rule.h: must be > 0"),
+    ("rule.h", -0.1, "config.rule.h: must be > 0"),
+    ("rule.reg_weight", -0.01, "config.rule.reg_weight: must be ≥ 0"),
+    ("data.batch_size", 0, "config.data.batch_size: must be > 0"),
+    ("model.latent_size", -3, "config.model.latent_size: must be > 0"),
+    ("rule.coupling", "loose", "config.rule.coupling"),
+    ("rule.stage_batches", "some", "config.rule.stage_batches"),
+    ("rule.reg_placement", "middle", "config.rule.reg_placement"),
+    ("steps", 0, "config.steps: must be > 0"),
+]
+
+
+@pytest.mark.parametrize("key,value,message", BAD_VALUES)
+def test_bad_values_name_the_key_and_the_allowed_values(key, value, message):
+    config = base_config()
+    *parents, leaf = key.split(".")
+    node = config
+    for p in parents:
+        node = node[p]
+    node[leaf] = value
+    with pytest.raises(ConfigError) as info:
+        validate(config)
+    assert message in str(info.value)
+
+
+def test_every_shipped_config_is_valid():
+    names = config_names()
+    assert {"mog16_rk4", "mog16_official"} <= set(names)
+    for name in names:
+        validate(load_config(name))
+
+
+def test_n_critic_needs_alternating():
+    config = base_config()
+    config.rule.n_critic = 5
+    with pytest.raises(ConfigError, match="needs rule.name='alternating'"):
+        validate(config)
+
+
+def test_hyperparameter_of_another_optimizer():
+    config = base_config()
+    config.optimizer.momentum = 0.9
+    with pytest.raises(ConfigError, match="momentum does not apply to 'adam'"):
+        validate(config)
+
+
+def test_overrides_are_typed_like_the_defaults():
+    config = base_config()
+    apply_override(config, "seed", "7")
+    apply_override(config, "rule.h", "0.25")
+    apply_override(config, "data.stratified", "true")
+    apply_override(config, "optimizer.b1", "0.5")  # a placeholder (None) of type float
+    assert (config.seed, config.rule.h, config.data.stratified, config.optimizer.b1) == (7, 0.25, True, 0.5)
+    with pytest.raises(ConfigError, match="config.seed: cannot read 'seven' as int"):
+        apply_override(config, "seed", "seven")
+    with pytest.raises(ConfigError, match="config.rule.hh: no such key; keys here:"):
+        apply_override(config, "rule.hh", "1")
+    with pytest.raises(ConfigError, match="config.rules: no such config block"):
+        apply_override(config, "rules.h", "1")
+
+
+def test_resolve_config_rejects_stray_arguments():
+    with pytest.raises(ConfigError, match="--config.KEY=VALUE"):
+        resolve_config(None, ["--steps=3"])
+    with pytest.raises(ConfigError, match="unknown config 'nope'"):
+        resolve_config("nope", [])

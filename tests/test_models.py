@@ -1,0 +1,102 @@
+"""Networks against the layer lists of the seeds (parameter counts computed by hand)."""
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import pytest
+
+from odegan_jax.config import base_config
+from odegan_jax.models import build_networks
+
+
+def _count(tree) -> int:
+    return sum(x.size for x in jax.tree.leaves(tree))
+
+
+def _model(name, **overrides):
+    c = base_config().model
+    c.name = name
+    c.width = 32 if name in ("m0a", "m1a") else c.width
+    c.latent_size = 32
+    c.update(overrides)
+    return c
+
+
+def _init(module, x):
+    variables = module.init(jax.random.PRNGKey(0), x, train=False)
+    return variables, module.apply(variables, x, train=False)
+
+
+def _dense_layers(params) -> int:
+    return sum(1 for k in params if k.startswith("Dense"))
+
+
+def test_notebook_mlp_parameter_count():
+    g, d = build_networks(_model("mlp", width=25, depth=2), (2,))
+    gv, gx = _init(g, jnp.zeros((3, 32)))
+    dv, dx = _init(d, jnp.zeros((3, 2)))
+    # G: 32·25+25, 25·25+25, 25·2+2;  D: 2·25+25, 25·25+25, 25·1+1
+    assert _count(gv["params"]) == 825 + 650 + 52
+    assert _count(dv["params"]) == 75 + 650 + 26
+    assert gx.shape == (3, 2) and dx.shape == (3, 1)
+
+
+def test_m0a_matches_table_a1():
+    g, d = build_networks(_model("m0a"), (2,))
+    gv, _ = _init(g, jnp.zeros((3, 32)))
+    dv, _ = _init(d, jnp.zeros((3, 2)))
+    # G: [Linear 32 + BN] ×2, Linear 2.  D: Linear 32 (no BN), Linear 32 + BN, Linear 1.
+    assert _count(gv["params"]) == 2 * (32 * 32 + 32 + 64) + 32 * 2 + 2
+    assert _count(dv["params"]) == (2 * 32 + 32) + (32 * 32 + 32 + 64) + 33
+    assert _dense_layers(gv["params"]) == 3 and _dense_layers(dv["params"]) == 3
+    assert len(gv["batch_stats"]) == 2 and len(dv["batch_stats"]) == 1
+
+
+@pytest.mark.parametrize("d_bn", [True, False])
+def test_m1a_has_16_layers_and_seven_residual_blocks(d_bn):
+    g, d = build_networks(_model("m1a", num_blocks=7, d_batchnorm=d_bn), (2,))
+    gv, gx = _init(g, jnp.zeros((3, 32)))
+    dv, dx = _init(d, jnp.zeros((3, 2)))
+    assert _dense_layers(gv["params"]) == 16 and _dense_layers(dv["params"]) == 16
+    layer = 32 * 32 + 32
+    assert _count(gv["params"]) == (layer + 64) + 14 * (layer + 64) + 66
+    assert _count(dv["params"]) == 96 + 14 * (layer + (64 if d_bn else 0)) + 33
+    assert ("batch_stats" in dv) == d_bn
+    assert gx.shape == (3, 2) and dx.shape == (3, 1)
+
+
+def test_dcgan28_matches_m0b_of_table_a2():
+    g, d = build_networks(_model("dcgan28", latent_size=100, init="normal", init_std=0.02),
+                          (28, 28, 1))
+    gv, gx = _init(g, jnp.zeros((2, 100)))
+    dv, dx = _init(d, jnp.zeros((2, 28, 28, 1)))
+    # G: deconv 7×7 100→128 + BN, deconv 4×4 128→64 + BN, deconv 4×4 64→1.
+    assert _count(gv["params"]) == (49 * 100 * 128 + 128) + 256 + (16 * 128 * 64 + 64) + 128 + (16 * 64 + 1)
+    # D: conv 4×4 1→64, conv 4×4 64→128 + BN, linear 7·7·128 → 1.
+    assert _count(dv["params"]) == (16 * 64 + 64) + (16 * 64 * 128 + 128) + 256 + (49 * 128 + 1)
+    assert gx.shape == (2, 28, 28, 1) and dx.shape == (2, 1)
+    assert float(jnp.max(jnp.abs(gx))) <= 1.0  # tanh output
+
+
+def test_normal_init_std():
+    g, _ = build_networks(_model("m0a", init="normal", init_std=0.1, width=256), (2,))
+    gv, _ = _init(g, jnp.zeros((3, 32)))
+    kernel = gv["params"]["Dense_1"]["kernel"]
+    assert abs(float(kernel.std()) - 0.1) < 0.005
+    assert float(jnp.abs(gv["params"]["Dense_1"]["bias"]).max()) == 0.0
+
+
+def test_haiku_init_is_uncorrected_truncated_normal():
+    g, _ = build_networks(_model("mlp", width=400, depth=2, init="haiku"), (2,))
+    gv, _ = _init(g, jnp.zeros((3, 32)))
+    kernel = gv["params"]["Dense_1"]["kernel"]  # fan_in 400: stddev 0.05 before truncation
+    assert float(jnp.abs(kernel).max()) <= 2 * 0.05 + 1e-6
+    assert abs(float(kernel.std()) - 0.05 * 0.8796) < 0.002  # truncation at ±2σ shrinks σ
+
+
+def test_shape_mismatch_is_reported():
+    with pytest.raises(ValueError, match=r"needs samples of shape \(28, 28, 1\)"):
+        build_networks(_model("dcgan28"), (2,))
+    with pytest.raises(ValueError, match="for flat vectors"):
+        build_networks(_model("mlp"), (28, 28, 1))
