@@ -54,7 +54,10 @@ def base_config() -> ml_collections.ConfigDict:
     c.rule.reg_placement = "post_step"  # post_step (Algorithm 1) | first_stage (TF code)
     c.rule.stage_batches = "same"  # same | fresh minibatch per RK stage
     c.rule.coupling = "joint"  # joint | frozen (each player with the other frozen)
-    c.rule.schedule = "constant"  # constant | official (h/4 for 500 steps, h/2 after 400k)
+    c.rule.schedule = "constant"  # constant | official (h/4 for 500 steps, h/2 after 400k) | piecewise
+    c.rule.schedule_boundaries = ()  # piecewise: steps where the scale changes
+    c.rule.schedule_scales = ()  # piecewise: h multipliers, one more than boundaries
+    c.rule.d_rate = 1.0  # α in v = −[α ∂ℓ_D/∂θ, ∂ℓ_G/∂φ]: D's speed relative to G's
     c.rule.use_optimizer = False  # ode: feed the RK direction to config.optimizer (RK4+Adam)
     c.rule.n_critic = 1  # alternating: D steps per G step
 
@@ -143,10 +146,17 @@ def validate(config: ml_collections.ConfigDict) -> None:
     _check_choice(config, "rule.integrator", sorted(TABLEAUX))
     _check_positive(config, "rule.h")
     _check_positive(config, "rule.reg_weight", allow_zero=True)
+    _check_positive(config, "rule.d_rate")
     _check_choice(config, "rule.reg_placement", rules.REG_PLACEMENTS)
     _check_choice(config, "rule.stage_batches", rules.STAGE_BATCHES)
     _check_choice(config, "rule.coupling", rules.COUPLINGS)
-    _check_choice(config, "rule.schedule", ("constant", "official"))
+    _check_choice(config, "rule.schedule", rules.SCHEDULES)
+    if config.rule.schedule == "piecewise":
+        b, sc = tuple(config.rule.schedule_boundaries), tuple(config.rule.schedule_scales)
+        if len(sc) != len(b) + 1 or list(b) != sorted(b) or any(x <= 0 for x in sc):
+            _fail("rule.schedule_scales", f"a piecewise schedule needs increasing "
+                  f"rule.schedule_boundaries and one more positive scale than boundaries; got "
+                  f"boundaries {b} and scales {sc}")
     _check_positive(config, "rule.n_critic", integer=True)
     if config.rule.n_critic > 1 and config.rule.name != "alternating":
         _fail("rule.n_critic", f"is {config.rule.n_critic}, which needs "

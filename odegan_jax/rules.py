@@ -118,13 +118,33 @@ def _finite(metrics: dict, params: Params) -> jax.Array:
     return ok & jnp.isfinite(game_lib._sq_norm(params))
 
 
-def step_size_schedule(kind: str, h: float) -> Callable[[jax.Array], jax.Array]:
-    """constant: h. official (cs_gan/main_ode.py): h/4 for steps < 500, h until 400k, then h/2."""
+SCHEDULES = ("constant", "official", "piecewise")
+OFFICIAL_SCHEDULE = ((500, 400_000), (0.25, 1.0, 0.5))
+
+
+def step_size_schedule(kind: str, h: float, boundaries=(), scales=()) -> Callable[[jax.Array], jax.Array]:
+    """The step size at a given step.
+
+    constant: h. official (cs_gan/main_ode.py): h/4 for steps < 500, h until 400k, then h/2.
+    piecewise: h · scales[i] for boundaries[i-1] ≤ step < boundaries[i] (len(scales) =
+    len(boundaries) + 1, boundaries increasing).
+    """
     if kind == "constant":
         return lambda step: jnp.asarray(h, jnp.float32)
     if kind == "official":
-        return lambda step: jnp.where(step < 500, h / 4, jnp.where(step < 400_000, h, h / 2))
-    raise ValueError(f"unknown step-size schedule {kind!r}; allowed: constant, official")
+        boundaries, scales = OFFICIAL_SCHEDULE
+    elif kind != "piecewise":
+        raise ValueError(f"unknown step-size schedule {kind!r}; allowed: {', '.join(SCHEDULES)}")
+    boundaries, scales = tuple(boundaries), tuple(scales)
+    if len(scales) != len(boundaries) + 1 or list(boundaries) != sorted(boundaries):
+        raise ValueError("a piecewise schedule needs increasing boundaries and one more scale "
+                         f"than boundaries, got {boundaries} and {scales}")
+    bounds = jnp.asarray(boundaries, jnp.int32)
+    values = jnp.asarray(scales, jnp.float32) * h
+
+    def schedule(step):
+        return values[jnp.sum(step >= bounds)]
+    return schedule
 
 
 # --------------------------------------------------------------------------------------
@@ -138,7 +158,8 @@ COUPLINGS = ("joint", "frozen")
 
 def ode_rule(game: Game, tableau: ButcherTableau, h: float, *, reg_weight: float = 0.0,
              reg_placement: str = "post_step", stage_batches: str = "same",
-             coupling: str = "joint", schedule: str = "constant",
+             coupling: str = "joint", schedule: str = "constant", schedule_boundaries=(),
+             schedule_scales=(), d_rate: float = 1.0,
              optimizer: optax.GradientTransformation | None = None) -> TrainingRule:
     """ODE-GAN: one Runge–Kutta step of the joint gradient vector field per training step.
 
@@ -153,7 +174,10 @@ def ode_rule(game: Game, tableau: ButcherTableau, h: float, *, reg_weight: float
         step integrates one fixed-batch field) or a ``fresh`` one per stage (TF code).
       coupling: ``joint`` integrates (θ, φ) together; ``frozen`` integrates each player with
         the other held at its value at the start of the step (the notebook).
-      schedule: ``constant`` or ``official`` (h/4 for 500 steps, h/2 after 400k).
+      schedule: ``constant``, ``official`` (h/4 for 500 steps, h/2 after 400k) or
+        ``piecewise`` (h · schedule_scales between schedule_boundaries).
+      d_rate: α of the field −[α ∂ℓ_D/∂θ, ∂ℓ_G/∂φ] (003's slides write the flow with
+        per-player rates α, β); α > 1 makes D the faster player (two time scales).
       optimizer: if given, the RK direction Σ bᵢkᵢ is fed to it as the (negative) gradient
         instead of taking the step y + h·direction; intermediate stages still use h.
     """
@@ -164,7 +188,7 @@ def ode_rule(game: Game, tableau: ButcherTableau, h: float, *, reg_weight: float
     if coupling not in COUPLINGS:
         raise ValueError(f"coupling must be one of {COUPLINGS}, got {coupling!r}")
     s = tableau.num_stages
-    h_at = step_size_schedule(schedule, h)
+    h_at = step_size_schedule(schedule, h, schedule_boundaries, schedule_scales)
     use_reg = reg_weight > 0
     first_stage_weight = reg_weight / tableau.b[0] if reg_placement == "first_stage" else 0.0
 
@@ -187,20 +211,24 @@ def ode_rule(game: Game, tableau: ButcherTableau, h: float, *, reg_weight: float
             return game_lib.evaluate(game, params, ms0, batch_of(i), stage_keys[i],
                                      penalty=penalty)
 
+        def velocity(grad_d, grad_g):
+            return {"d": jax.tree.map(lambda x: -d_rate * x, grad_d),
+                    "g": jax.tree.map(jnp.negative, grad_g)}
+
         def field(y, i):
             if i == 0:
                 ev = evaluate(y, 0, penalty=use_reg)
-                v = jax.tree.map(jnp.negative, ev.grads)
+                v = velocity(ev.grads["d"], ev.grads["g"])
                 if use_reg and first_stage_weight:
                     v = {"d": tree_add_scaled(v["d"], [(-first_stage_weight, ev.penalty_grad)]),
                          "g": v["g"]}
                 return v, ev
             if coupling == "joint":
-                return jax.tree.map(jnp.negative, evaluate(y, i).grads), None
+                grads = evaluate(y, i).grads
+                return velocity(grads["d"], grads["g"]), None
             grad_d = evaluate({"d": y["d"], "g": y0["g"]}, i).grads["d"]
             grad_g = evaluate({"d": y0["d"], "g": y["g"]}, i).grads["g"]
-            return {"d": jax.tree.map(jnp.negative, grad_d),
-                    "g": jax.tree.map(jnp.negative, grad_g)}, None
+            return velocity(grad_d, grad_g), None
 
         h_now = h_at(state.step)
         result = rk_step(field, y0, h_now, tableau)

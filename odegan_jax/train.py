@@ -66,7 +66,9 @@ def build_rule(config, game: Game) -> rules.TrainingRule:
         return rules.ode_rule(
             game, get_tableau(r.integrator), r.h, reg_weight=r.reg_weight,
             reg_placement=r.reg_placement, stage_batches=r.stage_batches, coupling=r.coupling,
-            schedule=r.schedule, optimizer=_optimizer(config, "d") if r.use_optimizer else None)
+            schedule=r.schedule, schedule_boundaries=tuple(r.schedule_boundaries),
+            schedule_scales=tuple(r.schedule_scales), d_rate=r.d_rate,
+            optimizer=_optimizer(config, "d") if r.use_optimizer else None)
     return rules.gradient_rule(game, _optimizer(config, "d"), _optimizer(config, "g"),
                                update=r.name, n_critic=r.n_critic)
 

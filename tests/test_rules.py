@@ -126,6 +126,23 @@ def test_official_step_size_schedule():
     np.testing.assert_allclose(state.params["g"]["theta"], 0.6 + 0.01 * 0.8, rtol=1e-6)
 
 
+def test_piecewise_step_size_schedule():
+    sched = rules.step_size_schedule("piecewise", 0.5, (100, 300), (1.0, 0.5, 0.25))
+    assert [float(sched(s)) for s in (0, 99, 100, 299, 300, 10_000)] == [0.5, 0.5, 0.25, 0.25,
+                                                                         0.125, 0.125]
+    with pytest.raises(ValueError, match="one more scale than boundaries"):
+        rules.step_size_schedule("piecewise", 0.5, (100,), (1.0,))
+
+
+def test_discriminator_rate_scales_its_field():
+    # v = (θ', ψ') = (ψ, −αθ): Euler gives ψ₁ = ψ − hαθ, θ₁ = θ + hψ.
+    h, alpha, theta, psi = 0.1, 4.0, 0.6, 0.8
+    rule = rules.ode_rule(dirac_game(), integ.EULER, h, d_rate=alpha)
+    state, _ = _run(rule, _state(rule, dirac_params(theta, psi)), _dirac_batches(rule))
+    np.testing.assert_allclose(state.params["d"]["psi"], psi - h * alpha * theta, rtol=1e-6)
+    np.testing.assert_allclose(state.params["g"]["theta"], theta + h * psi, rtol=1e-6)
+
+
 def test_post_step_regulariser_on_dirac():
     # Euler + post-step: θ ← θ + hψ, ψ ← ψ - hθ - hλ·2ψ (g_ψ = ∇ψ ψ² = 2ψ).
     h, lam, theta, psi = 0.1, 0.5, 0.6, 0.8
