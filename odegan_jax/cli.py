@@ -154,9 +154,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
+    from odegan_jax.data import DatasetError
     try:
         return args.func(args, extra)
-    except ConfigError as e:
+    except (ConfigError, DatasetError) as e:
         print(f"odegan: error: {e}", file=sys.stderr)
         return 2
 

@@ -23,14 +23,18 @@ def base_config() -> ml_collections.ConfigDict:
     c.steps = 6000  # training steps
 
     c.data = ml_collections.ConfigDict()
-    c.data.name = "mog16"  # mog8 | mog25 | mog16 | swiss_roll
+    c.data.name = "mog16"  # mog8 | mog25 | mog16 | swiss_roll | an image dataset below
     c.data.batch_size = 512
     c.data.num_train = 0  # 0: fresh samples every step; N > 0: a fixed training set of N
     c.data.stratified = False  # mog16: every batch holds the 16 means tiled (the notebook)
     c.data.noise = 0.2  # swiss_roll noise
+    # images: mnist | fashion_mnist | cifar10 | flowers | digits | idx | npz (see data/images.py)
+    c.data.source = "auto"  # auto | files | tfds | sklearn
+    c.data.path = ""  # IDX directory or .npz file ("" : the dataset's default location)
+    c.data.image_size = 0  # resize images to this square size (0: native)
 
     c.model = ml_collections.ConfigDict()
-    c.model.name = "mlp"  # mlp | m0a | m1a | dcgan28 | dirac
+    c.model.name = "mlp"  # mlp | m0a | m1a | dcgan28 | dcgan32 | dcgan_official | resnet32 | ngan | dirac
     c.model.width = 25  # mlp / m0a / m1a hidden width
     c.model.depth = 2  # mlp hidden layers
     c.model.num_blocks = 7  # m1a residual blocks
@@ -40,6 +44,15 @@ def base_config() -> ml_collections.ConfigDict:
     c.model.latent_prior = "normal"  # normal: N(0, I) | uniform: U(-1, 1)
     c.model.init = "haiku"  # normal (N(0, init_std)) | haiku | lecun
     c.model.init_std = 0.1
+    c.model.res_blocks = 0  # dcgan28: c of M_cB; dcgan32: d of M_dC (d blocks per stage)
+    c.model.spectral_norm = False  # image discriminators: SN-GAN's spectral normalisation
+    c.model.ode = ml_collections.ConfigDict()  # ngan: the Neural-ODE blocks of G and D
+    c.model.ode.solver = "rk4"  # euler | heun | midpoint | ralston | rk4 | tsit5 | dopri5 | bosh3
+    c.model.ode.steps = 1  # fixed-step solvers: steps over [0, t1]; adaptive: first-step guess
+    c.model.ode.t1 = 1.0
+    c.model.ode.rtol = 1e-3  # adaptive solvers
+    c.model.ode.atol = 1e-3
+    c.model.ode.gradient = "backprop"  # backprop (through the solver) | adjoint (BacksolveAdjoint)
 
     c.game = ml_collections.ConfigDict()
     c.game.loss = "non_saturating"  # minimax | non_saturating | notebook | wgan | wgan_gp | hinge
@@ -82,6 +95,8 @@ def base_config() -> ml_collections.ConfigDict:
     c.loop.eval_every = 1000  # 2D metrics on eval_samples (0: only at the end)
     c.loop.eval_samples = 10_000
     c.loop.plot = True  # write PNG plots at the end
+    c.loop.sample_every = 1000  # images: PNG grid at fixed latents every N steps (0: only at the end)
+    c.loop.sample_grid = 64  # images per grid
 
     c.eval = ml_collections.ConfigDict()
     c.eval.mode_fraction = 0.01  # a mode counts when it gets ≥ this share of samples within 3σ
@@ -171,14 +186,62 @@ def validate(config: ml_collections.ConfigDict) -> None:
         rules.optimizer_kwargs(config.optimizer.name, optimizer_hyperparameters(config))
     except ValueError as e:
         raise ConfigError(str(e)) from None
-    for key in ("steps_per_call", "log_every", "eval_samples"):
+    for key in ("steps_per_call", "log_every", "eval_samples", "sample_grid"):
         _check_positive(config, f"loop.{key}", integer=True)
+    _check_positive(config, "loop.sample_every", allow_zero=True, integer=True)
+    _check_positive(config, "model.res_blocks", allow_zero=True, integer=True)
+    from odegan_jax.models.odeblock import GRADIENTS, SOLVERS
+    _check_choice(config, "model.ode.solver", SOLVERS)
+    _check_choice(config, "model.ode.gradient", GRADIENTS)
+    _check_positive(config, "model.ode.steps", integer=True)
+    for key in ("t1", "rtol", "atol"):
+        _check_positive(config, f"model.ode.{key}")
+    from odegan_jax.data.images import SOURCES
+    _check_choice(config, "data.source", SOURCES)
+    _check_positive(config, "data.image_size", allow_zero=True, integer=True)
+    if config.data.name in ("idx", "npz") and not config.data.path:
+        _fail("data.path", f"data.name={config.data.name!r} reads local files: set "
+                           f"--config.data.path to an IDX directory or a .npz file")
+    if config.data.path and not __import__("os").path.exists(config.data.path):
+        _fail("data.path", f"{config.data.path!r} does not exist")
+    _check_network_shape(config)
     _check_positive(config, "loop.eval_every", allow_zero=True, integer=True)
     _check_positive(config, "eval.mode_fraction")
     _check_positive(config, "eval.num_sigmas")
     if config.data.num_train and config.data.num_train < config.data.batch_size * 4:
         _fail("data.num_train", f"{config.data.num_train} is smaller than the samples of one "
                                 f"step (up to 4 batches of {config.data.batch_size})")
+
+
+def _check_network_shape(config) -> None:
+    """The network must accept the dataset's sample shape (known without loading data)."""
+    from odegan_jax.data.images import NATIVE_SHAPES
+    from odegan_jax.models import NETWORKS
+    accepted = NETWORKS[config.model.name]
+    name = config.data.name
+    if name in NATIVE_SHAPES:
+        h, w, c = NATIVE_SHAPES[name]
+        if config.data.image_size:
+            h = w = config.data.image_size
+        shape = (h, w, c)
+    elif name in ("idx", "npz"):
+        return  # known once the files are read; build_networks checks it then
+    else:
+        shape = (2,)
+    if accepted == "any":
+        return
+    if accepted == "flat":
+        if len(shape) != 1:
+            _fail("model.name", f"{config.model.name!r} is a network for 2D points; for "
+                                f"images use mlp, dcgan28, dcgan32, dcgan_official, resnet32 "
+                                f"or ngan")
+        return
+    if tuple(accepted) != shape:
+        hint = ""
+        if accepted[-1] == shape[-1] and shape[0] != accepted[0]:
+            hint = f"; set --config.data.image_size={accepted[0]}"
+        _fail("model.name", f"network {config.model.name!r} needs samples of shape "
+                            f"{tuple(accepted)}, but {name!r} has {shape}{hint}")
 
 
 def optimizer_hyperparameters(config) -> dict:

@@ -146,6 +146,7 @@ class Game:
     loss: Loss
     latent_size: int
     latent_prior: str = "normal"
+    has_ode_blocks: bool = False  # report the networks' NFE (``nfe_g`` / ``nfe_d``) in metrics
 
     def sample_latents(self, key: jax.Array, n: int) -> jax.Array:
         """z ~ N(0, I) or U(-1, 1), shape [n, latent_size]."""
@@ -179,16 +180,30 @@ class Game:
 def _split_variables(variables: dict) -> tuple[dict, dict]:
     variables = dict(variables)
     params = variables.pop("params", {})
+    variables.pop(NFE_COLLECTION, None)  # diagnostics, not state
     return params, variables
+
+
+NFE_COLLECTION = "nfe"  # Neural-ODE blocks sow their function evaluations here
+
+
+def _apply_train_nfe(module: nn.Module, params, state, x):
+    """Training-mode forward pass (BatchNorm uses batch statistics).
+
+    Returns ``(output, updated state, nfe)``: nfe sums the evaluations of every ODE block in
+    the network (0 when it has none).
+    """
+    out, new_vars = module.apply({"params": params, **state}, x, train=True,
+                                 mutable=list(state.keys()) + [NFE_COLLECTION])
+    new_vars = dict(new_vars)
+    nfe = sum(jax.tree.leaves(new_vars.pop(NFE_COLLECTION, {})), jnp.zeros((), jnp.int32))
+    return out, new_vars, nfe
 
 
 def _apply_train(module: nn.Module, params, state, x):
     """Training-mode forward pass: BatchNorm uses batch statistics; returns updated state."""
-    if state:
-        out, new_state = module.apply({"params": params, **state}, x, train=True,
-                                      mutable=list(state.keys()))
-        return out, dict(new_state)
-    return module.apply({"params": params}, x, train=True), state
+    out, new_state, _ = _apply_train_nfe(module, params, state, x)
+    return out, new_state
 
 
 def _gradient_penalty(game: Game, d_params, d_state, real, fake, key):
@@ -240,9 +255,10 @@ def evaluate(game: Game, params: Params, model_state: ModelState, real: jax.Arra
     loss = game.loss
 
     def forward(d_params, g_params):
-        fake, g_state = _apply_train(game.generator, g_params, model_state["g"], z)
+        fake, g_state, nfe_g = _apply_train_nfe(game.generator, g_params, model_state["g"], z)
         chex.assert_equal_shape([fake, real])
-        real_out, d_state = _apply_train(game.discriminator, d_params, model_state["d"], real)
+        real_out, d_state, nfe_d = _apply_train_nfe(game.discriminator, d_params,
+                                                    model_state["d"], real)
         fake_out, d_state = _apply_train(game.discriminator, d_params, d_state, fake)
         real_logits, fake_logits = binary_logit(real_out), binary_logit(fake_out)
         if loss.gradient_penalty > 0:
@@ -250,7 +266,8 @@ def evaluate(game: Game, params: Params, model_state: ModelState, real: jax.Arra
                                    jax.lax.stop_gradient(fake), key_gp)
         else:
             gp = jnp.zeros((), real.dtype)
-        return (real_logits, fake_logits, gp), {"d": d_state, "g": g_state}
+        return (real_logits, fake_logits, gp), ({"d": d_state, "g": g_state},
+                                                 {"nfe_g": nfe_g, "nfe_d": nfe_d})
 
     def d_objective(real_logits, fake_logits, gp):
         return loss.d_loss(real_logits, fake_logits) + loss.gradient_penalty * gp
@@ -260,7 +277,8 @@ def evaluate(game: Game, params: Params, model_state: ModelState, real: jax.Arra
         return loss.g_loss(fake_logits)
 
     def grads_at(d_params):
-        outs, pullback, new_state = jax.vjp(forward, d_params, params["g"], has_aux=True)
+        outs, pullback, (new_state, nfe) = jax.vjp(forward, d_params, params["g"],
+                                                   has_aux=True)
         loss_d, d_cot = jax.value_and_grad(d_objective, argnums=(0, 1, 2))(*outs)
         loss_g, g_cot = jax.value_and_grad(g_objective, argnums=(0, 1, 2))(*outs)
         grad_d, _ = pullback(d_cot)
@@ -272,6 +290,8 @@ def evaluate(game: Game, params: Params, model_state: ModelState, real: jax.Arra
             score = lambda x: x  # noqa: E731
         metrics = {"loss_d": loss_d, "loss_g": loss_g,
                    "d_real": jnp.mean(score(real_logits)), "d_fake": jnp.mean(score(fake_logits))}
+        if game.has_ode_blocks:  # forward evaluations of one call of each network
+            metrics.update(nfe)
         return grad_d, grad_g, new_state, metrics
 
     grad_d, grad_g, new_state, metrics = grads_at(params["d"])

@@ -47,8 +47,8 @@ def plot_training_curves(path: str, rows: list[dict]) -> None:
     panels = [("losses", ["loss_d", "loss_g"]), ("discriminator", ["d_real", "d_fake"])]
     if any("modes_covered" in r for r in rows):
         panels.append(("2D quality", ["modes_covered", "hq_fraction"]))
-    if any("nfe" in r for r in rows):
-        panels.append(("NFE", ["nfe"]))
+    if any("nfe_g" in r for r in rows):
+        panels.append(("NFE per call", ["nfe_g", "nfe_d"]))
     fig, axes = plt.subplots(1, len(panels), figsize=(4.5 * len(panels), 3.5))
     axes = np.atleast_1d(axes)
     for ax, (title, keys) in zip(axes, panels):
@@ -74,3 +74,28 @@ def plot_training_curves(path: str, rows: list[dict]) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
+
+
+def image_grid(images: np.ndarray, ncols: int = 0, pad: int = 1) -> np.ndarray:
+    """NHWC images in [−1, 1] → one uint8 HWC grid (``ncols`` 0: square-ish)."""
+    images = np.asarray(images, np.float32)
+    n, h, w, c = images.shape
+    ncols = ncols or int(np.ceil(np.sqrt(n)))
+    nrows = int(np.ceil(n / ncols))
+    grid = np.full((nrows * (h + pad) + pad, ncols * (w + pad) + pad, c), 255, np.uint8)
+    pixels = np.clip((images + 1.0) * 127.5 + 0.5, 0, 255).astype(np.uint8)
+    for i in range(n):
+        r, col = divmod(i, ncols)
+        grid[pad + r * (h + pad):pad + r * (h + pad) + h,
+             pad + col * (w + pad):pad + col * (w + pad) + w] = pixels[i]
+    return grid[..., 0] if c == 1 else grid
+
+
+def save_image_grid(path: str, images: np.ndarray, ncols: int = 0, scale: int = 2) -> None:
+    """Writes a PNG grid of NHWC images in [−1, 1] (nearest-neighbour upscaled by ``scale``)."""
+    from PIL import Image
+    grid = image_grid(images, ncols)
+    img = Image.fromarray(grid)
+    if scale > 1:
+        img = img.resize((img.width * scale, img.height * scale), Image.NEAREST)
+    img.save(path)

@@ -7,7 +7,9 @@ calls is pure. Run directory layout::
     metrics.jsonl      one JSON object per logged step
     tb/                TensorBoard event files
     checkpoints/<step> orbax checkpoint of the whole TrainState (the final params among it)
-    samples.png        2D: generated samples (KDE), D's contours, the modes
+    samples.png        2D: generated samples (KDE), D's contours, the modes;
+                       images: a grid of G at fixed latents
+    samples/step_N.png images: the same latents every loop.sample_every steps
     curves.png         losses, D(x) / D(G(z)), 2D quality over steps
     summary.json       final metrics and params_sha256
 """
@@ -29,7 +31,7 @@ from odegan_jax.data import Dataset, get_batches, make_dataset
 from odegan_jax.game import Game, make_loss
 from odegan_jax.integrators import get_tableau
 from odegan_jax.metrics.modes import mode_metrics
-from odegan_jax.models import build_networks
+from odegan_jax.models import ODE_NETWORKS, build_networks
 
 
 class NonFiniteError(RuntimeError):
@@ -50,7 +52,7 @@ def build_game(config, sample_shape) -> Game:
     loss = make_loss(config.game.loss, gp_weight=config.game.gp_weight,
                      clip_value=config.game.clip_value)
     return Game(generator, discriminator, loss, config.model.latent_size,
-                config.model.latent_prior)
+                config.model.latent_prior, has_ode_blocks=config.model.name in ODE_NETWORKS)
 
 
 def _optimizer(config, player: str):
@@ -113,10 +115,19 @@ def make_train_fn(exp: Experiment, num_steps: int) -> Callable:
     return jax.jit(run, donate_argnums=(0,))
 
 
-def sample_2d(exp: Experiment, state: rules.TrainState, n: int) -> np.ndarray:
+def sample_fixed(exp: Experiment, state: rules.TrainState, n: int) -> np.ndarray:
     """n generator samples at fixed latents (the eval key), in inference mode."""
     z = exp.game.sample_latents(exp.keys["eval"], n)
     return np.asarray(jax.jit(exp.game.generate)(state.params, state.model_state, z))
+
+
+sample_2d = sample_fixed
+
+
+def write_sample_grid(exp: Experiment, state: rules.TrainState, path: str) -> None:
+    """PNG grid of G at the run's fixed latents (the same latents at every step)."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    plots.save_image_grid(path, sample_fixed(exp, state, exp.config.loop.sample_grid))
 
 
 def evaluate_2d(exp: Experiment, state: rules.TrainState) -> dict:
@@ -171,13 +182,17 @@ def train(config: ml_collections.ConfigDict, workdir: Optional[str] = None, *,
     if progress:
         from tqdm.auto import tqdm
         bar = tqdm(total=steps, desc=config.name, unit="step", dynamic_ncols=True)
+    # MLP steps are fused in lax.scan; conv nets run one step per call (XLA on CPU
+    # differentiates convolutions inside loops 5-15x slower, JAX issue 12868)
+    per_call = config.loop.steps_per_call if exp.dataset.sample_shape == (2,) else 1
+    sample_every = 0 if is_2d else config.loop.sample_every
     next_report = max(steps // 10, 1)
     start = time.perf_counter()
     step, row = 0, {}
     try:
         while step < steps:
             next_log = min((step // log_every + 1) * log_every, steps)
-            n = min(config.loop.steps_per_call, next_log - step)
+            n = min(per_call, next_log - step)
             if n not in fns:
                 fns[n] = make_train_fn(exp, n)
             state, metrics = fns[n](state, train_array)
@@ -191,6 +206,9 @@ def train(config: ml_collections.ConfigDict, workdir: Optional[str] = None, *,
             step += n
             if bar is not None:
                 bar.update(n)
+            if sample_every and step % sample_every == 0:
+                write_sample_grid(exp, state, os.path.join(workdir, "samples",
+                                                           f"step_{step:07d}.png"))
             if step == next_log:
                 row = {"step": step, **_host_row(metrics, -1),
                        "time_s": round(time.perf_counter() - start, 3)}
@@ -235,6 +253,8 @@ def _format_row(row: dict) -> str:
     if "modes_covered" in row:
         parts += [f"modes {row['modes_covered']}/{row['num_modes']}",
                   f"hq {100 * row['hq_fraction']:.1f}%"]
+    if "nfe_g" in row:
+        parts += [f"nfe G/D {row['nfe_g']:.0f}/{row['nfe_d']:.0f}"]
     return "  ".join(parts)
 
 
@@ -243,6 +263,7 @@ def write_plots(exp: Experiment, state: rules.TrainState, workdir: str) -> None:
     plots.plot_training_curves(os.path.join(workdir, "curves.png"), rows)
     dist = exp.dataset.distribution
     if dist is None:
+        write_sample_grid(exp, state, os.path.join(workdir, "samples.png"))
         return
     samples = sample_2d(exp, state, exp.config.loop.eval_samples)
     lo, hi = dist.modes.min(axis=0), dist.modes.max(axis=0)

@@ -74,3 +74,32 @@ def test_configs_lists_the_experiments():
     result = odegan("configs")
     assert result.returncode == 0
     assert "mog16_official" in result.stdout and "mog16_rk4" in result.stdout
+
+
+@pytest.mark.skipif(not os.path.isdir("/usr/share/datasets/fashion-mnist"),
+                    reason="needs apt-get install dataset-fashion-mnist (.ci/run installs it)")
+def test_ngan_rk4_steps_on_real_fashion_mnist(tmp_path):
+    workdir = tmp_path / "ngan"
+    result = odegan("train", "--config", "ngan_fashion_mnist", "--workdir", str(workdir),
+                    "--config.rule.name=ode", "--config.rule.integrator=rk4",
+                    "--config.rule.h=0.02", "--config.rule.reg_weight=0.01",
+                    "--config.steps=3", "--config.loop.log_every=1",
+                    "--config.loop.sample_every=3", "--config.loop.sample_grid=16")
+    assert result.returncode == 0, result.stderr
+    rows = [json.loads(line) for line in open(workdir / "metrics.jsonl")]
+    assert [r["step"] for r in rows] == [1, 2, 3]
+    assert all(r["nfe_g"] == 4 and r["nfe_d"] == 4 for r in rows)  # one RK4 step per block
+    from PIL import Image
+    grid = Image.open(workdir / "samples" / "step_0000003.png")
+    assert grid.size == (2 * (4 * 29 + 1),) * 2  # 4×4 images of 28 px, 1 px gaps, scaled 2x
+    assert (workdir / "samples.png").exists()
+    summary = json.load(open(workdir / "summary.json"))
+    assert summary["rule"] == "rk4" and len(summary["params_sha256"]) == 64
+
+
+def test_missing_image_data_is_one_clear_error(tmp_path):
+    result = odegan("train", "--config", "dcgan_mnist", "--config.data.source=files",
+                    "--workdir", str(tmp_path / "x"))
+    assert result.returncode == 2
+    assert "~/.odegan_jax/data/mnist" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -99,4 +99,4 @@ def test_shape_mismatch_is_reported():
     with pytest.raises(ValueError, match=r"needs samples of shape \(28, 28, 1\)"):
         build_networks(_model("dcgan28"), (2,))
     with pytest.raises(ValueError, match="for flat vectors"):
-        build_networks(_model("mlp"), (28, 28, 1))
+        build_networks(_model("m0a"), (28, 28, 1))

@@ -13,9 +13,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from odegan_jax.data.images import IMAGE_DATASETS, DatasetError, load_images
 from odegan_jax.data.synthetic import DISTRIBUTIONS_2D, Distribution2D, make_distribution
 
-DATASETS = DISTRIBUTIONS_2D
+DATASETS = tuple(DISTRIBUTIONS_2D) + IMAGE_DATASETS
 
 
 class Dataset(NamedTuple):
@@ -24,10 +25,14 @@ class Dataset(NamedTuple):
     sampler: Optional[Callable[[jax.Array, int], jax.Array]] = None  # infinite data
     train: Optional[np.ndarray] = None  # finite data, [N, *sample_shape], float32
     distribution: Optional[Distribution2D] = None  # 2D reference for metrics
+    labels: Optional[np.ndarray] = None  # class labels of ``train`` (images), if known
 
 
 def make_dataset(data_config, key: jax.Array) -> Dataset:
-    """Builds the dataset of ``config.data``; ``key`` draws a finite 2D training set."""
+    """Builds the dataset of ``config.data``; ``key`` draws a finite 2D training set.
+
+    Image datasets are read from disk (or tfds) here, on the host, before anything compiles.
+    """
     name = data_config.name
     if name in DISTRIBUTIONS_2D:
         dist = make_distribution(name, stratified=data_config.stratified,
@@ -36,6 +41,10 @@ def make_dataset(data_config, key: jax.Array) -> Dataset:
             train = np.asarray(dist.sample(key, data_config.num_train), np.float32)
             return Dataset(name, (2,), None, train, dist)
         return Dataset(name, (2,), dist.sample, None, dist)
+    if name in IMAGE_DATASETS:
+        x, y = load_images(name, data_config.source, data_config.path, "train",
+                           data_config.image_size)
+        return Dataset(name, tuple(x.shape[1:]), None, x, None, y)
     raise ValueError(f"unknown dataset {name!r}; allowed: {', '.join(DATASETS)}")
 
 

@@ -1,56 +1,233 @@
-"""DCGAN networks for images (NHWC).
+"""Convolutional GANs for images (NHWC, pixels in [−1, 1]).
 
-:class:`DCGANGenerator28` / :class:`DCGANDiscriminator28` are 001 Table A.2 M0_B (28×28×1):
-G: z → deconv 7×7/1 128 BN ReLU → deconv 4×4/2 64 BN ReLU → deconv 4×4/2 1 tanh;
-D: conv 4×4/2 64 LReLU → conv 4×4/2 128 BN LReLU → linear 1.
-Transposed convolutions use the padding of PyTorch/Chainer's ``pad=1`` (flax pads the dilated
-input by ``k - 1 - pad``).
+* :class:`DCGANGenerator` / :class:`DCGANDiscriminator`: 001 Table A.2.
+  ``dcgan28`` is M0_B (28×28×1): G z → deconv 7×7/1 128 BN ReLU → deconv 4×4/2 64 BN ReLU →
+  deconv 4×4/2 1 tanh; D conv 4×4/2 64 LReLU → conv 4×4/2 128 BN LReLU → linear 1.
+  ``dcgan32`` is M0_C (32×32×3): G deconv 4×4/1 256 → 4×4/2 128 → 4×4/2 64 → 4×4/2 3 tanh;
+  D conv 4×4/2 64 → 128 BN → 256 BN → linear.
+  ``res_blocks = c`` (M_cB) or ``d`` (M_dC, "2d residual blocks": d at each of its two
+  stages) adds, after every hidden up/down-sampling layer, that many residual blocks of two
+  size-preserving 3×3 layers with BN and the layer's non-linearity, ``h + f₂(f₁(h))`` (the
+  table's 3×3/1 rows; "each residual block consists of two non-linear transformations").
+* :class:`OfficialDCGANGenerator` / :class:`OfficialDCGANDiscriminator`: the DCGAN of the ODE-GAN
+  code for CIFAR-10 (the SN-GAN paper's DCGAN): linear → 4×4×512, transposed convs 4×4/2 to
+  256 / 128 / 64 with BN and ReLU, a 3×3/1 transposed conv to 3, tanh; D of 7 convs
+  (3×3/1 64, 4×4/2 64, 3×3/1 128, 4×4/2 128, 3×3/1 256, 4×4/2 256, 3×3/1 512) with leaky ReLU
+  0.1 and a linear output.
+* :class:`ResNetGenerator` / :class:`ResNetDiscriminator`: the SN-GAN ResNet for 32×32 (G three
+  up-sampling residual blocks, D an optimised first block, a down-sampling block and two plain
+  blocks, ReLU, global sum pooling, linear).
+
+Every discriminator takes ``spectral_norm``: each conv / linear wrapped in flax's
+``nn.SpectralNorm`` (one power iteration per training call; its vectors live in
+``batch_stats`` beside BatchNorm's statistics): the SN-GAN baseline of 003 Table 1.
+Transposed convolutions use the padding of PyTorch's ``ConvTranspose2d(padding=p)``.
 """
 from __future__ import annotations
 
+from typing import Sequence
+
 import flax.linen as nn
+import jax
 import jax.numpy as jnp
 
 from odegan_jax.models.layers import batch_norm, kernel_init
 
 
-def _deconv(features: int, kernel: int, stride: int, pad: int, init):
+def deconv(features: int, kernel: int, stride: int, pad: int, init, use_bias: bool = True):
+    """ConvTranspose with PyTorch's ``padding=pad`` (flax pads the dilated input k - 1 - pad)."""
     p = kernel - 1 - pad
     return nn.ConvTranspose(features, (kernel, kernel), strides=(stride, stride),
-                            padding=((p, p), (p, p)), kernel_init=init)
+                            padding=((p, p), (p, p)), kernel_init=init, use_bias=use_bias)
 
 
-def _conv(features: int, kernel: int, stride: int, pad: int, init):
+def conv(features: int, kernel: int, stride: int, pad: int, init, use_bias: bool = True):
     return nn.Conv(features, (kernel, kernel), strides=(stride, stride),
-                   padding=((pad, pad), (pad, pad)), kernel_init=init)
+                   padding=((pad, pad), (pad, pad)), kernel_init=init, use_bias=use_bias)
 
 
-class DCGANGenerator28(nn.Module):
+def sn_apply(layer: nn.Module, spectral_norm: bool, x, train: bool):
+    """Applies ``layer``, spectrally normalised (flax ``nn.SpectralNorm``) when asked."""
+    if spectral_norm:
+        return nn.SpectralNorm(layer, collection_name="batch_stats")(x, update_stats=train)
+    return layer(x)
+
+
+class DCGANGenerator(nn.Module):
+    """001 Table A.2 generators (see the module doc)."""
+
+    features: Sequence[int] = (128, 64)  # first layer, then each 4×4/2 up-sampling layer
+    first_kernel: int = 7  # 7 (28×28) or 4 (32×32)
     channels: int = 1
+    res_blocks: int = 0
     init_scheme: str = "normal"
     init_std: float = 0.02
 
     @nn.compact
-    def __call__(self, z: jnp.ndarray, train: bool = True) -> jnp.ndarray:
+    def __call__(self, z, train: bool = True):
         init = kernel_init(self.init_scheme, self.init_std)
         h = z.reshape(z.shape[0], 1, 1, -1)
-        h = nn.relu(batch_norm(train)(_deconv(128, 7, 1, 0, init)(h)))  # 7×7
-        h = nn.relu(batch_norm(train)(_deconv(64, 4, 2, 1, init)(h)))  # 14×14
-        return jnp.tanh(_deconv(self.channels, 4, 2, 1, init)(h))  # 28×28
+        h = nn.relu(batch_norm(train)(deconv(self.features[0], self.first_kernel, 1, 0, init)(h)))
+        for f in self.features[1:]:
+            h = nn.relu(batch_norm(train)(deconv(f, 4, 2, 1, init)(h)))
+            for _ in range(self.res_blocks):
+                r = nn.relu(batch_norm(train)(deconv(f, 3, 1, 1, init)(h)))
+                h = h + nn.relu(batch_norm(train)(deconv(f, 3, 1, 1, init)(r)))
+        return jnp.tanh(deconv(self.channels, 4, 2, 1, init)(h))
 
 
-class DCGANDiscriminator28(nn.Module):
+class DCGANDiscriminator(nn.Module):
+    """001 Table A.2 discriminators (see the module doc); returns logits ``[B, 1]``."""
+
+    features: Sequence[int] = (64, 128)
+    res_blocks: int = 0
     batchnorm: bool = True
+    spectral_norm: bool = False
     init_scheme: str = "normal"
     init_std: float = 0.02
     leak: float = 0.2
 
     @nn.compact
-    def __call__(self, x: jnp.ndarray, train: bool = True) -> jnp.ndarray:
+    def __call__(self, x, train: bool = True):
         init = kernel_init(self.init_scheme, self.init_std)
-        h = nn.leaky_relu(_conv(64, 4, 2, 1, init)(x), self.leak)  # 14×14
-        h = _conv(128, 4, 2, 1, init)(h)  # 7×7
-        if self.batchnorm:
-            h = batch_norm(train)(h)
-        h = nn.leaky_relu(h, self.leak)
-        return nn.Dense(1, kernel_init=init)(h.reshape(h.shape[0], -1))
+        sn = self.spectral_norm
+        act = lambda v: nn.leaky_relu(v, self.leak)  # noqa: E731
+
+        def layer(h, module):
+            h = sn_apply(module, sn, h, train)
+            return batch_norm(train)(h) if self.batchnorm else h
+
+        h = act(sn_apply(conv(self.features[0], 4, 2, 1, init), sn, x, train))
+        for f in self.features[1:]:
+            h = act(layer(h, conv(f, 4, 2, 1, init)))
+            for _ in range(self.res_blocks):
+                r = act(layer(h, conv(f, 3, 1, 1, init)))
+                h = h + act(layer(r, conv(f, 3, 1, 1, init)))
+        h = h.reshape(h.shape[0], -1)
+        return sn_apply(nn.Dense(1, kernel_init=init), sn, h, train)
+
+
+class OfficialDCGANGenerator(nn.Module):
+    """The ODE-GAN code's CIFAR-10 DCGAN generator."""
+
+    channels: int = 3
+    init_scheme: str = "normal"
+    init_std: float = 0.02
+
+    @nn.compact
+    def __call__(self, z, train: bool = True):
+        init = kernel_init(self.init_scheme, self.init_std)
+        h = nn.Dense(4 * 4 * 512, kernel_init=init)(z).reshape(z.shape[0], 4, 4, 512)
+        h = nn.relu(batch_norm(train)(h))
+        for f in (256, 128, 64):
+            h = nn.relu(batch_norm(train)(deconv(f, 4, 2, 1, init)(h)))
+        return jnp.tanh(deconv(self.channels, 3, 1, 1, init)(h))
+
+
+class OfficialDCGANDiscriminator(nn.Module):
+    """The ODE-GAN code's CIFAR-10 DCGAN discriminator (7 convs, leaky ReLU 0.1)."""
+
+    spectral_norm: bool = False
+    init_scheme: str = "normal"
+    init_std: float = 0.02
+    leak: float = 0.1
+
+    @nn.compact
+    def __call__(self, x, train: bool = True):
+        init = kernel_init(self.init_scheme, self.init_std)
+        h = x
+        for f, k, s, p in ((64, 3, 1, 1), (64, 4, 2, 1), (128, 3, 1, 1), (128, 4, 2, 1),
+                           (256, 3, 1, 1), (256, 4, 2, 1), (512, 3, 1, 1)):
+            h = nn.leaky_relu(sn_apply(conv(f, k, s, p, init), self.spectral_norm, h, train),
+                              self.leak)
+        h = h.reshape(h.shape[0], -1)
+        return sn_apply(nn.Dense(1, kernel_init=init), self.spectral_norm, h, train)
+
+
+def _upsample(x):
+    b, hgt, wid, c = x.shape
+    return jax.image.resize(x, (b, 2 * hgt, 2 * wid, c), "nearest")
+
+
+def _downsample(x):
+    return nn.avg_pool(x, (2, 2), (2, 2))
+
+
+class _GBlock(nn.Module):
+    features: int
+    init_scheme: str = "normal"
+    init_std: float = 0.02
+
+    @nn.compact
+    def __call__(self, x, train: bool):
+        init = kernel_init(self.init_scheme, self.init_std)
+        h = _upsample(nn.relu(batch_norm(train)(x)))
+        h = conv(self.features, 3, 1, 1, init)(h)
+        h = conv(self.features, 3, 1, 1, init)(nn.relu(batch_norm(train)(h)))
+        return h + conv(self.features, 1, 1, 0, init)(_upsample(x))
+
+
+class _DBlock(nn.Module):
+    features: int
+    down: bool
+    first: bool = False
+    spectral_norm: bool = False
+    init_scheme: str = "normal"
+    init_std: float = 0.02
+
+    @nn.compact
+    def __call__(self, x, train: bool):
+        init = kernel_init(self.init_scheme, self.init_std)
+        sn = self.spectral_norm
+        h = x if self.first else nn.relu(x)
+        h = sn_apply(conv(self.features, 3, 1, 1, init), sn, h, train)
+        h = sn_apply(conv(self.features, 3, 1, 1, init), sn, nn.relu(h), train)
+        shortcut = x
+        if self.down:
+            h = _downsample(h)
+            if self.first:  # the optimised block: pool, then project
+                shortcut = sn_apply(conv(self.features, 1, 1, 0, init), sn, _downsample(x), train)
+            else:
+                shortcut = _downsample(sn_apply(conv(self.features, 1, 1, 0, init), sn, x, train))
+        elif x.shape[-1] != self.features:
+            shortcut = sn_apply(conv(self.features, 1, 1, 0, init), sn, x, train)
+        return h + shortcut
+
+
+class ResNetGenerator(nn.Module):
+    """SN-GAN ResNet generator for 32×32: linear 4×4×width → 3 up-blocks → BN ReLU conv3 tanh."""
+
+    width: int = 256
+    channels: int = 3
+    init_scheme: str = "normal"
+    init_std: float = 0.02
+
+    @nn.compact
+    def __call__(self, z, train: bool = True):
+        init = kernel_init(self.init_scheme, self.init_std)
+        h = nn.Dense(4 * 4 * self.width, kernel_init=init)(z).reshape(z.shape[0], 4, 4,
+                                                                     self.width)
+        for _ in range(3):
+            h = _GBlock(self.width, self.init_scheme, self.init_std)(h, train)
+        h = nn.relu(batch_norm(train)(h))
+        return jnp.tanh(conv(self.channels, 3, 1, 1, init)(h))
+
+
+class ResNetDiscriminator(nn.Module):
+    """SN-GAN ResNet discriminator for 32×32 (width 128)."""
+
+    width: int = 128
+    spectral_norm: bool = False
+    init_scheme: str = "normal"
+    init_std: float = 0.02
+
+    @nn.compact
+    def __call__(self, x, train: bool = True):
+        args = (self.spectral_norm, self.init_scheme, self.init_std)
+        h = _DBlock(self.width, True, True, *args)(x, train)
+        h = _DBlock(self.width, True, False, *args)(h, train)
+        h = _DBlock(self.width, False, False, *args)(h, train)
+        h = _DBlock(self.width, False, False, *args)(h, train)
+        h = jnp.sum(nn.relu(h), axis=(1, 2))
+        init = kernel_init(self.init_scheme, self.init_std)
+        return sn_apply(nn.Dense(1, kernel_init=init), self.spectral_norm, h, train)

@@ -12,13 +12,16 @@ from typing import Callable, Sequence
 
 import flax.linen as nn
 import jax.numpy as jnp
+import numpy as np
 
 from odegan_jax.models.layers import batch_norm, kernel_init
 
 
 class MLP(nn.Module):
+    """ReLU MLP on flattened inputs. ``out_shape`` an int or a per-sample shape; image shapes
+    (rank 3) get a tanh output in [−1, 1] (002's vanilla GAN)."""
     hidden: Sequence[int] = (25, 25)
-    out_dim: int = 2
+    out_shape: int | Sequence[int] = 2
     init_scheme: str = "haiku"
     init_std: float = 0.1
 
@@ -26,10 +29,14 @@ class MLP(nn.Module):
     def __call__(self, x: jnp.ndarray, train: bool = True) -> jnp.ndarray:
         del train
         k_init = kernel_init(self.init_scheme, self.init_std)
+        shape = (self.out_shape,) if isinstance(self.out_shape, int) else tuple(self.out_shape)
         x = x.reshape(x.shape[0], -1)
         for width in self.hidden:
             x = nn.relu(nn.Dense(width, kernel_init=k_init)(x))
-        return nn.Dense(self.out_dim, kernel_init=k_init)(x)
+        out = nn.Dense(int(np.prod(shape)), kernel_init=k_init)(x)
+        if len(shape) == 3:
+            out = jnp.tanh(out)
+        return out.reshape((x.shape[0],) + shape)
 
 
 class ResidualMLP(nn.Module):
