@@ -6,7 +6,8 @@ Rules: Adam (simultaneous), Euler, Heun, RK4, each ODE rule with and without the
 regulariser, Adam with the regulariser (Euler direction fed to Adam + post-step term) and
 RK4 + Adam. Models: the notebook MLP (2×25, batch 512, 32 latents) on the 16-Gaussian grid,
 run as the training loop runs it (``steps_per_call`` steps fused in one compiled call), and
-DCGAN-28 (001 M0_B, batch 64, 100 latents) on random 28×28 images, one step per call.
+DCGAN-28 (001 M0_B) and NGAN (000 Figures 4.1 / 4.2; RK4, one step per block), batch 64,
+100 latents, on random 28×28 images, one step per call.
 Writes ``{model: {rule: median_ms}}`` (plus metadata) and prints each rule's ratio to Adam.
 Machines are noisy: compare ratios from one run, not absolute times across runs.
 """
@@ -53,8 +54,8 @@ def model_config(name: str):
     if name == "mlp":
         c.loop.steps_per_call = 100
         return c
-    if name == "dcgan28":
-        c.model.name = "dcgan28"
+    if name in ("dcgan28", "ngan"):
+        c.model.name = name
         c.model.latent_size = 100
         c.model.init = "normal"
         c.model.init_std = 0.02
@@ -93,7 +94,7 @@ def image_dataset(config):
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--json", help="write results here")
-    p.add_argument("--models", default="mlp,dcgan28")
+    p.add_argument("--models", default="mlp,dcgan28,ngan")
     p.add_argument("--rules", default="", help="comma-separated subset (default: all)")
     p.add_argument("--reps", type=int, default=0, help="timed repetitions (default 20 MLP / 5 conv)")
     args = p.parse_args(argv)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 
 import jax
 import numpy as np
@@ -33,3 +34,15 @@ def save(mngr: ocp.CheckpointManager, step: int, state) -> None:
 def restore(mngr: ocp.CheckpointManager, step: int, target):
     """Restores into the structure of ``target`` (so optimiser states keep their types)."""
     return mngr.restore(int(step), args=ocp.args.StandardRestore(target))
+
+
+def quarantine(mngr: ocp.CheckpointManager, step: int) -> str:
+    """Moves a damaged checkpoint out of the manager's directory (into a sibling
+    ``damaged_checkpoints/``) so that the step can be saved again; returns the new path."""
+    root = os.fspath(mngr.directory)
+    target_dir = os.path.join(os.path.dirname(root), "damaged_checkpoints")
+    os.makedirs(target_dir, exist_ok=True)
+    target = os.path.join(target_dir, f"{step}-{int(time.time())}")
+    os.replace(os.path.join(root, str(step)), target)
+    mngr.reload()
+    return target

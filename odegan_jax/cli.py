@@ -2,6 +2,12 @@
 
     odegan train [--config NAME|FILE] [--workdir DIR] [--config.KEY=VALUE ...]
     odegan configs
+    odegan eval RUN_DIR [--step N] [--n N]      scores into RUN_DIR/eval.json
+    odegan sample RUN_DIR [--n 64]              PNG grid of samples
+    odegan gam RUN_A RUN_B                      Generative Adversarial Metric (000 §4.2.3)
+    odegan neighbours RUN_DIR [--k 8]           samples next to their nearest training images
+    odegan plot RUN_DIR                         regenerate the plots from the logs
+    odegan interpolate RUN_DIR                  latent walks and vector arithmetic (004)
 
 ``--config`` takes the name of a file in ``configs/`` (e.g. ``mog16_official``) or a path to a
 config file defining ``get_config()``; without it, the main job (``mog16_rk4``) runs. Any
@@ -13,6 +19,7 @@ import argparse
 import ast
 import importlib
 import importlib.util
+import json
 import os
 import pkgutil
 import sys
@@ -122,6 +129,82 @@ def _cmd_train(args, extra) -> int:
     return 0
 
 
+def _no_extra(extra):
+    if extra:
+        raise ConfigError(f"unrecognised arguments: {' '.join(extra)}")
+
+
+def _cmd_eval(args, extra) -> int:
+    from odegan_jax import evaluate
+    _no_extra(extra)
+    result = evaluate.evaluate_run(args.run_dir, args.step, args.n)
+    print(json.dumps(result, indent=1))
+    print(f"wrote {os.path.join(args.run_dir, 'eval.json')}")
+    return 0
+
+
+def _cmd_sample(args, extra) -> int:
+    import jax
+    from odegan_jax import evaluate, plots
+    _no_extra(extra)
+    exp, state, step = evaluate.load_run(args.run_dir, args.step)
+    if exp.dataset.distribution is not None:
+        raise evaluate.RunError("`odegan sample` draws image grids; 2D runs have samples.png")
+    images = evaluate.generate(exp, state, args.n, jax.random.PRNGKey(args.seed))
+    out = args.out or os.path.join(args.run_dir, f"sample_step{step}_seed{args.seed}.png")
+    plots.save_image_grid(out, images)
+    print(f"wrote {out} ({args.n} samples, step {step})")
+    return 0
+
+
+def _cmd_gam(args, extra) -> int:
+    from odegan_jax import evaluate
+    _no_extra(extra)
+    result = evaluate.gam(args.run_a, args.run_b, args.n)
+    for k, v in result["accuracies"].items():
+        print(f"  accuracy {k:12s} {v:.4f}")
+    print(f"r_test = {result['r_test']:.4f}   r_samples = {result['r_samples']:.4f}   "
+          f"winner: {result['winner']}")
+    out = args.out or os.path.join(args.run_a, "gam.json")
+    with open(out, "w", encoding="utf-8") as f:
+        json.dump(result, f, indent=1)
+    print(f"wrote {out}")
+    return 0
+
+
+def _cmd_neighbours(args, extra) -> int:
+    from odegan_jax import evaluate
+    _no_extra(extra)
+    exp, state, step = evaluate.load_run(args.run_dir, args.step)
+    out = args.out or os.path.join(args.run_dir, f"neighbours_step{step}.png")
+    dists = evaluate.nearest_neighbours(exp, state, args.k, out, args.seed)
+    print(f"wrote {out}; L2 distances: " + ", ".join(f"{d:.2f}" for d in dists))
+    return 0
+
+
+def _cmd_plot(args, extra) -> int:
+    from odegan_jax import evaluate, train
+    _no_extra(extra)
+    exp, state, step = evaluate.load_run(args.run_dir)
+    train.write_plots(exp, state, os.path.abspath(args.run_dir))
+    print(f"regenerated the plots of {args.run_dir} from metrics.jsonl and the checkpoint "
+          f"at step {step}")
+    return 0
+
+
+def _cmd_interpolate(args, extra) -> int:
+    from odegan_jax import evaluate, latent
+    _no_extra(extra)
+    exp, state, step = evaluate.load_run(args.run_dir, args.step)
+    try:
+        paths = latent.write_latent_walks(exp, state, args.run_dir, args.rows, args.cols,
+                                          args.seed)
+    except ValueError as e:
+        raise evaluate.RunError(str(e)) from None
+    print("wrote " + ", ".join(paths))
+    return 0
+
+
 def _cmd_configs(args, extra) -> int:
     if extra:
         raise ConfigError(f"unrecognised arguments: {' '.join(extra)}")
@@ -142,6 +225,42 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_train)
     p = sub.add_parser("configs", help="list the configs in configs/")
     p.set_defaults(func=_cmd_configs)
+    p = sub.add_parser("eval", help="score a run (latest or --step checkpoint) into eval.json")
+    p.add_argument("run_dir")
+    p.add_argument("--step", type=int)
+    p.add_argument("--n", type=int, help="samples (default: config.eval.num_samples / "
+                                         "config.loop.eval_samples)")
+    p.set_defaults(func=_cmd_eval)
+    p = sub.add_parser("sample", help="PNG grid of samples from a run")
+    p.add_argument("run_dir")
+    p.add_argument("--n", type=int, default=64)
+    p.add_argument("--step", type=int)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out")
+    p.set_defaults(func=_cmd_sample)
+    p = sub.add_parser("gam", help="Generative Adversarial Metric between two runs (000)")
+    p.add_argument("run_a")
+    p.add_argument("run_b")
+    p.add_argument("--n", type=int, default=10_000)
+    p.add_argument("--out", help="JSON output (default RUN_A/gam.json)")
+    p.set_defaults(func=_cmd_gam)
+    p = sub.add_parser("neighbours", help="samples next to their L2-nearest training images")
+    p.add_argument("run_dir")
+    p.add_argument("--k", type=int, default=8)
+    p.add_argument("--step", type=int)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out")
+    p.set_defaults(func=_cmd_neighbours)
+    p = sub.add_parser("plot", help="regenerate a run's plots from its logs and checkpoint")
+    p.add_argument("run_dir")
+    p.set_defaults(func=_cmd_plot)
+    p = sub.add_parser("interpolate", help="latent walks (lerp, slerp) and vector arithmetic")
+    p.add_argument("run_dir")
+    p.add_argument("--rows", type=int, default=6)
+    p.add_argument("--cols", type=int, default=10)
+    p.add_argument("--step", type=int)
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=_cmd_interpolate)
     return parser
 
 
@@ -155,9 +274,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     from odegan_jax.data import DatasetError
+    from odegan_jax.evaluate import RunError
     try:
         return args.func(args, extra)
-    except (ConfigError, DatasetError) as e:
+    except (ConfigError, DatasetError, RunError, FileNotFoundError) as e:
         print(f"odegan: error: {e}", file=sys.stderr)
         return 2
 

@@ -20,13 +20,13 @@ def base_config() -> ml_collections.ConfigDict:
     c = ml_collections.ConfigDict()
     c.name = "mog16_rk4"  # run name; default workdir is runs/<name>-<seed>
     c.seed = 0  # the only source of randomness
-    c.steps = 6000  # training steps
+    c.steps = 28_000  # training steps
 
     c.data = ml_collections.ConfigDict()
     c.data.name = "mog16"  # mog8 | mog25 | mog16 | swiss_roll | an image dataset below
     c.data.batch_size = 512
     c.data.num_train = 0  # 0: fresh samples every step; N > 0: a fixed training set of N
-    c.data.stratified = False  # mog16: every batch holds the 16 means tiled (the notebook)
+    c.data.stratified = True  # mog16: every batch holds the 16 means tiled (the notebook)
     c.data.noise = 0.2  # swiss_roll noise
     # images: mnist | fashion_mnist | cifar10 | flowers | digits | idx | npz (see data/images.py)
     c.data.source = "auto"  # auto | files | tfds | sklearn
@@ -62,14 +62,14 @@ def base_config() -> ml_collections.ConfigDict:
     c.rule = ml_collections.ConfigDict()
     c.rule.name = "ode"  # ode | simultaneous | alternating
     c.rule.integrator = "rk4"  # euler | heun | rk4 | midpoint | ralston | kutta3 | rk38
-    c.rule.h = 0.1  # ODE step size
-    c.rule.reg_weight = 0.02  # λ of the gradient-norm regulariser
+    c.rule.h = 0.6  # ODE step size (× the schedule)
+    c.rule.reg_weight = 0.3  # λ of the gradient-norm regulariser
     c.rule.reg_placement = "post_step"  # post_step (Algorithm 1) | first_stage (TF code)
     c.rule.stage_batches = "same"  # same | fresh minibatch per RK stage
     c.rule.coupling = "joint"  # joint | frozen (each player with the other frozen)
-    c.rule.schedule = "constant"  # constant | official (h/4 for 500 steps, h/2 after 400k) | piecewise
-    c.rule.schedule_boundaries = ()  # piecewise: steps where the scale changes
-    c.rule.schedule_scales = ()  # piecewise: h multipliers, one more than boundaries
+    c.rule.schedule = "piecewise"  # constant | official (h/4 for 500 steps, h/2 after 400k) | piecewise
+    c.rule.schedule_boundaries = (16_000, 22_000)  # piecewise: steps where the scale changes
+    c.rule.schedule_scales = (1.0, 0.5, 0.25)  # piecewise: h multipliers, one more than boundaries
     c.rule.d_rate = 1.0  # α in v = −[α ∂ℓ_D/∂θ, ∂ℓ_G/∂φ]: D's speed relative to G's
     c.rule.use_optimizer = False  # ode: feed the RK direction to config.optimizer (RK4+Adam)
     c.rule.n_critic = 1  # alternating: D steps per G step
@@ -95,12 +95,18 @@ def base_config() -> ml_collections.ConfigDict:
     c.loop.eval_every = 1000  # 2D metrics on eval_samples (0: only at the end)
     c.loop.eval_samples = 10_000
     c.loop.plot = True  # write PNG plots at the end
+    c.loop.checkpoint_every = 5000  # orbax checkpoint of the whole state (0: only at the end)
+    c.loop.keep_checkpoints = 3  # the last K are kept
+    c.loop.nonfinite = "stop"  # stop | rollback (to the last checkpoint with h halved; ODE rules)
+    c.loop.max_rollbacks = 5
     c.loop.sample_every = 1000  # images: PNG grid at fixed latents every N steps (0: only at the end)
     c.loop.sample_grid = 64  # images per grid
+    c.loop.score_every = 0  # images: IS / FID / KID into metrics.jsonl every N steps (0: never)
 
     c.eval = ml_collections.ConfigDict()
     c.eval.mode_fraction = 0.01  # a mode counts when it gets ≥ this share of samples within 3σ
     c.eval.num_sigmas = 3.0
+    c.eval.num_samples = 10_000  # images: samples for IS / FID / KID (001 used 5,000)
     return c
 
 
@@ -189,6 +195,23 @@ def validate(config: ml_collections.ConfigDict) -> None:
     for key in ("steps_per_call", "log_every", "eval_samples", "sample_grid"):
         _check_positive(config, f"loop.{key}", integer=True)
     _check_positive(config, "loop.sample_every", allow_zero=True, integer=True)
+    _check_positive(config, "loop.score_every", allow_zero=True, integer=True)
+    _check_positive(config, "loop.checkpoint_every", allow_zero=True, integer=True)
+    _check_positive(config, "loop.keep_checkpoints", integer=True)
+    _check_choice(config, "loop.nonfinite", ("stop", "rollback"))
+    _check_positive(config, "loop.max_rollbacks", allow_zero=True, integer=True)
+    if config.loop.nonfinite == "rollback" and config.rule.name != "ode":
+        _fail("loop.nonfinite", "'rollback' halves the ODE step size h, so it needs "
+                                f"rule.name='ode' (got {config.rule.name!r}); use 'stop'")
+    import jax
+    devices = jax.device_count()
+    if devices > 1 and config.data.batch_size % devices:
+        _fail("data.batch_size", f"{config.data.batch_size} is not divisible by the {devices} "
+                                 f"devices (data parallelism); choose a multiple of {devices}")
+    _check_positive(config, "eval.num_samples", integer=True)
+    if config.eval.num_samples < 10:
+        _fail("eval.num_samples", f"needs ≥ 10 samples (10 IS splits), got "
+                                  f"{config.eval.num_samples}")
     _check_positive(config, "model.res_blocks", allow_zero=True, integer=True)
     from odegan_jax.models.odeblock import GRADIENTS, SOLVERS
     _check_choice(config, "model.ode.solver", SOLVERS)

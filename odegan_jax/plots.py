@@ -99,3 +99,22 @@ def save_image_grid(path: str, images: np.ndarray, ncols: int = 0, scale: int = 
     if scale > 1:
         img = img.resize((img.width * scale, img.height * scale), Image.NEAREST)
     img.save(path)
+
+
+def save_neighbour_grid(path: str, samples: np.ndarray, neighbours: np.ndarray,
+                        distances) -> None:
+    """Rows of (generated sample | nearest training image), each titled with the L2 distance."""
+    k = len(samples)
+    fig, axes = plt.subplots(k, 2, figsize=(3.0, 1.5 * k), squeeze=False)
+    for i in range(k):
+        for j, (img, title) in enumerate(((samples[i], "sample"),
+                                          (neighbours[i], f"nearest, L2 {distances[i]:.2f}"))):
+            ax = axes[i, j]
+            pixels = np.clip((np.asarray(img) + 1.0) / 2.0, 0.0, 1.0)
+            ax.imshow(pixels[..., 0] if pixels.shape[-1] == 1 else pixels, cmap="gray",
+                      vmin=0, vmax=1)
+            ax.set_title(title, fontsize=7)
+            ax.axis("off")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)

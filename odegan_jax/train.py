@@ -16,6 +16,7 @@ calls is pure. Run directory layout::
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import sys
 import time
@@ -26,7 +27,7 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
-from odegan_jax import checkpoints, config as config_lib, logs, plots, rules
+from odegan_jax import checkpoints, config as config_lib, logs, parallel, plots, rules
 from odegan_jax.data import Dataset, get_batches, make_dataset
 from odegan_jax.game import Game, make_loss
 from odegan_jax.integrators import get_tableau
@@ -93,7 +94,7 @@ def init_state(exp: Experiment) -> rules.TrainState:
                             exp.rule.init(params), exp.keys["train"])
 
 
-def make_train_fn(exp: Experiment, num_steps: int) -> Callable:
+def make_train_fn(exp: Experiment, num_steps: int, mesh=None) -> Callable:
     """A jitted function running ``num_steps`` training steps: ``(state, train) -> (state,
     metrics)`` with metrics stacked over steps. Minibatches are drawn inside, from the step
     counter, so the data position is part of the state. Several steps are fused with
@@ -103,6 +104,8 @@ def make_train_fn(exp: Experiment, num_steps: int) -> Callable:
     def one(state, train):
         batches = get_batches(exp.dataset, exp.keys["stream"], state.step,
                               exp.rule.batches_per_step, cfg.data.batch_size, train)
+        if mesh is not None:  # shard the batch axis; params stay replicated
+            batches = parallel.shard_batches(batches, mesh)
         return exp.rule.step(state, batches)
 
     if num_steps == 1:
@@ -112,6 +115,8 @@ def make_train_fn(exp: Experiment, num_steps: int) -> Callable:
     else:
         def run(state, train):
             return jax.lax.scan(lambda s, _: one(s, train), state, None, length=num_steps)
+    if mesh is not None:
+        return parallel.jit_replicated(run, mesh)
     return jax.jit(run, donate_argnums=(0,))
 
 
@@ -157,55 +162,136 @@ def default_workdir(config) -> str:
     return os.path.join("runs", f"{config.name}-{config.seed}")
 
 
+def _restore_latest(exp: Experiment, mngr, target, echo) -> tuple[Optional[rules.TrainState], int]:
+    """The newest checkpoint that restores. A damaged one is reported and moved aside to
+    ``damaged_checkpoints/`` (never deleted: a person may want to look at it), and the
+    previous one is tried."""
+    for step in sorted(mngr.all_steps(), reverse=True):
+        try:
+            state = checkpoints.restore(mngr, step, target)
+            problem = None if int(state.step) == step else f"it holds step {int(state.step)}"
+        except Exception as e:  # orbax raises many types for truncated / corrupt files
+            problem = f"{type(e).__name__}: {(str(e).splitlines() or [''])[0][:160]}"
+        if problem is None:
+            return state, step
+        moved = checkpoints.quarantine(mngr, step)
+        echo(f"odegan: checkpoint {step} is damaged ({problem}); moved it to {moved} and "
+             f"falling back to the previous one")
+    return None, 0
+
+
+def _truncate_metrics(path: str, step: int) -> None:
+    """Drops logged rows after ``step`` (they are recomputed identically on resume)."""
+    if not os.path.exists(path):
+        return
+    rows = logs.read_metrics(path)
+    kept = [r for r in rows if int(r.get("step", 0)) <= step]
+    if len(kept) != len(rows):
+        tmp = path + ".tmp"
+        with open(tmp, "w", encoding="utf-8") as f:
+            for r in kept:
+                f.write(json.dumps(r) + "\n")
+        os.replace(tmp, path)
+
+
 def train(config: ml_collections.ConfigDict, workdir: Optional[str] = None, *,
           echo: Callable[[str], None] = print, progress: Optional[bool] = None) -> dict:
     """Trains ``config`` into ``workdir``; returns the summary (also in summary.json).
 
+    Resumes from the newest good checkpoint in ``workdir/checkpoints`` when there is one.
     ``progress``: show a tqdm bar (None: only when stderr is a terminal and CI is unset).
     """
     exp = build(config)
     workdir = os.path.abspath(workdir or default_workdir(config))
     os.makedirs(workdir, exist_ok=True)
     logs.write_json(os.path.join(workdir, "config.json"), config.to_dict())
+    mesh = parallel.data_mesh(config.data.batch_size)
     echo(f"odegan: training {config.name} (seed {config.seed}, {config.steps} steps, "
-         f"rule {exp.rule.name}) into {workdir}")
+         f"rule {exp.rule.name}) into {workdir}"
+         + (f" on {mesh.size} devices (data parallel)" if mesh is not None else ""))
 
+    mngr = checkpoints.manager(os.path.join(workdir, "checkpoints"),
+                               max_to_keep=config.loop.keep_checkpoints)
     state = init_state(exp)
+    step = 0
+    if mngr.all_steps():
+        restored, step = _restore_latest(exp, mngr, state, echo)
+        if restored is not None:
+            state = restored
+            echo(f"odegan: resuming from the checkpoint at step {step} in {workdir}")
+        else:
+            echo("odegan: no checkpoint could be restored; starting from step 0")
+    _truncate_metrics(os.path.join(workdir, "metrics.jsonl"), step)
     train_array = None if exp.dataset.train is None else jnp.asarray(exp.dataset.train)
+    if mesh is not None:
+        state = parallel.replicate(state, mesh)
+        train_array = None if train_array is None else parallel.replicate(train_array, mesh)
     is_2d = exp.dataset.distribution is not None
     writer = logs.MetricsWriter(workdir)
     fns: dict[int, Callable] = {}
     steps, log_every = config.steps, config.loop.log_every
+    ckpt_every = config.loop.checkpoint_every
     if progress is None:
         progress = sys.stderr.isatty() and not os.environ.get("CI")
     bar = None
     if progress:
         from tqdm.auto import tqdm
-        bar = tqdm(total=steps, desc=config.name, unit="step", dynamic_ncols=True)
+        bar = tqdm(total=steps, initial=step, desc=config.name, unit="step", dynamic_ncols=True)
     # MLP steps are fused in lax.scan; conv nets run one step per call (XLA on CPU
     # differentiates convolutions inside loops 5-15x slower, JAX issue 12868)
     per_call = config.loop.steps_per_call if exp.dataset.sample_shape == (2,) else 1
     sample_every = 0 if is_2d else config.loop.sample_every
-    next_report = max(steps // 10, 1)
+    score_every = 0 if is_2d else config.loop.score_every
+    next_report = step + max(steps // 10, 1)
+    rollbacks = 0
     start = time.perf_counter()
-    step, row = 0, {}
+    row = {}
     try:
         while step < steps:
             next_log = min((step // log_every + 1) * log_every, steps)
-            n = min(per_call, next_log - step)
+            bound = next_log
+            if ckpt_every:
+                bound = min(bound, (step // ckpt_every + 1) * ckpt_every)
+            n = min(per_call, bound - step)
             if n not in fns:
-                fns[n] = make_train_fn(exp, n)
+                fns[n] = make_train_fn(exp, n, mesh)
+            previous = state if config.loop.nonfinite == "rollback" else None
             state, metrics = fns[n](state, train_array)
             bad = _first_nonfinite(metrics)
             if bad is not None:
                 i, what = bad
+                where = f"non-finite {what} at step {step + i + 1}"
+                if config.loop.nonfinite == "rollback" and exp.config.rule.name == "ode" \
+                        and rollbacks < config.loop.max_rollbacks and mngr.all_steps():
+                    rollbacks += 1
+                    exp = _halve_h(exp)
+                    fns.clear()
+                    del previous
+                    restored, step = _restore_latest(exp, mngr, init_state(exp), echo)
+                    state = restored if mesh is None else parallel.replicate(restored, mesh)
+                    _truncate_metrics(writer.path, step)
+                    writer.write({"step": step, "event": "rollback", "h": exp.config.rule.h})
+                    echo(f"odegan: {where}: rolled back to the checkpoint at step {step} and "
+                         f"halved h to {exp.config.rule.h:g} (rollback {rollbacks} of at most "
+                         f"{config.loop.max_rollbacks})")
+                    if bar is not None:
+                        bar.n = step
+                        bar.refresh()
+                    continue
                 raise NonFiniteError(
-                    f"non-finite {what} at step {step + i + 1}: training stopped. Lower "
-                    f"config.rule.h (ODE rules) or the learning rate, or raise "
-                    f"config.rule.reg_weight; metrics up to step {step} are in {writer.path}")
+                    f"{where}: training stopped. Lower config.rule.h (ODE rules) or the "
+                    f"learning rate, or raise config.rule.reg_weight, or set "
+                    f"config.loop.nonfinite=rollback; the last checkpoint "
+                    f"(step {max(mngr.all_steps(), default=0)}) and metrics up to step {step} "
+                    f"are kept in {workdir}")
             step += n
             if bar is not None:
                 bar.update(n)
+            if score_every and step % score_every == 0:
+                from odegan_jax.evaluate import image_scores
+                row_scores = image_scores(exp, state, config.eval.num_samples)
+                writer.write({"step": step, **{k: v for k, v in row_scores.items()
+                                               if isinstance(v, float)}})
             if sample_every and step % sample_every == 0:
                 write_sample_grid(exp, state, os.path.join(workdir, "samples",
                                                            f"step_{step:07d}.png"))
@@ -221,31 +307,42 @@ def train(config: ml_collections.ConfigDict, workdir: Optional[str] = None, *,
                 elif step >= next_report or step == steps:
                     next_report = step + max(steps // 10, 1)
                     echo(_format_row(row))
+            if ckpt_every and step % ckpt_every == 0 and step < steps:
+                checkpoints.save(mngr, step, state)
     finally:
         writer.close()
         if bar is not None:
             bar.close()
     wall = time.perf_counter() - start
 
-    mngr = checkpoints.manager(os.path.join(workdir, "checkpoints"))
-    checkpoints.save(mngr, steps, state)
+    if steps not in mngr.all_steps():
+        checkpoints.save(mngr, steps, state)
     mngr.close()
+    if not row:
+        rows = logs.read_metrics(writer.path)
+        row = next((r for r in reversed(rows) if "loss_d" in r), {})
     if config.loop.plot:
         write_plots(exp, state, workdir)
     summary = {
         "config": config.name, "seed": config.seed, "steps": steps, "rule": exp.rule.name,
         "final": row, "params_sha256": checkpoints.params_sha256(state.params, state.model_state),
-        "wall_time_s": round(wall, 2), "steps_per_s": round(steps / wall, 1),
-        "workdir": workdir,
+        "wall_time_s": round(wall, 2), "steps_per_s": round(steps / max(wall, 1e-9), 1),
+        "workdir": workdir, "rollbacks": rollbacks, "final_h": exp.config.rule.h,
     }
     logs.write_json(os.path.join(workdir, "summary.json"), summary)
-    if is_2d:
+    if is_2d and "modes_covered" in row:
         echo(f"final: modes covered {row['modes_covered']}/{row['num_modes']}, "
              f"high-quality samples {100 * row['hq_fraction']:.1f}% "
              f"({config.loop.eval_samples} samples, within {config.eval.num_sigmas:g}σ)")
     echo(f"done in {wall:.1f}s; params_sha256 {summary['params_sha256'][:16]}…; "
          f"summary in {os.path.join(workdir, 'summary.json')}")
     return summary
+
+
+def _halve_h(exp: Experiment) -> Experiment:
+    config = ml_collections.ConfigDict(exp.config.to_dict())
+    config.rule.h = exp.config.rule.h / 2
+    return dataclasses.replace(exp, config=config, rule=build_rule(config, exp.game))
 
 
 def _format_row(row: dict) -> str:

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 QUICK = ["--config.steps=60", "--config.loop.log_every=20", "--config.loop.steps_per_call=20",
@@ -103,3 +104,69 @@ def test_missing_image_data_is_one_clear_error(tmp_path):
     assert result.returncode == 2
     assert "~/.odegan_jax/data/mnist" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_eval_and_gam_of_2d_runs_without_retraining(run_dir, tmp_path):
+    workdir, _ = run_dir
+    result = odegan("eval", str(workdir), "--n", "2000")
+    assert result.returncode == 0, result.stderr
+    ev = json.load(open(workdir / "eval.json"))
+    summary = json.load(open(workdir / "summary.json"))
+    assert ev["params_sha256"] == summary["params_sha256"]  # the same params, restored
+    assert ev["step"] == 60 and ev["num_samples"] == 2000
+    assert 0 <= ev["modes_covered"] <= 16 and 0.0 <= ev["hq_fraction"] <= 1.0
+    other = tmp_path / "other"
+    assert odegan("train", "--workdir", str(other), "--config.seed=1", *QUICK).returncode == 0
+    result = odegan("gam", str(workdir), str(other), "--n", "2000",
+                    "--out", str(tmp_path / "gam.json"))
+    assert result.returncode == 0, result.stderr
+    gam = json.load(open(tmp_path / "gam.json"))
+    acc = gam["accuracies"]
+    assert gam["r_test"] == acc["D_B(x_test)"] / acc["D_A(x_test)"]
+    assert gam["r_samples"] == acc["D_B(G_A(z))"] / acc["D_A(G_B(z))"]
+    assert "r_test" in result.stdout and "winner" in result.stdout
+
+
+def test_image_run_eval_sample_and_neighbours(tmp_path):
+    workdir = tmp_path / "digits"
+    result = odegan("train", "--config", "dcgan_fashion_mnist", "--workdir", str(workdir),
+                    "--config.data.name=digits", "--config.data.image_size=28",
+                    "--config.steps=2", "--config.loop.log_every=1", "--config.eval.num_samples=200")
+    assert result.returncode == 0, result.stderr
+    result = odegan("eval", str(workdir))
+    assert result.returncode == 0, result.stderr
+    ev = json.load(open(workdir / "eval.json"))
+    assert ev["classifier"] == "digits" and ev["num_samples"] == 200
+    for key in ("is", "fid", "kid", "is_real_test", "fid_real_test_vs_train"):
+        assert np.isfinite(ev[key])
+    assert ev["fid"] > ev["fid_real_test_vs_train"]  # 2 steps of training are far from data
+    assert 1.0 <= ev["is"] <= 10.0
+    result = odegan("sample", str(workdir), "--n", "16", "--out", str(tmp_path / "s.png"))
+    assert result.returncode == 0, result.stderr
+    from PIL import Image
+    assert Image.open(tmp_path / "s.png").size == (2 * (4 * 29 + 1),) * 2
+    result = odegan("neighbours", str(workdir), "--k", "3", "--out", str(tmp_path / "nn.png"))
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "nn.png").exists() and "L2 distances" in result.stdout
+
+
+def test_eval_of_a_missing_run_is_one_clear_error(tmp_path):
+    result = odegan("eval", str(tmp_path))
+    assert result.returncode == 2 and "not a run directory" in result.stderr
+
+
+def test_plot_and_interpolate_commands(tmp_path):
+    workdir = tmp_path / "digits"
+    assert odegan("train", "--config", "dcgan_fashion_mnist", "--workdir", str(workdir),
+                  "--config.data.name=digits", "--config.data.image_size=28",
+                  "--config.steps=2", "--config.loop.log_every=1").returncode == 0
+    os.remove(workdir / "curves.png")
+    result = odegan("plot", str(workdir))
+    assert result.returncode == 0, result.stderr
+    assert (workdir / "curves.png").exists() and (workdir / "samples.png").exists()
+    result = odegan("interpolate", str(workdir), "--rows", "2", "--cols", "5")
+    assert result.returncode == 0, result.stderr
+    from PIL import Image
+    assert Image.open(workdir / "interpolate_slerp.png").size == (2 * (5 * 29 + 1),
+                                                                  2 * (2 * 29 + 1))
+    assert (workdir / "latent_arithmetic.png").exists()

@@ -1,0 +1,232 @@
+"""Forward and forward+backward time of the NGAN discriminator's ODE block, in one run.
+
+    python benchmarks/odeblock.py --json benchmarks/results/odeblock_cpu.json
+
+The block (000 Figure 4.2): dh/dt = LReLU(Conv2dTime(17→10, 1×1)(LReLU(Conv2dTime(17→16, 3×3)(
+LReLU(Conv2dTime(11→16, 1×1)(h, t)), t)), t)) on a 14×14×10 state, batch 64, t ∈ [0, 1].
+Rows, each timed as a jitted forward and a jitted gradient of sum(h(1)²) w.r.t. the weights:
+
+* ``odegan_jax/<solver>/<gradient>``: :class:`odegan_jax.models.odeblock.ODEBlock` with the
+  fixed-step solvers (euler, heun, rk4; ``--steps`` steps, unrolled) and the adaptive ones
+  (tsit5, dopri5; rtol = atol = 1e-3), gradients by backprop or diffrax's BacksolveAdjoint;
+* ``reference/<solver>``: the same fixed-step solve hand-unrolled in plain JAX (``lax.conv``,
+  no flax, no diffrax): the floor for the fixed-step rows;
+* ``torchdiffeq/<solver>/<gradient>``: torchdiffeq's ``odeint`` / ``odeint_adjoint`` on the same
+  function and weights in PyTorch (CPU), when ``torch`` and ``torchdiffeq`` import (install them
+  in the benchmark's own environment: ``pip install torch==2.13.0 torchdiffeq``; they are not
+  project dependencies).
+
+Reports ratios to the reference (target ≤ 1.5 for fixed-step rows) and torchdiffeq / ours
+(target ≥ 2). Machines are noisy: compare ratios from one run.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import jax  # noqa: E402
+import jax.numpy as jnp  # noqa: E402
+import numpy as np  # noqa: E402
+
+from odegan_jax.models.odeblock import ODEBlock  # noqa: E402
+
+LAYERS = ((16, 1, 0), (16, 3, 1), (10, 1, 0))
+SHAPE = (64, 14, 14, 10)  # NHWC
+LEAK = 0.2
+TABLEAUX = {  # (a rows, b, c) for the hand-unrolled reference
+    "euler": ([], [1.0], [0.0]),
+    "heun": ([[1.0]], [0.5, 0.5], [0.0, 1.0]),
+    "rk4": ([[0.5], [0.0, 0.5], [0.0, 0.0, 1.0]], [1 / 6, 1 / 3, 1 / 3, 1 / 6],
+            [0.0, 0.5, 0.5, 1.0]),
+}
+
+
+def timeit(fn, *args, reps: int) -> float:
+    out = fn(*args)
+    jax.block_until_ready(out)
+    times = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        jax.block_until_ready(fn(*args))
+        times.append((time.perf_counter() - t0) * 1000)
+    return statistics.median(times)
+
+
+def ours(solver: str, gradient: str, steps: int, x, key):
+    block = ODEBlock(layers=LAYERS, activation="leaky_relu", leak=LEAK, solver=solver,
+                     steps=steps, gradient=gradient, rtol=1e-3, atol=1e-3)
+    params = block.init(key, x)["params"]
+    fwd = jax.jit(lambda p, x_: block.apply({"params": p}, x_))
+    grad = jax.jit(jax.grad(lambda p, x_: jnp.sum(block.apply({"params": p}, x_) ** 2)))
+    return params, fwd, grad
+
+
+def _layers_from(params):
+    """[(kernel HWIO, bias)] of the block's three TimeConv layers, in order."""
+    func = params["func"]
+    return [(func[f"TimeConv_{i}"]["Conv_0"]["kernel"], func[f"TimeConv_{i}"]["Conv_0"]["bias"])
+            for i in range(len(LAYERS))]
+
+
+def reference(solver: str, steps: int):
+    """The fixed-step solve hand-unrolled in plain JAX."""
+    a_rows, b, c = TABLEAUX[solver]
+
+    def f(layers, t, h):
+        for (kernel, bias), (_, k, p) in zip(layers, LAYERS):
+            tt = jnp.full(h.shape[:-1] + (1,), t, h.dtype)
+            h = jax.lax.conv_general_dilated(jnp.concatenate([tt, h], -1), kernel, (1, 1),
+                                             ((p, p), (p, p)),
+                                             dimension_numbers=("NHWC", "HWIO", "NHWC"))
+            h = jax.nn.leaky_relu(h + bias, LEAK)
+        return h
+
+    def solve(layers, y):
+        dt = 1.0 / steps
+        for i in range(steps):
+            t = i * dt
+            ks = [f(layers, t, y)]
+            for row, ci in zip(a_rows, c[1:]):
+                ks.append(f(layers, t + ci * dt, y + dt * sum(a * k for a, k in zip(row, ks))))
+            y = y + dt * sum(bi * k for bi, k in zip(b, ks))
+        return y
+
+    fwd = jax.jit(solve)
+    grad = jax.jit(jax.grad(lambda layers, y: jnp.sum(solve(layers, y) ** 2)))
+    return fwd, grad
+
+
+def torch_rows(params, x, steps: int, reps: int, threads: int):
+    try:
+        import torch
+        from torchdiffeq import odeint, odeint_adjoint
+    except ImportError as e:
+        print(f"torchdiffeq rows skipped ({e}); pip install torch==2.13.0 torchdiffeq")
+        return {}
+    torch.set_num_threads(threads)
+
+    class Func(torch.nn.Module):
+        def __init__(self, layers):
+            super().__init__()
+            self.convs = torch.nn.ModuleList()
+            for (kernel, bias), (_, k, p) in zip(layers, LAYERS):
+                kernel = np.asarray(kernel)  # HWIO -> OIHW
+                conv = torch.nn.Conv2d(kernel.shape[2], kernel.shape[3], k, padding=p)
+                conv.weight.data = torch.from_numpy(np.ascontiguousarray(
+                    kernel.transpose(3, 2, 0, 1)))
+                conv.bias.data = torch.from_numpy(np.asarray(bias).copy())
+                self.convs.append(conv)
+
+        def forward(self, t, h):
+            for conv in self.convs:
+                tt = torch.ones_like(h[:, :1]) * t
+                h = torch.nn.functional.leaky_relu(conv(torch.cat([tt, h], 1)), LEAK)
+            return h
+
+    func = Func(_layers_from(params))
+    x_t = torch.from_numpy(np.ascontiguousarray(np.asarray(x).transpose(0, 3, 1, 2)))
+    t = torch.tensor([0.0, 1.0])
+    rows = {}
+    for solver, opts in (("euler", {"method": "euler", "options": {"step_size": 1 / steps}}),
+                         ("heun", {"method": "heun2",
+                                   "options": {"step_size": 1 / steps}}),
+                         ("rk4", {"method": "rk4", "options": {"step_size": 1 / steps}}),
+                         ("dopri5", {"method": "dopri5", "rtol": 1e-3, "atol": 1e-3})):
+        for gradient, integrate in (("backprop", odeint), ("adjoint", odeint_adjoint)):
+            def forward():
+                with torch.no_grad():
+                    return integrate(func, x_t, t, **opts)[-1]
+
+            def backward():
+                func.zero_grad()
+                loss = (integrate(func, x_t, t, **opts)[-1] ** 2).sum()
+                loss.backward()
+                return loss
+
+            fwd_ms = _torch_time(forward, reps)
+            bwd_ms = _torch_time(backward, reps)
+            rows[f"torchdiffeq/{solver}/{gradient}"] = {"forward_ms": fwd_ms,
+                                                        "forward_backward_ms": bwd_ms}
+            print(f"torchdiffeq/{solver}/{gradient:9s} fwd {fwd_ms:9.2f} ms  "
+                  f"fwd+bwd {bwd_ms:9.2f} ms", flush=True)
+    return rows
+
+
+def _torch_time(fn, reps):
+    fn()
+    times = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t0) * 1000)
+    return round(statistics.median(times), 3)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--json")
+    p.add_argument("--steps", type=int, default=4, help="fixed-step solver steps")
+    p.add_argument("--reps", type=int, default=10)
+    p.add_argument("--no-torch", action="store_true")
+    args = p.parse_args(argv)
+    key = jax.random.PRNGKey(0)
+    x = jax.random.normal(jax.random.PRNGKey(1), SHAPE)
+    results = {"_meta": {"backend": jax.default_backend(), "devices": str(jax.devices()),
+                         "jax": jax.__version__, "python": platform.python_version(),
+                         "cpu_count": os.cpu_count(), "steps": args.steps, "shape": SHAPE,
+                         "time": time.strftime("%Y-%m-%d %H:%M:%S")}}
+    rows = {}
+    params = None
+    for solver in ("euler", "heun", "rk4", "tsit5", "dopri5"):
+        for gradient in ("backprop", "adjoint"):
+            params, fwd, grad = ours(solver, gradient, args.steps, x, key)
+            rows[f"odegan_jax/{solver}/{gradient}"] = {
+                "forward_ms": round(timeit(fwd, params, x, reps=args.reps), 3),
+                "forward_backward_ms": round(timeit(grad, params, x, reps=args.reps), 3)}
+            r = rows[f"odegan_jax/{solver}/{gradient}"]
+            print(f"odegan_jax/{solver}/{gradient:9s} fwd {r['forward_ms']:9.2f} ms  "
+                  f"fwd+bwd {r['forward_backward_ms']:9.2f} ms", flush=True)
+    layers = _layers_from(params)
+    for solver in TABLEAUX:
+        fwd, grad = reference(solver, args.steps)
+        rows[f"reference/{solver}"] = {
+            "forward_ms": round(timeit(fwd, layers, x, reps=args.reps), 3),
+            "forward_backward_ms": round(timeit(grad, layers, x, reps=args.reps), 3)}
+        r = rows[f"reference/{solver}"]
+        print(f"reference/{solver:16s} fwd {r['forward_ms']:9.2f} ms  "
+              f"fwd+bwd {r['forward_backward_ms']:9.2f} ms", flush=True)
+    if not args.no_torch:
+        rows.update(torch_rows(params, x, args.steps, args.reps, os.cpu_count() or 1))
+    results["rows"] = rows
+    ratios = {}
+    for solver in TABLEAUX:
+        ref, mine = rows[f"reference/{solver}"], rows[f"odegan_jax/{solver}/backprop"]
+        ratios[f"{solver}: odegan_jax / reference"] = {
+            k: round(mine[k] / ref[k], 3) for k in ("forward_ms", "forward_backward_ms")}
+    for name in ("euler", "heun", "rk4", "dopri5"):
+        for gradient in ("backprop", "adjoint"):
+            theirs = rows.get(f"torchdiffeq/{name}/{gradient}")
+            if theirs:
+                mine = rows[f"odegan_jax/{name}/{gradient}"]
+                ratios[f"{name}/{gradient}: torchdiffeq / odegan_jax"] = {
+                    k: round(theirs[k] / mine[k], 3) for k in ("forward_ms", "forward_backward_ms")}
+    results["ratios"] = ratios
+    for k, v in ratios.items():
+        print(f"{k:45s} fwd {v['forward_ms']:6.2f}  fwd+bwd {v['forward_backward_ms']:6.2f}")
+    if args.json:
+        os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=2)
+        print(f"wrote {args.json}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,66 @@
+"""Latent walks (seed 004): linear and spherical interpolation, latent vector arithmetic.
+
+``slerp(a, b, t) = sin((1−t)Ω)/sin Ω · a + sin(tΩ)/sin Ω · b`` with Ω the angle between a and
+b (falls back to lerp when they are parallel): under a Gaussian prior it stays in the shell
+where latents have mass, which lerp leaves at mid-path.
+"""
+from __future__ import annotations
+
+import os
+
+import jax
+import numpy as np
+
+from odegan_jax import plots
+
+
+def lerp(a: np.ndarray, b: np.ndarray, t) -> np.ndarray:
+    t = np.asarray(t, np.float64)[:, None]
+    return (1 - t) * a[None] + t * b[None]
+
+
+def slerp(a: np.ndarray, b: np.ndarray, t) -> np.ndarray:
+    t = np.asarray(t, np.float64)[:, None]
+    a64, b64 = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    cos = np.dot(a64, b64) / (np.linalg.norm(a64) * np.linalg.norm(b64))
+    omega = np.arccos(np.clip(cos, -1.0, 1.0))
+    if np.sin(omega) < 1e-6:
+        return lerp(a64, b64, t[:, 0])
+    return (np.sin((1 - t) * omega) * a64[None] + np.sin(t * omega) * b64[None]) / np.sin(omega)
+
+
+def interpolation_grid(game, params, model_state, key, rows: int, cols: int, mode: str):
+    """``rows`` walks of ``cols`` steps between random latent pairs: images [rows·cols, ...]."""
+    ends = np.asarray(game.sample_latents(key, 2 * rows), np.float64)
+    t = np.linspace(0.0, 1.0, cols)
+    walk = slerp if mode == "slerp" else lerp
+    z = np.concatenate([walk(ends[2 * r], ends[2 * r + 1], t) for r in range(rows)])
+    return np.asarray(game.generate(params, model_state, z.astype(np.float32)))
+
+
+def arithmetic_grid(game, params, model_state, key, rows: int):
+    """Rows of [G(a), G(b), G(c), G(a − b + c)] (004's vector arithmetic; each of a, b, c the
+    mean of three latents, as in DCGAN, to steady the concept it carries)."""
+    z = np.asarray(game.sample_latents(key, rows * 9), np.float64).reshape(rows, 3, 3, -1)
+    a, b, c = z.mean(axis=2).transpose(1, 0, 2)
+    grid = np.stack([a, b, c, a - b + c], axis=1).reshape(rows * 4, -1)
+    return np.asarray(game.generate(params, model_state, grid.astype(np.float32)))
+
+
+def write_latent_walks(exp, state, run_dir: str, rows: int = 6, cols: int = 10,
+                       seed: int = 0) -> list[str]:
+    if exp.dataset.distribution is not None:
+        raise ValueError("latent walks draw image grids; this is a 2D run")
+    key_i, key_a = jax.random.split(jax.random.PRNGKey(seed))
+    paths = []
+    for mode in ("lerp", "slerp"):
+        images = interpolation_grid(exp.game, state.params, state.model_state, key_i, rows,
+                                    cols, mode)
+        path = os.path.join(run_dir, f"interpolate_{mode}.png")
+        plots.save_image_grid(path, images, ncols=cols)
+        paths.append(path)
+    images = arithmetic_grid(exp.game, state.params, state.model_state, key_a, rows)
+    path = os.path.join(run_dir, "latent_arithmetic.png")
+    plots.save_image_grid(path, images, ncols=4)
+    paths.append(path)
+    return paths

@@ -1,0 +1,128 @@
+"""Runs: exact resume after SIGKILL, damaged checkpoints, the non-finite guard, and data
+parallelism on 4 forced CPU devices; all through the real CLI in subprocesses."""
+from __future__ import annotations
+
+import glob
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from test_cli import odegan
+
+FAST = ["--config.loop.log_every=100", "--config.loop.eval_samples=500",
+        "--config.loop.plot=false", "--config.loop.checkpoint_every=100"]
+
+
+def _cmd(*args):
+    exe = os.path.join(os.path.dirname(sys.executable), "odegan")
+    return ([exe] if os.path.exists(exe) else [sys.executable, "-m", "odegan_jax.cli"]) + list(args)
+
+
+def _sha(workdir) -> str:
+    return json.load(open(os.path.join(workdir, "summary.json")))["params_sha256"]
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    """An uninterrupted 2,000-step run."""
+    workdir = tmp_path_factory.mktemp("ref") / "run"
+    result = odegan("train", "--workdir", str(workdir), "--config.steps=2000", *FAST)
+    assert result.returncode == 0, result.stderr
+    return workdir
+
+
+def test_sigkill_then_resume_ends_with_the_same_params(reference, tmp_path):
+    workdir = tmp_path / "killed"
+    env = dict(os.environ, CI="true")
+    proc = subprocess.Popen(_cmd("train", "--workdir", str(workdir), "--config.steps=2000",
+                                 *FAST), env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    deadline = time.time() + 300
+    while time.time() < deadline:
+        done = glob.glob(str(workdir / "checkpoints" / "*" / "commit_success.txt"))
+        if any(int(p.split(os.sep)[-2]) >= 300 for p in done) or proc.poll() is not None:
+            break
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL, "the run finished before it could be killed"
+    assert not (workdir / "summary.json").exists()
+    result = odegan("train", "--workdir", str(workdir), "--config.steps=2000", *FAST)
+    assert result.returncode == 0, result.stderr
+    assert "resuming from the checkpoint at step" in result.stdout
+    assert _sha(workdir) == _sha(reference)
+    rows = [json.loads(line) for line in open(workdir / "metrics.jsonl")]
+    assert [r["step"] for r in rows] == list(range(100, 2001, 100))  # no duplicated rows
+
+
+def test_damaged_latest_checkpoint_falls_back_to_the_previous_one(reference, tmp_path):
+    workdir = tmp_path / "damaged"
+    assert odegan("train", "--workdir", str(workdir), "--config.steps=1500",
+                  *FAST).returncode == 0
+    for path in glob.glob(str(workdir / "checkpoints" / "1500" / "**" / "d" / "*"),
+                          recursive=True):
+        with open(path, "r+b") as f:  # truncate every data file of the newest checkpoint
+            f.truncate(7)
+    result = odegan("train", "--workdir", str(workdir), "--config.steps=2000", *FAST)
+    assert result.returncode == 0, result.stderr
+    assert "checkpoint 1500 is damaged" in result.stdout
+    assert "resuming from the checkpoint at step 1400" in result.stdout
+    assert glob.glob(str(workdir / "damaged_checkpoints" / "1500-*"))  # kept, moved aside
+    assert _sha(workdir) == _sha(reference)
+
+
+def test_non_finite_stops_with_the_step_and_keeps_checkpoints(tmp_path):
+    workdir = tmp_path / "nan"
+    args = ["train", "--workdir", str(workdir), "--config.steps=400", "--config.rule.h=50",
+            "--config.loop.steps_per_call=1", "--config.loop.checkpoint_every=1",
+            "--config.loop.log_every=1", "--config.loop.eval_samples=100",
+            "--config.loop.plot=false"]
+    result = odegan(*args)
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert "non-finite" in result.stderr and "at step" in result.stderr
+    step = int(result.stderr.split("at step ")[1].split(":")[0])
+    kept = sorted(int(d) for d in os.listdir(workdir / "checkpoints"))
+    assert kept and kept[-1] == step - 1  # the last good step is saved
+    result = odegan(*args, "--config.loop.nonfinite=rollback", "--config.loop.max_rollbacks=12")
+    assert result.returncode == 0, result.stderr
+    assert "halved h" in result.stdout
+    summary = json.load(open(workdir / "summary.json"))
+    assert summary["rollbacks"] >= 1 and summary["final_h"] == 50 / 2 ** summary["rollbacks"]
+
+
+def test_four_forced_cpu_devices_match_one_device(tmp_path):
+    runs = {}
+    for devices in (1, 4):
+        workdir = tmp_path / f"dev{devices}"
+        env = dict(os.environ, CI="true",
+                   XLA_FLAGS=f"--xla_force_host_platform_device_count={devices}")
+        result = subprocess.run(_cmd("train", "--config", "mog8_m0a", "--workdir", str(workdir),
+                                     "--config.steps=30", "--config.loop.log_every=10",
+                                     "--config.loop.steps_per_call=10", "--config.loop.plot=false",
+                                     "--config.loop.eval_samples=500"),
+                                env=env, capture_output=True, text=True, timeout=600)
+        assert result.returncode == 0, result.stderr
+        assert ("on 4 devices" in result.stdout) == (devices == 4)
+        runs[devices] = workdir
+    from odegan_jax import evaluate
+    import jax
+    (_, a, _), (_, b, _) = (evaluate.load_run(str(runs[d])) for d in (1, 4))
+    # BatchNorm (in M0_A) needs the statistics of the whole batch across devices
+    for x, y in zip(jax.tree.leaves((a.params, a.model_state)),
+                    jax.tree.leaves((b.params, b.model_state))):
+        np.testing.assert_allclose(np.asarray(x), np.asarray(y), rtol=2e-4, atol=2e-5)
+
+
+def test_batch_not_divisible_by_the_device_count_is_rejected(tmp_path):
+    env = dict(os.environ, CI="true", XLA_FLAGS="--xla_force_host_platform_device_count=4")
+    result = subprocess.run(_cmd("train", "--workdir", str(tmp_path / "x"),
+                                 "--config.data.batch_size=30"),
+                            env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 2
+    assert "config.data.batch_size" in result.stderr and "multiple of 4" in result.stderr
