@@ -103,7 +103,7 @@ def reference(solver: str, steps: int):
     return fwd, grad
 
 
-def torch_rows(params, x, steps: int, reps: int, threads: int):
+def torch_rows(params, x, steps: int, reps: int, threads: int, use_cuda: bool = False):
     try:
         import torch
         from torchdiffeq import odeint, odeint_adjoint
@@ -130,9 +130,11 @@ def torch_rows(params, x, steps: int, reps: int, threads: int):
                 h = torch.nn.functional.leaky_relu(conv(torch.cat([tt, h], 1)), LEAK)
             return h
 
-    func = Func(_layers_from(params))
-    x_t = torch.from_numpy(np.ascontiguousarray(np.asarray(x).transpose(0, 3, 1, 2)))
-    t = torch.tensor([0.0, 1.0])
+    device = "cuda" if use_cuda and torch.cuda.is_available() else "cpu"
+    func = Func(_layers_from(params)).to(device)
+    x_t = torch.from_numpy(np.ascontiguousarray(np.asarray(x).transpose(0, 3, 1, 2))).to(device)
+    t = torch.tensor([0.0, 1.0], device=device)
+    sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
     rows = {}
     for solver, opts in (("euler", {"method": "euler", "options": {"step_size": 1 / steps}}),
                          ("heun", {"method": "heun2",
@@ -142,18 +144,22 @@ def torch_rows(params, x, steps: int, reps: int, threads: int):
         for gradient, integrate in (("backprop", odeint), ("adjoint", odeint_adjoint)):
             def forward():
                 with torch.no_grad():
-                    return integrate(func, x_t, t, **opts)[-1]
+                    out = integrate(func, x_t, t, **opts)[-1]
+                sync()
+                return out
 
             def backward():
                 func.zero_grad()
                 loss = (integrate(func, x_t, t, **opts)[-1] ** 2).sum()
                 loss.backward()
+                sync()
                 return loss
 
             fwd_ms = _torch_time(forward, reps)
             bwd_ms = _torch_time(backward, reps)
             rows[f"torchdiffeq/{solver}/{gradient}"] = {"forward_ms": fwd_ms,
-                                                        "forward_backward_ms": bwd_ms}
+                                                        "forward_backward_ms": bwd_ms,
+                                                        "device": device}
             print(f"torchdiffeq/{solver}/{gradient:9s} fwd {fwd_ms:9.2f} ms  "
                   f"fwd+bwd {bwd_ms:9.2f} ms", flush=True)
     return rows
@@ -176,6 +182,7 @@ def main(argv=None):
     p.add_argument("--steps", type=int, default=4, help="fixed-step solver steps")
     p.add_argument("--reps", type=int, default=10)
     p.add_argument("--no-torch", action="store_true")
+    p.add_argument("--torch-cuda", action="store_true", help="run torchdiffeq on the GPU")
     args = p.parse_args(argv)
     key = jax.random.PRNGKey(0)
     x = jax.random.normal(jax.random.PRNGKey(1), SHAPE)
@@ -204,7 +211,8 @@ def main(argv=None):
         print(f"reference/{solver:16s} fwd {r['forward_ms']:9.2f} ms  "
               f"fwd+bwd {r['forward_backward_ms']:9.2f} ms", flush=True)
     if not args.no_torch:
-        rows.update(torch_rows(params, x, args.steps, args.reps, os.cpu_count() or 1))
+        rows.update(torch_rows(params, x, args.steps, args.reps, os.cpu_count() or 1,
+                               args.torch_cuda))
     results["rows"] = rows
     ratios = {}
     for solver in TABLEAUX:

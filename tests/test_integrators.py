@@ -14,6 +14,7 @@ from scipy.integrate import solve_ivp
 from games import dirac_game, dirac_params, dirac_radius, init_game, mlp_game
 from odegan_jax import game as game_lib
 from odegan_jax import integrators as integ
+from odegan_jax.models.odeblock import RK4 as DiffraxRK4  # diffrax ships no classical RK4
 from odegan_jax.rules import TrainState, ode_rule
 
 # One step of the unit rotation y' = iy multiplies the radius by |R(ih)|; closed forms:
@@ -160,22 +161,8 @@ def test_empirical_order_of_convergence(name, order):
 
 # ------------------------------------------------------------------- diffrax cross-check
 
-class _DiffraxRK4(diffrax.AbstractERK):
-    """The classical RK4 declared as a diffrax tableau (diffrax ships none)."""
-    tableau = diffrax.ButcherTableau(
-        c=np.array([0.5, 0.5, 1.0]),
-        b_sol=np.array([1 / 6, 1 / 3, 1 / 3, 1 / 6]),
-        b_error=np.array([1 / 6, 1 / 3, 1 / 3, 1 / 6]) - np.array([0.0, 0.0, 0.0, 1.0]),
-        a_lower=(np.array([0.5]), np.array([0.0, 0.5]), np.array([0.0, 0.0, 1.0])),
-    )
-    interpolation_cls = diffrax.ThirdOrderHermitePolynomialInterpolation.from_k
-
-    def order(self, terms):
-        return 4
-
-
 @pytest.mark.parametrize("name,solver", [("euler", diffrax.Euler()), ("heun", diffrax.Heun()),
-                                         ("rk4", _DiffraxRK4())])
+                                         ("rk4", DiffraxRK4())])
 def test_rk_step_equals_diffrax_step_on_a_fixed_batch_field(name, solver):
     game = mlp_game()
     params, state, real = init_game(game, batch=32)
