@@ -137,7 +137,7 @@ def _no_extra(extra):
 def _cmd_eval(args, extra) -> int:
     from odegan_jax import evaluate
     _no_extra(extra)
-    result = evaluate.evaluate_run(args.run_dir, args.step, args.n)
+    result = evaluate.evaluate_run(args.run_dir, args.step, args.n, args.inception or "")
     print(json.dumps(result, indent=1))
     print(f"wrote {os.path.join(args.run_dir, 'eval.json')}")
     return 0
@@ -230,6 +230,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--step", type=int)
     p.add_argument("--n", type=int, help="samples (default: config.eval.num_samples / "
                                          "config.loop.eval_samples)")
+    p.add_argument("--inception", metavar="NPZ",
+                   help="FID Inception-v3 weights (.npz, see odegan_jax/metrics/inception.py) "
+                        "for Inception IS / FID / KID next to the classifier's")
     p.set_defaults(func=_cmd_eval)
     p = sub.add_parser("sample", help="PNG grid of samples from a run")
     p.add_argument("run_dir")
@@ -275,9 +278,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     from odegan_jax.data import DatasetError
     from odegan_jax.evaluate import RunError
+    from odegan_jax.metrics.inception import InceptionWeightsError
     try:
         return args.func(args, extra)
-    except (ConfigError, DatasetError, RunError, FileNotFoundError) as e:
+    except (ConfigError, DatasetError, RunError, InceptionWeightsError, FileNotFoundError) as e:
         print(f"odegan: error: {e}", file=sys.stderr)
         return 2
 

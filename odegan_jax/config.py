@@ -7,6 +7,8 @@ raises one :class:`ConfigError` naming the key and what it accepts.
 """
 from __future__ import annotations
 
+import os
+
 import ml_collections
 from ml_collections import config_dict
 
@@ -107,6 +109,7 @@ def base_config() -> ml_collections.ConfigDict:
     c.eval.mode_fraction = 0.01  # a mode counts when it gets ≥ this share of samples within 3σ
     c.eval.num_sigmas = 3.0
     c.eval.num_samples = 10_000  # images: samples for IS / FID / KID (001 used 5,000)
+    c.eval.inception_weights = ""  # images: FID Inception-v3 .npz for Inception IS / FID / KID
     return c
 
 
@@ -225,12 +228,17 @@ def validate(config: ml_collections.ConfigDict) -> None:
     if config.data.name in ("idx", "npz") and not config.data.path:
         _fail("data.path", f"data.name={config.data.name!r} reads local files: set "
                            f"--config.data.path to an IDX directory or a .npz file")
-    if config.data.path and not __import__("os").path.exists(config.data.path):
+    if config.data.path and not os.path.exists(config.data.path):
         _fail("data.path", f"{config.data.path!r} does not exist")
     _check_network_shape(config)
     _check_positive(config, "loop.eval_every", allow_zero=True, integer=True)
     _check_positive(config, "eval.mode_fraction")
     _check_positive(config, "eval.num_sigmas")
+    weights = config.eval.get("inception_weights", "")
+    if weights and not os.path.isfile(os.path.expanduser(weights)):
+        from odegan_jax.metrics.inception import SOURCE
+        _fail("eval.inception_weights", f"no file at {weights!r}; get {SOURCE}, or leave it "
+                                        f"empty for the classifier's scores only")
     if config.data.num_train and config.data.num_train < config.data.batch_size * 4:
         _fail("data.num_train", f"{config.data.num_train} is smaller than the samples of one "
                                 f"step (up to 4 batches of {config.data.batch_size})")

@@ -4,7 +4,8 @@
   checkpoint (the latest, or a named step).
 * :func:`image_scores`: IS, FID and KID in the shipped classifier's space (001 Table B.1) on
   ``n`` samples, next to their ceilings on real data: IS of the real test set, FID and KID of
-  the test set against the training set.
+  the test set against the training set; the same in Inception-v3's space (FID's standard
+  network, for 32×32 RGB) when a local weights file is given (:mod:`.metrics.inception`).
 * :func:`gam`: the Generative Adversarial Metric (000 §4.2.3) between two runs.
 * :func:`nearest_neighbours`: the L2-nearest training image of each of k samples (001 §4.5.4).
 """
@@ -21,7 +22,7 @@ import numpy as np
 
 from odegan_jax import checkpoints, plots, train
 from odegan_jax.data.images import load_images
-from odegan_jax.metrics import scores
+from odegan_jax.metrics import inception, scores
 from odegan_jax.metrics.classifier import load_classifier, weights_path
 from odegan_jax.metrics.modes import mode_metrics
 
@@ -82,30 +83,16 @@ def classifier_for(config) -> Optional[str]:
     return name if os.path.exists(weights_path(name)) else None
 
 
-def image_scores(exp, state, n: int = 10_000, seed: int = 0) -> dict:
-    """IS / FID / KID of ``n`` samples and the real-data ceilings (see the module doc)."""
-    cfg = exp.config
-    name = classifier_for(cfg)
-    if name is None:
-        return {"note": f"no shipped classifier for {cfg.data.name!r} at this image size"}
-    clf = load_classifier(name)
-    fake = generate(exp, state, n, jax.random.PRNGKey(seed))
-    train_x = exp.dataset.train
-    test_x, _ = load_images(cfg.data.name, cfg.data.source, cfg.data.path, "test",
-                            cfg.data.image_size)
-    rng = np.random.default_rng(seed)
-    train_x = train_x[rng.choice(len(train_x), min(n, len(train_x)), replace=False)]
-    test_x = test_x[:n]
-    p_fake, f_fake = clf.apply(fake)
-    p_test, f_test = clf.apply(test_x)
-    _, f_train = clf.apply(train_x)
+def _scores(apply, fake, test_x, train_x) -> dict:
+    """IS / FID / KID of ``fake`` in one network's space, with the real-data ceilings."""
+    p_fake, f_fake = apply(fake)
+    p_test, f_test = apply(test_x)
+    _, f_train = apply(train_x)
     is_mean, is_std = scores.inception_score(p_fake, splits=min(10, len(fake)))
     real_is, real_is_std = scores.inception_score(p_test, splits=min(10, len(test_x)))
     kid, kid_std = scores.kernel_inception_distance(f_fake, f_train)
     real_kid, _ = scores.kernel_inception_distance(f_test, f_train)
     return {
-        "classifier": name, "classifier_test_accuracy": clf.info.get("test_accuracy"),
-        "num_samples": int(n),
         "is": is_mean, "is_std": is_std, "is_real_test": real_is, "is_real_test_std": real_is_std,
         "fid": scores.fid_from_features(f_fake, f_train),
         "fid_real_test_vs_train": scores.fid_from_features(f_test, f_train),
@@ -113,7 +100,39 @@ def image_scores(exp, state, n: int = 10_000, seed: int = 0) -> dict:
     }
 
 
-def evaluate_run(run_dir: str, step: Optional[int] = None, n: Optional[int] = None) -> dict:
+def image_scores(exp, state, n: int = 10_000, seed: int = 0, inception_weights: str = "") -> dict:
+    """IS / FID / KID of ``n`` samples and the real-data ceilings (see the module doc), in the
+    shipped classifier's space and, given Inception weights (argument, else
+    ``config.eval.inception_weights``, else ``$ODEGAN_INCEPTION_WEIGHTS``), in Inception-v3's."""
+    cfg = exp.config
+    name = classifier_for(cfg)
+    weights = inception.resolve_path(inception_weights or cfg.eval.get("inception_weights", ""))
+    net = inception.load_inception(weights) if weights else None  # a bad path fails first
+    if name is None and net is None:
+        return {"note": f"no shipped classifier for {cfg.data.name!r} at this image size; "
+                        f"Inception scores need weights ({inception.SOURCE})"}
+    fake = generate(exp, state, n, jax.random.PRNGKey(seed))
+    train_x = exp.dataset.train
+    test_x, _ = load_images(cfg.data.name, cfg.data.source, cfg.data.path, "test",
+                            cfg.data.image_size)
+    rng = np.random.default_rng(seed)
+    train_x = train_x[rng.choice(len(train_x), min(n, len(train_x)), replace=False)]
+    test_x = test_x[:n]
+    result: dict = {"num_samples": int(n)}
+    if name is not None:
+        clf = load_classifier(name)
+        result.update({"classifier": name,
+                       "classifier_test_accuracy": clf.info.get("test_accuracy")},
+                      **_scores(clf.apply, fake, test_x, train_x))
+    else:
+        result["note"] = f"no shipped classifier for {cfg.data.name!r} at this image size"
+    if net is not None:
+        result["inception"] = {"weights": net.path, **_scores(net.apply, fake, test_x, train_x)}
+    return result
+
+
+def evaluate_run(run_dir: str, step: Optional[int] = None, n: Optional[int] = None,
+                 inception_weights: str = "") -> dict:
     exp, state, step = load_run(run_dir, step)
     result = {"run": os.path.abspath(run_dir), "step": step,
               "params_sha256": checkpoints.params_sha256(state.params, state.model_state)}
@@ -125,7 +144,8 @@ def evaluate_run(run_dir: str, step: Optional[int] = None, n: Optional[int] = No
         result.update({k: m[k] for k in ("modes_covered", "num_modes", "hq_fraction")},
                       num_samples=len(samples))
     else:
-        result.update(image_scores(exp, state, n or exp.config.eval.num_samples))
+        result.update(image_scores(exp, state, n or exp.config.eval.num_samples,
+                                   inception_weights=inception_weights))
     with open(os.path.join(run_dir, "eval.json"), "w", encoding="utf-8") as f:
         json.dump(result, f, indent=1)
     return result

@@ -1,27 +1,44 @@
 #!/usr/bin/env bash
-# One device-machine session: GPU benchmarks, plus a CPU sweep of main-job settings over
-# many seeds on the machine's spare cores (one thread per run). Writes into $OUT.
+# One device-machine session (see BUILD_NOTES.md): a CPU sweep of main-job settings over
+# seeds, one pinned single-threaded run per core, and optionally (GPU_BENCH=1) the GPU
+# benchmarks. Needs the wheels the device lacks in .whl/ (ml_collections, tensorboardX).
+# Writes into $OUT.
 set -u
-python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl || exit 1
-export PYTHONPATH=/tmp/site:$PWD PYTHONUNBUFFERED=1
-mkdir -p $OUT/sweep
-# CPU sweep: config spec | seeds
+python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --no-build-isolation \
+  --upgrade --target /tmp/site .whl/*.whl . || exit 1
+export PYTHONPATH=/tmp/site PYTHONUNBUFFERED=1
+mkdir -p $OUT/sweep /tmp/sw/scripts && cp scripts/sweep.py /tmp/sw/scripts/  # not the source tree
+CORE=0
 run_cpu() {  # name seed overrides...
   local name=$1 seed=$2; shift 2
-  JAX_PLATFORMS=cpu XLA_FLAGS="--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1" \
-    taskset -c $(( (NEXT_CORE++) % 14 + 2 )) python3 scripts/sweep.py --config configs/mog16_rk4.py --seeds $seed "$@" \
+  JAX_PLATFORMS=cpu XLA_FLAGS="--xla_cpu_multi_thread_eigen=false" \
+    taskset -c $CORE python3 /tmp/sw/scripts/sweep.py --config mog16_rk4 --seeds $seed "$@" \
     > $OUT/sweep/$name-$seed.log 2>&1 &
+  CORE=$(( (CORE + 1) % $(nproc) ))
 }
-NEXT_CORE=0
-for seed in 0 1 2 3; do run_cpu base $seed; done
-for seed in 0 1 2 3; do run_cpu lam04 $seed --fixed rule.reg_weight=0.4; done
-for seed in 0 1 2; do run_cpu h05 $seed --fixed rule.h=0.5; done
-for seed in 0 1 2; do run_cpu b1024 $seed --fixed data.batch_size=1024 --fixed steps=20000 "--fixed=rule.schedule_boundaries=(11000,16000)"; done
-if [ "${GPU_BENCH:-1}" = 1 ]; then
+SWEEP=${SWEEP:-1}
+for seed in 0 1 2 3; do
+  if [ "$SWEEP" = 1 ]; then  # schedules and width (see BUILD_NOTES.md, main job)
+    run_cpu base $seed
+    run_cpu early $seed "--fixed=rule.schedule_boundaries=(10000,18000)"
+    run_cpu four $seed "--fixed=rule.schedule_boundaries=(8000,14000,20000)" "--fixed=rule.schedule_scales=(1.0,0.5,0.25,0.125)"
+    run_cpu w64 $seed --fixed model.width=64
+  elif [ "$SWEEP" = 3 ]; then  # around 36k steps
+    run_cpu s36k $(( seed + 4 )) --fixed steps=36000 "--fixed=rule.schedule_boundaries=(12000,26000)"
+    run_cpu s36k-b10-24 $seed --fixed steps=36000 "--fixed=rule.schedule_boundaries=(10000,24000)"
+    run_cpu s36k-b14-28 $seed --fixed steps=36000 "--fixed=rule.schedule_boundaries=(14000,28000)"
+    run_cpu s44k $seed --fixed steps=44000 "--fixed=rule.schedule_boundaries=(14000,32000)"
+  else  # λ, longer runs, larger batches
+    run_cpu early-lam04 $seed "--fixed=rule.schedule_boundaries=(10000,18000)" --fixed rule.reg_weight=0.4
+    run_cpu s36k $seed --fixed steps=36000 "--fixed=rule.schedule_boundaries=(12000,26000)"
+    run_cpu b1024 $seed --fixed data.batch_size=1024 --fixed steps=20000 "--fixed=rule.schedule_boundaries=(8000,14000)"
+    run_cpu s36k-lam04 $seed --fixed steps=36000 "--fixed=rule.schedule_boundaries=(12000,26000)" --fixed rule.reg_weight=0.4
+  fi
+done
+if [ "${GPU_BENCH:-0}" = 1 ]; then
   nvidia-smi -L
   CUDA_VISIBLE_DEVICES=0 python3 benchmarks/step_time.py --json $OUT/step_time_h100.json 2>&1 | tail -40
   CUDA_VISIBLE_DEVICES=0 python3 benchmarks/odeblock.py --torch-cuda --json $OUT/odeblock_h100.json 2>&1 | tail -40
 fi
 wait
-for f in $OUT/sweep/*.log; do echo "$(basename $f) $(grep '^{' $f | tail -1)"; done | tee $OUT/sweep_results.txt
-rm -rf $OUT/sweep
+for f in $OUT/sweep/*.log; do echo "$(basename $f .log) $(grep '^{' $f | tail -1) $(grep -i error $f | tail -1)"; done | tee $OUT/sweep_results.txt

@@ -29,6 +29,7 @@ def run_dir(tmp_path_factory):
     return workdir, result
 
 
+@pytest.mark.xdist_group("cli2d")  # one worker builds run_dir
 def test_train_writes_the_run_directory(run_dir):
     workdir, result = run_dir
     assert "final: modes covered" in result.stdout and "high-quality samples" in result.stdout
@@ -46,6 +47,7 @@ def test_train_writes_the_run_directory(run_dir):
     assert json.load(open(workdir / "config.json"))["seed"] == 0
 
 
+@pytest.mark.xdist_group("cli2d")  # one worker builds run_dir
 def test_same_seed_same_params_other_seed_differs(run_dir, tmp_path):
     workdir, _ = run_dir
     first = json.load(open(workdir / "summary.json"))["params_sha256"]
@@ -84,8 +86,9 @@ def test_ngan_rk4_steps_on_real_fashion_mnist(tmp_path):
     result = odegan("train", "--config", "ngan_fashion_mnist", "--workdir", str(workdir),
                     "--config.rule.name=ode", "--config.rule.integrator=rk4",
                     "--config.rule.h=0.02", "--config.rule.reg_weight=0.01",
-                    "--config.steps=3", "--config.loop.log_every=1",
-                    "--config.loop.sample_every=3", "--config.loop.sample_grid=16")
+                    "--config.data.batch_size=16", "--config.steps=3",
+                    "--config.loop.log_every=1", "--config.loop.sample_every=3",
+                    "--config.loop.sample_grid=16")
     assert result.returncode == 0, result.stderr
     rows = [json.loads(line) for line in open(workdir / "metrics.jsonl")]
     assert [r["step"] for r in rows] == [1, 2, 3]
@@ -106,6 +109,7 @@ def test_missing_image_data_is_one_clear_error(tmp_path):
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.xdist_group("cli2d")  # one worker builds run_dir
 def test_eval_and_gam_of_2d_runs_without_retraining(run_dir, tmp_path):
     workdir, _ = run_dir
     result = odegan("eval", str(workdir), "--n", "2000")
@@ -127,10 +131,13 @@ def test_eval_and_gam_of_2d_runs_without_retraining(run_dir, tmp_path):
     assert "r_test" in result.stdout and "winner" in result.stdout
 
 
-def test_image_run_eval_sample_and_neighbours(tmp_path):
+def test_image_run_eval_sample_neighbours_plot_and_interpolate(tmp_path):
+    """One short DCGAN run on the digits (Adam: the rules are tested elsewhere), then every
+    command that reads a run without retraining."""
     workdir = tmp_path / "digits"
     result = odegan("train", "--config", "dcgan_fashion_mnist", "--workdir", str(workdir),
                     "--config.data.name=digits", "--config.data.image_size=28",
+                    "--config.rule.name=alternating", "--config.data.batch_size=16",
                     "--config.steps=2", "--config.loop.log_every=1", "--config.eval.num_samples=200")
     assert result.returncode == 0, result.stderr
     result = odegan("eval", str(workdir))
@@ -141,6 +148,8 @@ def test_image_run_eval_sample_and_neighbours(tmp_path):
         assert np.isfinite(ev[key])
     assert ev["fid"] > ev["fid_real_test_vs_train"]  # 2 steps of training are far from data
     assert 1.0 <= ev["is"] <= 10.0
+    result = odegan("eval", str(workdir), "--inception", str(tmp_path / "missing.npz"))
+    assert result.returncode == 2 and "pt_inception-2015-12-05" in result.stderr
     result = odegan("sample", str(workdir), "--n", "16", "--out", str(tmp_path / "s.png"))
     assert result.returncode == 0, result.stderr
     from PIL import Image
@@ -148,25 +157,17 @@ def test_image_run_eval_sample_and_neighbours(tmp_path):
     result = odegan("neighbours", str(workdir), "--k", "3", "--out", str(tmp_path / "nn.png"))
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "nn.png").exists() and "L2 distances" in result.stdout
-
-
-def test_eval_of_a_missing_run_is_one_clear_error(tmp_path):
-    result = odegan("eval", str(tmp_path))
-    assert result.returncode == 2 and "not a run directory" in result.stderr
-
-
-def test_plot_and_interpolate_commands(tmp_path):
-    workdir = tmp_path / "digits"
-    assert odegan("train", "--config", "dcgan_fashion_mnist", "--workdir", str(workdir),
-                  "--config.data.name=digits", "--config.data.image_size=28",
-                  "--config.steps=2", "--config.loop.log_every=1").returncode == 0
     os.remove(workdir / "curves.png")
     result = odegan("plot", str(workdir))
     assert result.returncode == 0, result.stderr
     assert (workdir / "curves.png").exists() and (workdir / "samples.png").exists()
     result = odegan("interpolate", str(workdir), "--rows", "2", "--cols", "5")
     assert result.returncode == 0, result.stderr
-    from PIL import Image
     assert Image.open(workdir / "interpolate_slerp.png").size == (2 * (5 * 29 + 1),
                                                                   2 * (2 * 29 + 1))
     assert (workdir / "latent_arithmetic.png").exists()
+
+
+def test_eval_of_a_missing_run_is_one_clear_error(tmp_path):
+    result = odegan("eval", str(tmp_path))
+    assert result.returncode == 2 and "not a run directory" in result.stderr

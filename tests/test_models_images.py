@@ -15,7 +15,7 @@ from odegan_jax.models import build_networks
 
 
 def _count(tree) -> int:
-    return sum(x.size for x in jax.tree.leaves(tree))
+    return sum(int(np.prod(x.shape)) for x in jax.tree.leaves(tree))
 
 
 def _model(name, **overrides):
@@ -29,6 +29,12 @@ def _model(name, **overrides):
 
 
 def _init(module, x):
+    """Shapes of the variables and of the output (abstract: nothing is compiled or run)."""
+    variables = jax.eval_shape(lambda x_: module.init(jax.random.PRNGKey(0), x_, train=False), x)
+    return variables, jax.eval_shape(lambda v, x_: module.apply(v, x_, train=False), variables, x)
+
+
+def _run(module, x):
     variables = jax.jit(lambda x_: module.init(jax.random.PRNGKey(0), x_, train=False))(x)
     return variables, jax.jit(lambda v, x_: module.apply(v, x_, train=False))(variables, x)
 
@@ -39,8 +45,8 @@ def _bn(c):  # BatchNorm2d(c): weight and bias
 
 def test_ngan_parameter_counts_equal_the_pytorch_layer_lists():
     g, d = build_networks(_model("ngan"), (28, 28, 1))
-    gv, gx = _init(g, jnp.zeros((2, 100)))
-    dv, dx = _init(d, jnp.zeros((2, 28, 28, 1)))
+    gv, gx = _run(g, jnp.zeros((2, 100)))
+    dv, dx = _run(d, jnp.zeros((2, 28, 28, 1)))
     # 000 Figure 4.1, PyTorch ConvTranspose2d weight [in, out, k, k] (+ out bias unless False)
     generator = (100 * 32 * 4 * 4 + _bn(32)          # ConvTranspose2d(100, 32, 4, bias=False)
                  + 32 * 16 * 4 * 4 + _bn(16)          # ConvTranspose2d(32, 16, 4, 2, 1, bias=False)
