@@ -137,6 +137,9 @@ def _no_extra(extra):
 def _cmd_eval(args, extra) -> int:
     from odegan_jax import evaluate
     _no_extra(extra)
+    if args.inception:  # a bad weights file fails before the run is loaded
+        from odegan_jax.metrics.inception import load_inception_variables
+        load_inception_variables(args.inception)
     result = evaluate.evaluate_run(args.run_dir, args.step, args.n, args.inception or "")
     print(json.dumps(result, indent=1))
     print(f"wrote {os.path.join(args.run_dir, 'eval.json')}")

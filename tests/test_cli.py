@@ -21,17 +21,12 @@ def odegan(*args, cwd=None):
                           timeout=600)
 
 
-@pytest.fixture(scope="module")
-def run_dir(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("cli") / "run"
+def test_train_writes_the_run_directory_reproducibly_then_eval_and_gam(tmp_path):
+    """One short main-job run checked file by file; the same seed again gives the same
+    params, another seed differs; then `eval` and `gam` read the runs without retraining."""
+    workdir = tmp_path / "run"
     result = odegan("train", "--workdir", str(workdir), *QUICK)
     assert result.returncode == 0, result.stderr
-    return workdir, result
-
-
-@pytest.mark.xdist_group("cli2d")  # one worker builds run_dir
-def test_train_writes_the_run_directory(run_dir):
-    workdir, result = run_dir
     assert "final: modes covered" in result.stdout and "high-quality samples" in result.stdout
     rows = [json.loads(line) for line in open(workdir / "metrics.jsonl")]
     assert [r["step"] for r in rows] == [20, 40, 60]
@@ -46,17 +41,29 @@ def test_train_writes_the_run_directory(run_dir):
     assert any(p.name.startswith("events") for p in (workdir / "tb").iterdir())
     assert json.load(open(workdir / "config.json"))["seed"] == 0
 
-
-@pytest.mark.xdist_group("cli2d")  # one worker builds run_dir
-def test_same_seed_same_params_other_seed_differs(run_dir, tmp_path):
-    workdir, _ = run_dir
-    first = json.load(open(workdir / "summary.json"))["params_sha256"]
+    first = summary["params_sha256"]
     again = odegan("train", "--workdir", str(tmp_path / "again"), *QUICK)
     assert again.returncode == 0, again.stderr
-    other = odegan("train", "--workdir", str(tmp_path / "other"), "--config.seed=1", *QUICK)
-    assert other.returncode == 0, other.stderr
+    other = tmp_path / "other"
+    result = odegan("train", "--workdir", str(other), "--config.seed=1", *QUICK)
+    assert result.returncode == 0, result.stderr
     assert json.load(open(tmp_path / "again" / "summary.json"))["params_sha256"] == first
-    assert json.load(open(tmp_path / "other" / "summary.json"))["params_sha256"] != first
+    assert json.load(open(other / "summary.json"))["params_sha256"] != first
+
+    result = odegan("eval", str(workdir), "--n", "2000")
+    assert result.returncode == 0, result.stderr
+    ev = json.load(open(workdir / "eval.json"))
+    assert ev["params_sha256"] == first  # the restored params are the trained ones
+    assert ev["step"] == 60 and ev["num_samples"] == 2000
+    assert 0 <= ev["modes_covered"] <= 16 and 0.0 <= ev["hq_fraction"] <= 1.0
+    result = odegan("gam", str(workdir), str(other), "--n", "2000",
+                    "--out", str(tmp_path / "gam.json"))
+    assert result.returncode == 0, result.stderr
+    gam = json.load(open(tmp_path / "gam.json"))
+    acc = gam["accuracies"]
+    assert gam["r_test"] == acc["D_B(x_test)"] / acc["D_A(x_test)"]
+    assert gam["r_samples"] == acc["D_B(G_A(z))"] / acc["D_A(G_B(z))"]
+    assert "r_test" in result.stdout and "winner" in result.stdout
 
 
 @pytest.mark.parametrize("arg,message", [
@@ -109,29 +116,7 @@ def test_missing_image_data_is_one_clear_error(tmp_path):
     assert "Traceback" not in result.stderr
 
 
-@pytest.mark.xdist_group("cli2d")  # one worker builds run_dir
-def test_eval_and_gam_of_2d_runs_without_retraining(run_dir, tmp_path):
-    workdir, _ = run_dir
-    result = odegan("eval", str(workdir), "--n", "2000")
-    assert result.returncode == 0, result.stderr
-    ev = json.load(open(workdir / "eval.json"))
-    summary = json.load(open(workdir / "summary.json"))
-    assert ev["params_sha256"] == summary["params_sha256"]  # the same params, restored
-    assert ev["step"] == 60 and ev["num_samples"] == 2000
-    assert 0 <= ev["modes_covered"] <= 16 and 0.0 <= ev["hq_fraction"] <= 1.0
-    other = tmp_path / "other"
-    assert odegan("train", "--workdir", str(other), "--config.seed=1", *QUICK).returncode == 0
-    result = odegan("gam", str(workdir), str(other), "--n", "2000",
-                    "--out", str(tmp_path / "gam.json"))
-    assert result.returncode == 0, result.stderr
-    gam = json.load(open(tmp_path / "gam.json"))
-    acc = gam["accuracies"]
-    assert gam["r_test"] == acc["D_B(x_test)"] / acc["D_A(x_test)"]
-    assert gam["r_samples"] == acc["D_B(G_A(z))"] / acc["D_A(G_B(z))"]
-    assert "r_test" in result.stdout and "winner" in result.stdout
-
-
-def test_image_run_eval_sample_neighbours_plot_and_interpolate(tmp_path):
+def test_image_run_eval_sample_neighbours_plot_and_interpolate(tmp_path, capsys):
     """One short DCGAN run on the digits (Adam: the rules are tested elsewhere), then every
     command that reads a run without retraining."""
     workdir = tmp_path / "digits"
@@ -148,21 +133,18 @@ def test_image_run_eval_sample_neighbours_plot_and_interpolate(tmp_path):
         assert np.isfinite(ev[key])
     assert ev["fid"] > ev["fid_real_test_vs_train"]  # 2 steps of training are far from data
     assert 1.0 <= ev["is"] <= 10.0
-    result = odegan("eval", str(workdir), "--inception", str(tmp_path / "missing.npz"))
-    assert result.returncode == 2 and "pt_inception-2015-12-05" in result.stderr
-    result = odegan("sample", str(workdir), "--n", "16", "--out", str(tmp_path / "s.png"))
-    assert result.returncode == 0, result.stderr
+    # the commands that only read the run, in this process (the same `main`, one JAX runtime)
+    from odegan_jax import cli
+    assert cli.main(["sample", str(workdir), "--n", "16", "--out", str(tmp_path / "s.png")]) == 0
     from PIL import Image
     assert Image.open(tmp_path / "s.png").size == (2 * (4 * 29 + 1),) * 2
-    result = odegan("neighbours", str(workdir), "--k", "3", "--out", str(tmp_path / "nn.png"))
-    assert result.returncode == 0, result.stderr
-    assert (tmp_path / "nn.png").exists() and "L2 distances" in result.stdout
+    assert cli.main(["neighbours", str(workdir), "--k", "3", "--out",
+                     str(tmp_path / "nn.png")]) == 0
+    assert (tmp_path / "nn.png").exists() and "L2 distances" in capsys.readouterr().out
     os.remove(workdir / "curves.png")
-    result = odegan("plot", str(workdir))
-    assert result.returncode == 0, result.stderr
+    assert cli.main(["plot", str(workdir)]) == 0
     assert (workdir / "curves.png").exists() and (workdir / "samples.png").exists()
-    result = odegan("interpolate", str(workdir), "--rows", "2", "--cols", "5")
-    assert result.returncode == 0, result.stderr
+    assert cli.main(["interpolate", str(workdir), "--rows", "2", "--cols", "5"]) == 0
     assert Image.open(workdir / "interpolate_slerp.png").size == (2 * (5 * 29 + 1),
                                                                   2 * (2 * 29 + 1))
     assert (workdir / "latent_arithmetic.png").exists()

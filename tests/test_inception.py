@@ -88,3 +88,10 @@ def test_config_rejects_a_missing_weights_file():
     c.eval.inception_weights = "/nonexistent/inception.npz"
     with pytest.raises(ConfigError, match="eval.inception_weights"):
         validate(c)
+
+
+def test_eval_command_with_a_missing_weights_file_is_one_clear_error(tmp_path, capsys):
+    from odegan_jax import cli
+    code = cli.main(["eval", str(tmp_path), "--inception", str(tmp_path / "missing.npz")])
+    err = capsys.readouterr().err
+    assert code == 2 and "pt_inception-2015-12-05" in err and "Traceback" not in err

@@ -148,7 +148,7 @@ def test_a_few_adam_steps_of_each_network_on_random_arrays(name, shape):
     x = jax.random.uniform(jax.random.PRNGKey(0), (2, 4) + shape, minval=-1, maxval=1)
     params, model_state = game.init(jax.random.PRNGKey(1), x[0])
     opt = rules.make_optimizer("adam", 2e-4)
-    rule = rules.gradient_rule(game, opt, opt, update="alternating")
+    rule = rules.gradient_rule(game, opt, opt, update="simultaneous")  # one program to compile
     state = rules.TrainState(jnp.zeros((), jnp.int32), params, model_state, rule.init(params),
                              jax.random.PRNGKey(2))
     step = jax.jit(rule.step)

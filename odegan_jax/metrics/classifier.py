@@ -44,13 +44,18 @@ class LoadedClassifier(NamedTuple):
 
     def apply(self, x, batch_size: int = 500):
         """``(probs [N, C], features [N, 1024])`` as numpy, in batches."""
-        fn = _apply_fn()
-        probs, feats = [], []
-        for i in range(0, len(x), batch_size):
-            logits, f = fn(self.params, jnp.asarray(x[i:i + batch_size], jnp.float32))
-            probs.append(np.asarray(jax.nn.softmax(logits), np.float64))
-            feats.append(np.asarray(f, np.float64))
-        return np.concatenate(probs), np.concatenate(feats)
+        return batched_probs_and_features(_apply_fn(), self.params, x, batch_size)
+
+
+def batched_probs_and_features(fn, variables, x, batch_size: int):
+    """``fn(variables, batch) -> (logits, features)`` over ``x`` in batches, as float64
+    ``(softmax probabilities, features)`` (shared by every scoring network)."""
+    probs, feats = [], []
+    for i in range(0, len(x), batch_size):
+        logits, f = fn(variables, jnp.asarray(x[i:i + batch_size], jnp.float32))
+        probs.append(np.asarray(jax.nn.softmax(logits), np.float64))
+        feats.append(np.asarray(f, np.float64))
+    return np.concatenate(probs), np.concatenate(feats)
 
 
 _APPLY = {}

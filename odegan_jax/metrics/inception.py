@@ -32,6 +32,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from odegan_jax.metrics.classifier import batched_probs_and_features
+
 ENV_VAR = "ODEGAN_INCEPTION_WEIGHTS"
 SOURCE = ("pt_inception-2015-12-05-6726825d.pth from "
           "https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/, converted "
@@ -254,13 +256,7 @@ class LoadedInception(NamedTuple):
 
     def apply(self, x, batch_size: int = 100):
         """``(probs [N, 1008], features [N, 2048])`` as float64 numpy, in batches."""
-        fn = _apply_fn()
-        probs, feats = [], []
-        for i in range(0, len(x), batch_size):
-            logits, f = fn(self.variables, jnp.asarray(x[i:i + batch_size], jnp.float32))
-            probs.append(np.asarray(jax.nn.softmax(logits), np.float64))
-            feats.append(np.asarray(f, np.float64))
-        return np.concatenate(probs), np.concatenate(feats)
+        return batched_probs_and_features(_apply_fn(), self.variables, x, batch_size)
 
 
 _APPLY: dict = {}
