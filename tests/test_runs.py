@@ -11,7 +11,6 @@ import sys
 import time
 
 import numpy as np
-import pytest
 
 from test_cli import odegan
 
@@ -28,17 +27,13 @@ def _sha(workdir) -> str:
     return json.load(open(os.path.join(workdir, "summary.json")))["params_sha256"]
 
 
-@pytest.fixture(scope="session")
-def reference(tmp_path_factory):
-    """An uninterrupted 1,000-step run (one per worker: the session keeps it)."""
-    workdir = tmp_path_factory.mktemp("ref") / "run"
-    result = odegan("train", "--workdir", str(workdir), "--config.steps=1000", *FAST)
+def test_sigkill_resume_and_a_damaged_checkpoint_end_like_an_uninterrupted_run(tmp_path):
+    """An uninterrupted 1,000-step run is the reference for (1) a run killed with SIGKILL and
+    resumed and (2) a run whose newest checkpoint is damaged before it resumes."""
+    reference = tmp_path / "reference"
+    result = odegan("train", "--workdir", str(reference), "--config.steps=1000", *FAST)
     assert result.returncode == 0, result.stderr
-    return workdir
 
-
-@pytest.mark.xdist_group("resume")  # one worker builds the module's reference run
-def test_sigkill_then_resume_ends_with_the_same_params(reference, tmp_path):
     workdir = tmp_path / "killed"
     env = dict(os.environ, CI="true")
     proc = subprocess.Popen(_cmd("train", "--workdir", str(workdir), "--config.steps=1000",
@@ -62,9 +57,6 @@ def test_sigkill_then_resume_ends_with_the_same_params(reference, tmp_path):
     rows = [json.loads(line) for line in open(workdir / "metrics.jsonl")]
     assert [r["step"] for r in rows] == list(range(100, 1001, 100))  # no duplicated rows
 
-
-@pytest.mark.xdist_group("resume")
-def test_damaged_latest_checkpoint_falls_back_to_the_previous_one(reference, tmp_path):
     workdir = tmp_path / "damaged"
     assert odegan("train", "--workdir", str(workdir), "--config.steps=800",
                   *FAST).returncode == 0
