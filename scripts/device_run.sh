@@ -18,7 +18,9 @@ run_cpu() {  # name seed overrides...
 }
 SWEEP=${SWEEP:-1}
 for seed in 0 1 2 3; do
-  if [ "$SWEEP" = 1 ]; then  # schedules and width (see BUILD_NOTES.md, main job)
+  if [ "$SWEEP" = 0 ]; then  # benchmarks only
+    break
+  elif [ "$SWEEP" = 1 ]; then  # schedules and width (see BUILD_NOTES.md, main job)
     run_cpu base $seed
     run_cpu early $seed "--fixed=rule.schedule_boundaries=(10000,18000)"
     run_cpu four $seed "--fixed=rule.schedule_boundaries=(8000,14000,20000)" "--fixed=rule.schedule_scales=(1.0,0.5,0.25,0.125)"
