@@ -2,8 +2,8 @@
 
 * :func:`load_run`: rebuilds a run's experiment from its ``config.json`` and restores a
   checkpoint (the latest, or a named step).
-* :func:`image_scores`: IS, FID and KID in the shipped classifier's space (001 Table B.1) on
-  ``n`` samples, next to their ceilings on real data: IS of the real test set, FID and KID of
+* :class:`ImageScorer` / :func:`image_scores`: IS, FID and KID in the shipped classifier's
+  space (001 Table B.1) on ``n`` samples, next to their ceilings on real data: IS of the real test set, FID and KID of
   the test set against the training set; the same in Inception-v3's space (FID's standard
   network, for 32×32 RGB) when a local weights file is given (:mod:`.metrics.inception`).
 * :func:`gam`: the Generative Adversarial Metric (000 §4.2.3) between two runs.
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Optional
+from typing import Callable, NamedTuple, Optional
 
 import jax
 import jax.numpy as jnp
@@ -83,52 +83,82 @@ def classifier_for(config) -> Optional[str]:
     return name if os.path.exists(weights_path(name)) else None
 
 
-def _scores(apply, fake, test_x, train_x) -> dict:
-    """IS / FID / KID of ``fake`` in one network's space, with the real-data ceilings."""
-    p_fake, f_fake = apply(fake)
+class _Space(NamedTuple):
+    """One scoring network's space: its real training features and the real-data ceilings."""
+    apply: Callable
+    info: dict
+    f_train: np.ndarray
+    ceilings: dict
+
+
+def _space(apply, info: dict, test_x, train_x) -> _Space:
     p_test, f_test = apply(test_x)
     _, f_train = apply(train_x)
-    is_mean, is_std = scores.inception_score(p_fake, splits=min(10, len(fake)))
     real_is, real_is_std = scores.inception_score(p_test, splits=min(10, len(test_x)))
-    kid, kid_std = scores.kernel_inception_distance(f_fake, f_train)
     real_kid, _ = scores.kernel_inception_distance(f_test, f_train)
-    return {
-        "is": is_mean, "is_std": is_std, "is_real_test": real_is, "is_real_test_std": real_is_std,
-        "fid": scores.fid_from_features(f_fake, f_train),
+    return _Space(apply, info, f_train, {
+        "is_real_test": real_is, "is_real_test_std": real_is_std,
         "fid_real_test_vs_train": scores.fid_from_features(f_test, f_train),
-        "kid": kid, "kid_std": kid_std, "kid_real_test_vs_train": real_kid,
-    }
+        "kid_real_test_vs_train": real_kid})
+
+
+class ImageScorer:
+    """IS / FID / KID of ``n`` samples and the real-data ceilings (see the module doc), in the
+    shipped classifier's space and, given Inception weights (argument, else
+    ``config.eval.inception_weights``, else ``$ODEGAN_INCEPTION_WEIGHTS``), in Inception-v3's.
+
+    The networks, the real data, their features and the ceilings are loaded and computed once,
+    here; each call scores a state's samples only (``loop.score_every`` calls it repeatedly)."""
+
+    def __init__(self, exp, n: int = 10_000, seed: int = 0, inception_weights: str = ""):
+        cfg = exp.config
+        self.n, self.seed, self.note, self.spaces = int(n), seed, None, {}
+        name = classifier_for(cfg)
+        weights = inception.resolve_path(inception_weights or cfg.eval.get("inception_weights", ""))
+        net = inception.load_inception(weights) if weights else None  # a bad path fails first
+        if name is None:
+            self.note = f"no shipped classifier for {cfg.data.name!r} at this image size"
+            if net is None:
+                self.note += f"; Inception scores need weights ({inception.SOURCE})"
+                return
+        test_x, _ = load_images(cfg.data.name, cfg.data.source, cfg.data.path, "test",
+                                cfg.data.image_size)
+        train_x = exp.dataset.train
+        rng = np.random.default_rng(seed)
+        train_x = train_x[rng.choice(len(train_x), min(n, len(train_x)), replace=False)]
+        test_x = test_x[:n]
+        if name is not None:
+            clf = load_classifier(name)
+            self.spaces[None] = _space(clf.apply, {
+                "classifier": name, "classifier_test_accuracy": clf.info.get("test_accuracy")},
+                test_x, train_x)
+        if net is not None:
+            self.spaces["inception"] = _space(net.apply, {"weights": net.path}, test_x, train_x)
+
+    def __call__(self, exp, state) -> dict:
+        if not self.spaces:
+            return {"note": self.note}
+        fake = generate(exp, state, self.n, jax.random.PRNGKey(self.seed))
+        result: dict = {"num_samples": self.n}
+        if self.note:
+            result["note"] = self.note
+        for key, space in self.spaces.items():
+            p_fake, f_fake = space.apply(fake)
+            is_mean, is_std = scores.inception_score(p_fake, splits=min(10, len(fake)))
+            kid, kid_std = scores.kernel_inception_distance(f_fake, space.f_train)
+            row = {**space.info, "is": is_mean, "is_std": is_std,
+                   "fid": scores.fid_from_features(f_fake, space.f_train),
+                   "kid": kid, "kid_std": kid_std, **space.ceilings}
+            if key is None:
+                result.update(row)
+            else:
+                result[key] = row
+        return result
 
 
 def image_scores(exp, state, n: int = 10_000, seed: int = 0, inception_weights: str = "") -> dict:
-    """IS / FID / KID of ``n`` samples and the real-data ceilings (see the module doc), in the
-    shipped classifier's space and, given Inception weights (argument, else
-    ``config.eval.inception_weights``, else ``$ODEGAN_INCEPTION_WEIGHTS``), in Inception-v3's."""
-    cfg = exp.config
-    name = classifier_for(cfg)
-    weights = inception.resolve_path(inception_weights or cfg.eval.get("inception_weights", ""))
-    net = inception.load_inception(weights) if weights else None  # a bad path fails first
-    if name is None and net is None:
-        return {"note": f"no shipped classifier for {cfg.data.name!r} at this image size; "
-                        f"Inception scores need weights ({inception.SOURCE})"}
-    fake = generate(exp, state, n, jax.random.PRNGKey(seed))
-    train_x = exp.dataset.train
-    test_x, _ = load_images(cfg.data.name, cfg.data.source, cfg.data.path, "test",
-                            cfg.data.image_size)
-    rng = np.random.default_rng(seed)
-    train_x = train_x[rng.choice(len(train_x), min(n, len(train_x)), replace=False)]
-    test_x = test_x[:n]
-    result: dict = {"num_samples": int(n)}
-    if name is not None:
-        clf = load_classifier(name)
-        result.update({"classifier": name,
-                       "classifier_test_accuracy": clf.info.get("test_accuracy")},
-                      **_scores(clf.apply, fake, test_x, train_x))
-    else:
-        result["note"] = f"no shipped classifier for {cfg.data.name!r} at this image size"
-    if net is not None:
-        result["inception"] = {"weights": net.path, **_scores(net.apply, fake, test_x, train_x)}
-    return result
+    """One-off :class:`ImageScorer` call."""
+    return ImageScorer(exp, n, seed, inception_weights)(exp, state)
 
 
 def evaluate_run(run_dir: str, step: Optional[int] = None, n: Optional[int] = None,

@@ -244,6 +244,7 @@ def train(config: ml_collections.ConfigDict, workdir: Optional[str] = None, *,
     score_every = 0 if is_2d else config.loop.score_every
     next_report = step + max(steps // 10, 1)
     rollbacks = 0
+    scorer = None
     start = time.perf_counter()
     row = {}
     try:
@@ -288,8 +289,10 @@ def train(config: ml_collections.ConfigDict, workdir: Optional[str] = None, *,
             if bar is not None:
                 bar.update(n)
             if score_every and step % score_every == 0:
-                from odegan_jax.evaluate import image_scores
-                row_scores = image_scores(exp, state, config.eval.num_samples)
+                if scorer is None:  # networks, real data and ceilings: once per run
+                    from odegan_jax.evaluate import ImageScorer
+                    scorer = ImageScorer(exp, config.eval.num_samples)
+                row_scores = scorer(exp, state)
                 writer.write({"step": step, **{k: v for k, v in row_scores.items()
                                                if isinstance(v, float)}})
             if sample_every and step % sample_every == 0:
