@@ -175,6 +175,15 @@ def _torch_time(fn, reps):
     return round(statistics.median(times), 3)
 
 
+def time_row(label: str, fwd, grad, weights, x, reps: int) -> dict:
+    """Forward and forward+backward medians of one row, printed as they are measured."""
+    row = {"forward_ms": round(timeit(fwd, weights, x, reps=reps), 3),
+           "forward_backward_ms": round(timeit(grad, weights, x, reps=reps), 3)}
+    print(f"{label} fwd {row['forward_ms']:9.2f} ms  fwd+bwd {row['forward_backward_ms']:9.2f} ms",
+          flush=True)
+    return row
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawTextHelpFormatter)
@@ -195,21 +204,13 @@ def main(argv=None):
     for solver in ("euler", "heun", "rk4", "tsit5", "dopri5"):
         for gradient in ("backprop", "adjoint"):
             params, fwd, grad = ours(solver, gradient, args.steps, x, key)
-            rows[f"odegan_jax/{solver}/{gradient}"] = {
-                "forward_ms": round(timeit(fwd, params, x, reps=args.reps), 3),
-                "forward_backward_ms": round(timeit(grad, params, x, reps=args.reps), 3)}
-            r = rows[f"odegan_jax/{solver}/{gradient}"]
-            print(f"odegan_jax/{solver}/{gradient:9s} fwd {r['forward_ms']:9.2f} ms  "
-                  f"fwd+bwd {r['forward_backward_ms']:9.2f} ms", flush=True)
+            rows[f"odegan_jax/{solver}/{gradient}"] = time_row(
+                f"odegan_jax/{solver}/{gradient:9s}", fwd, grad, params, x, args.reps)
     layers = _layers_from(params)
     for solver in TABLEAUX:
         fwd, grad = reference(solver, args.steps)
-        rows[f"reference/{solver}"] = {
-            "forward_ms": round(timeit(fwd, layers, x, reps=args.reps), 3),
-            "forward_backward_ms": round(timeit(grad, layers, x, reps=args.reps), 3)}
-        r = rows[f"reference/{solver}"]
-        print(f"reference/{solver:16s} fwd {r['forward_ms']:9.2f} ms  "
-              f"fwd+bwd {r['forward_backward_ms']:9.2f} ms", flush=True)
+        rows[f"reference/{solver}"] = time_row(f"reference/{solver:16s}", fwd, grad, layers, x,
+                                               args.reps)
     if not args.no_torch:
         rows.update(torch_rows(params, x, args.steps, args.reps, os.cpu_count() or 1,
                                args.torch_cuda))
