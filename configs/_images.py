@@ -30,7 +30,6 @@ def _image_base(name: str, dataset: str, network: str, steps: int):
     c.game.loss = "non_saturating"
     c.loop.log_every = 50
     c.loop.sample_every = 500
-    c.loop.eval_every = 0
     return c
 
 
