@@ -14,7 +14,11 @@ Rows, each timed as a jitted forward and a jitted gradient of sum(h(1)²) w.r.t.
 * ``torchdiffeq/<solver>/<gradient>``: torchdiffeq's ``odeint`` / ``odeint_adjoint`` on the same
   function and weights in PyTorch (CPU), when ``torch`` and ``torchdiffeq`` import (install them
   in the benchmark's own environment: ``pip install torch==2.13.0 torchdiffeq``; they are not
-  project dependencies).
+  project dependencies);
+* ``kernel/conv3x3/{jax,torch}``: the block's dominant operation alone (the 17→16 3×3 conv,
+  9/10 of its multiply-adds), forward and gradient w.r.t. input and kernel, in XLA and in
+  PyTorch. When both frameworks are bound by this kernel (small tensors on CPU), torchdiffeq /
+  ours cannot exceed about torch / jax of this row, whatever the solver code does.
 
 Reports ratios to the reference (target ≤ 1.5 for fixed-step rows) and torchdiffeq / ours
 (target ≥ 2). Machines are noisy: compare ratios from one run.
@@ -165,6 +169,46 @@ def torch_rows(params, x, steps: int, reps: int, threads: int, use_cuda: bool = 
     return rows
 
 
+def conv_kernel_rows(reps: int, threads: int, use_torch: bool) -> dict:
+    """The 17→16 3×3 conv of the block on a [64, 14, 14, 17] input, in XLA and in PyTorch."""
+    (features_in, _, _), (features, k, p), _ = LAYERS
+    x = jax.random.normal(jax.random.PRNGKey(2), SHAPE[:3] + (features_in + 1,))  # + t channel
+    kernel = 0.1 * jax.random.normal(jax.random.PRNGKey(3), (k, k, x.shape[-1], features))
+
+    def conv(kernel, x):
+        return jax.lax.conv_general_dilated(x, kernel, (1, 1), ((p, p), (p, p)),
+                                            dimension_numbers=("NHWC", "HWIO", "NHWC"))
+
+    grad = jax.jit(jax.grad(lambda kernel, x: jnp.sum(conv(kernel, x) ** 2), argnums=(0, 1)))
+    rows = {"kernel/conv3x3/jax": time_row("kernel/conv3x3/jax        ", jax.jit(conv), grad,
+                                           kernel, x, reps)}
+    if not use_torch:
+        return rows
+    try:
+        import torch
+    except ImportError:
+        return rows
+    torch.set_num_threads(threads)
+    x_t = torch.from_numpy(np.ascontiguousarray(np.asarray(x).transpose(0, 3, 1, 2)))
+    w_t = torch.from_numpy(np.ascontiguousarray(np.asarray(kernel).transpose(3, 2, 0, 1)))
+    x_t.requires_grad_(True)
+    w_t.requires_grad_(True)
+
+    def forward():
+        with torch.no_grad():
+            return torch.nn.functional.conv2d(x_t, w_t, padding=p)
+
+    def backward():
+        x_t.grad = w_t.grad = None
+        (torch.nn.functional.conv2d(x_t, w_t, padding=p) ** 2).sum().backward()
+
+    row = {"forward_ms": _torch_time(forward, reps), "forward_backward_ms": _torch_time(backward, reps)}
+    print(f"kernel/conv3x3/torch       fwd {row['forward_ms']:9.2f} ms  "
+          f"fwd+bwd {row['forward_backward_ms']:9.2f} ms", flush=True)
+    rows["kernel/conv3x3/torch"] = row
+    return rows
+
+
 def _torch_time(fn, reps):
     fn()
     times = []
@@ -214,6 +258,8 @@ def main(argv=None):
     if not args.no_torch:
         rows.update(torch_rows(params, x, args.steps, args.reps, os.cpu_count() or 1,
                                args.torch_cuda))
+    rows.update(conv_kernel_rows(args.reps, os.cpu_count() or 1,
+                                 use_torch=not args.no_torch and not args.torch_cuda))
     results["rows"] = rows
     ratios = {}
     for solver in TABLEAUX:
@@ -227,6 +273,10 @@ def main(argv=None):
                 mine = rows[f"odegan_jax/{name}/{gradient}"]
                 ratios[f"{name}/{gradient}: torchdiffeq / odegan_jax"] = {
                     k: round(theirs[k] / mine[k], 3) for k in ("forward_ms", "forward_backward_ms")}
+    if "kernel/conv3x3/torch" in rows:
+        ratios["conv3x3 kernel: torch / jax"] = {
+            k: round(rows["kernel/conv3x3/torch"][k] / rows["kernel/conv3x3/jax"][k], 3)
+            for k in ("forward_ms", "forward_backward_ms")}
     results["ratios"] = ratios
     for k, v in ratios.items():
         print(f"{k:45s} fwd {v['forward_ms']:6.2f}  fwd+bwd {v['forward_backward_ms']:6.2f}")
