@@ -20,6 +20,10 @@ Rows, each timed as a jitted forward and a jitted gradient of sum(h(1)²) w.r.t.
   PyTorch. When both frameworks are bound by this kernel (small tensors on CPU), torchdiffeq /
   ours cannot exceed about torch / jax of this row, whatever the solver code does.
 
+The fixed-step backprop rows and the reference rows also record the size of their compiled
+forward+backward program (``compiled_fwd_bwd``: convolutions and entry-computation
+instructions), so a timing gap between two programs of the same size reads as noise.
+
 Reports ratios to the reference (target ≤ 1.5 for fixed-step rows) and torchdiffeq / ours
 (target ≥ 2). Machines are noisy: compare ratios from one run.
 """
@@ -219,6 +223,16 @@ def _torch_time(fn, reps):
     return round(statistics.median(times), 3)
 
 
+def compiled_ops(fn, *args) -> dict:
+    """Size of the compiled program: convolutions (XLA's or cuDNN's) and top-level
+    instructions of the entry computation (about one kernel launch each on a GPU)."""
+    text = fn.lower(*args).compile().as_text()
+    entry = text[text.index("ENTRY"):]
+    entry = entry[:entry.index("\n}")]
+    return {"convolutions": text.count(" convolution(") + text.count("cudnn$conv"),
+            "entry_instructions": sum(1 for line in entry.splitlines()[1:] if " = " in line)}
+
+
 def time_row(label: str, fwd, grad, weights, x, reps: int) -> dict:
     """Forward and forward+backward medians of one row, printed as they are measured."""
     row = {"forward_ms": round(timeit(fwd, weights, x, reps=reps), 3),
@@ -250,11 +264,18 @@ def main(argv=None):
             params, fwd, grad = ours(solver, gradient, args.steps, x, key)
             rows[f"odegan_jax/{solver}/{gradient}"] = time_row(
                 f"odegan_jax/{solver}/{gradient:9s}", fwd, grad, params, x, args.reps)
+            if solver in TABLEAUX and gradient == "backprop":
+                rows[f"odegan_jax/{solver}/{gradient}"]["compiled_fwd_bwd"] = compiled_ops(
+                    grad, params, x)
     layers = _layers_from(params)
     for solver in TABLEAUX:
         fwd, grad = reference(solver, args.steps)
         rows[f"reference/{solver}"] = time_row(f"reference/{solver:16s}", fwd, grad, layers, x,
                                                args.reps)
+        rows[f"reference/{solver}"]["compiled_fwd_bwd"] = compiled_ops(grad, layers, x)
+        print(f"compiled fwd+bwd {solver}: odegan_jax "
+              f"{rows[f'odegan_jax/{solver}/backprop']['compiled_fwd_bwd']}, reference "
+              f"{rows[f'reference/{solver}']['compiled_fwd_bwd']}", flush=True)
     if not args.no_torch:
         rows.update(torch_rows(params, x, args.steps, args.reps, os.cpu_count() or 1,
                                args.torch_cuda))
