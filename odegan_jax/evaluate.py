@@ -66,7 +66,7 @@ def load_run(run_dir: str, step: Optional[int] = None):
 
 
 def generate(exp, state, n: int, key: jax.Array, batch: int = 500) -> np.ndarray:
-    fn = jax.jit(exp.game.generate)
+    fn = exp.jit_generate
     out = []
     for i, k in enumerate(jax.random.split(key, (n + batch - 1) // batch)):
         m = min(batch, n - i * batch)
