@@ -185,7 +185,7 @@ def evaluate_run(run_dir: str, step: Optional[int] = None, n: Optional[int] = No
 
 def _d_accuracy(exp, state, x: np.ndarray, real: bool, batch: int = 500) -> float:
     """Share of ``x`` that D classifies correctly (as real when ``real``)."""
-    fn = jax.jit(exp.game.discriminate)
+    fn = exp.jit_discriminate
     sign = exp.game.loss.logit_sign  # logits of P(real) × sign
     correct = 0
     for i in range(0, len(x), batch):

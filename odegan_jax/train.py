@@ -55,6 +55,11 @@ class Experiment:
         return jax.jit(self.game.generate)
 
     @functools.cached_property
+    def jit_discriminate(self) -> Callable:
+        """``jax.jit(game.discriminate)``, compiled once per experiment (as above)."""
+        return jax.jit(self.game.discriminate)
+
+    @functools.cached_property
     def fixed_sampler(self) -> Callable:
         """``(params, model_state, n) -> G(z)`` at n fixed latents (the eval key), inference
         mode; the latents are drawn once per n."""
@@ -390,7 +395,7 @@ def write_plots(exp: Experiment, state: rules.TrainState, workdir: str) -> None:
     bbox = (lo[0] - pad, hi[0] + pad, lo[1] - pad, hi[1] + pad)
     xx, yy = np.meshgrid(np.linspace(bbox[0], bbox[1], 80), np.linspace(bbox[2], bbox[3], 80))
     grid = jnp.asarray(np.stack([xx.ravel(), yy.ravel()], axis=1), jnp.float32)
-    logits = np.asarray(jax.jit(exp.game.discriminate)(state.params, state.model_state, grid))
+    logits = np.asarray(exp.jit_discriminate(state.params, state.model_state, grid))
     title = (f"{exp.config.name} seed {exp.config.seed}, step {int(state.step)}"
              + (f"\n{_format_row(rows[-1])}" if rows else ""))
     plots.plot_samples_2d(os.path.join(workdir, "samples.png"), samples, dist.modes,
