@@ -100,15 +100,16 @@ def test_gam_accuracies_on_hand_made_discriminators():
     game = Game(DiracGenerator(), DiracDiscriminator(init_value=1.0),
                 make_loss("non_saturating"), 1)
     params, model_state = game.init(jax.random.PRNGKey(0), jnp.zeros((1, 1)))
-    exp = types.SimpleNamespace(game=game)
+    exp = types.SimpleNamespace(game=game, jit_discriminate=jax.jit(game.discriminate))
     state = types.SimpleNamespace(params=params, model_state=model_state)
     # D(x) = x: positive points are called real, negative ones fake
     x = np.array([[1.0], [2.0], [-1.0], [3.0]], np.float32)
     assert evaluate._d_accuracy(exp, state, x, real=True) == 0.75
     assert evaluate._d_accuracy(exp, state, x, real=False) == 0.25
     # the notebook loss's logit is that of P(fake): the same D calls the other side real
-    flipped = types.SimpleNamespace(game=Game(game.generator, game.discriminator,
-                                              make_loss("notebook"), 1))
+    flipped_game = Game(game.generator, game.discriminator, make_loss("notebook"), 1)
+    flipped = types.SimpleNamespace(game=flipped_game,
+                                    jit_discriminate=jax.jit(flipped_game.discriminate))
     assert evaluate._d_accuracy(flipped, state, x, real=True) == 0.25
     assert evaluate.gam_winner(1.0, 0.8) == "A"
     assert evaluate.gam_winner(1.02, 1.3) == "B"
