@@ -51,7 +51,8 @@ def rule_table(game, config):
 
 def model_config(name: str):
     c = base_config()
-    if name == "mlp":
+    if name == "mlp":  # the notebook's MLP (the main job's is 2×50)
+        c.model.width = 25
         c.loop.steps_per_call = 100
         return c
     if name in ("dcgan28", "ngan"):

@@ -22,7 +22,7 @@ def base_config() -> ml_collections.ConfigDict:
     c = ml_collections.ConfigDict()
     c.name = "mog16_rk4"  # run name; default workdir is runs/<name>-<seed>
     c.seed = 0  # the only source of randomness
-    c.steps = 28_000  # training steps
+    c.steps = 24_000  # training steps
 
     c.data = ml_collections.ConfigDict()
     c.data.name = "mog16"  # mog8 | mog25 | mog16 | swiss_roll | an image dataset below
@@ -37,15 +37,15 @@ def base_config() -> ml_collections.ConfigDict:
 
     c.model = ml_collections.ConfigDict()
     c.model.name = "mlp"  # mlp | m0a | m1a | dcgan28 | dcgan32 | dcgan_official | resnet32 | ngan | dirac
-    c.model.width = 25  # mlp / m0a / m1a hidden width
+    c.model.width = 50  # mlp / m0a / m1a hidden width (the notebook's MLP: 25)
     c.model.depth = 2  # mlp hidden layers
     c.model.num_blocks = 7  # m1a residual blocks
     c.model.g_batchnorm = True  # m0a / m1a
     c.model.d_batchnorm = True  # m0a / m1a / dcgan: BatchNorm in D (001: optional)
     c.model.latent_size = 32
     c.model.latent_prior = "normal"  # normal: N(0, I) | uniform: U(-1, 1)
-    c.model.init = "haiku"  # normal (N(0, init_std)) | haiku | lecun
-    c.model.init_std = 0.1
+    c.model.init = "normal"  # normal (N(0, init_std)) | haiku | lecun
+    c.model.init_std = 0.07  # 0.07² · 50 = 0.1² · 25: the pre-activation scale of N(0, 0.1) at width 25
     c.model.res_blocks = 0  # dcgan28: c of M_cB; dcgan32: d of M_dC (d blocks per stage)
     c.model.spectral_norm = False  # image discriminators: SN-GAN's spectral normalisation
     c.model.ode = ml_collections.ConfigDict()  # ngan: the Neural-ODE blocks of G and D
@@ -70,8 +70,8 @@ def base_config() -> ml_collections.ConfigDict:
     c.rule.stage_batches = "same"  # same | fresh minibatch per RK stage
     c.rule.coupling = "joint"  # joint | frozen (each player with the other frozen)
     c.rule.schedule = "piecewise"  # constant | official (h/4 for 500 steps, h/2 after 400k) | piecewise
-    c.rule.schedule_boundaries = (16_000, 22_000)  # piecewise: steps where the scale changes
-    c.rule.schedule_scales = (1.0, 0.5, 0.25)  # piecewise: h multipliers, one more than boundaries
+    c.rule.schedule_boundaries = (12_000, 18_000, 21_000)  # piecewise: steps where the scale changes
+    c.rule.schedule_scales = (1.0, 0.5, 0.25, 0.125)  # piecewise: h multipliers, one more than boundaries
     c.rule.d_rate = 1.0  # α in v = −[α ∂ℓ_D/∂θ, ∂ℓ_G/∂φ]: D's speed relative to G's
     c.rule.use_optimizer = False  # ode: feed the RK direction to config.optimizer (RK4+Adam)
     c.rule.n_critic = 1  # alternating: D steps per G step

@@ -9,10 +9,14 @@ python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --no-
 export PYTHONPATH=/tmp/site PYTHONUNBUFFERED=1
 mkdir -p $OUT/sweep /tmp/sw/scripts && cp scripts/sweep.py /tmp/sw/scripts/  # not the source tree
 CORE=0
+# The sweeps below (2026-11-22) varied the main job as it then was; pinned here so they
+# still mean the same: MLP 2x25, haiku init, 28k steps, h x1/x1/2/x1/4 from 16k / 22k.
+OLD_DEFAULT=(--fixed model.width=25 --fixed model.init=haiku --fixed steps=28000
+  "--fixed=rule.schedule_boundaries=(16000,22000)" "--fixed=rule.schedule_scales=(1.0,0.5,0.25)")
 run_cpu() {  # name seed overrides...
   local name=$1 seed=$2; shift 2
   JAX_PLATFORMS=cpu XLA_FLAGS="--xla_cpu_multi_thread_eigen=false" \
-    taskset -c $CORE python3 /tmp/sw/scripts/sweep.py --config mog16_rk4 --seeds $seed "$@" \
+    taskset -c $CORE python3 /tmp/sw/scripts/sweep.py --config mog16_rk4 --seeds $seed "${OLD_DEFAULT[@]}" "$@" \
     > $OUT/sweep/$name-$seed.log 2>&1 &
   CORE=$(( (CORE + 1) % $(nproc) ))
 }
