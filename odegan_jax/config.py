@@ -98,7 +98,11 @@ def base_config() -> ml_collections.ConfigDict:
     c.loop.plot = True  # write PNG plots at the end
     c.loop.checkpoint_every = 5000  # orbax checkpoint of the whole state (0: only at the end)
     c.loop.keep_checkpoints = 3  # the last K are kept
-    c.loop.nonfinite = "stop"  # stop | rollback (to the last checkpoint with h halved; ODE rules)
+    # what a non-finite loss or parameter does: retry (ODE rules: redo the call from the state
+    # before it with h halved, then go on at the scheduled h; other rules stop) | stop (exit 3) |
+    # rollback (ODE rules: to the last checkpoint with h halved for the rest of the run)
+    c.loop.nonfinite = "retry"
+    c.loop.max_retries = 8  # retry: halvings of h allowed over the whole run
     c.loop.max_rollbacks = 5
     c.loop.sample_every = 1000  # images: PNG grid at fixed latents every N steps (0: only at the end)
     c.loop.sample_grid = 64  # images per grid
@@ -200,7 +204,8 @@ def validate(config: ml_collections.ConfigDict) -> None:
     _check_positive(config, "loop.score_every", allow_zero=True, integer=True)
     _check_positive(config, "loop.checkpoint_every", allow_zero=True, integer=True)
     _check_positive(config, "loop.keep_checkpoints", integer=True)
-    _check_choice(config, "loop.nonfinite", ("stop", "rollback"))
+    _check_choice(config, "loop.nonfinite", ("retry", "stop", "rollback"))
+    _check_positive(config, "loop.max_retries", allow_zero=True, integer=True)
     _check_positive(config, "loop.max_rollbacks", allow_zero=True, integer=True)
     if config.loop.nonfinite == "rollback" and config.rule.name != "ode":
         _fail("loop.nonfinite", "'rollback' halves the ODE step size h, so it needs "

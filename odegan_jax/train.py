@@ -252,7 +252,7 @@ def train(config: ml_collections.ConfigDict, workdir: Optional[str] = None, *,
         train_array = None if train_array is None else parallel.replicate(train_array, mesh)
     is_2d = exp.dataset.distribution is not None
     writer = logs.MetricsWriter(workdir)
-    fns: dict[int, Callable] = {}
+    fns: dict[tuple[int, float], Callable] = {}
     steps, log_every = config.steps, config.loop.log_every
     ckpt_every = config.loop.checkpoint_every
     if progress is None:
@@ -267,7 +267,17 @@ def train(config: ml_collections.ConfigDict, workdir: Optional[str] = None, *,
     sample_every = 0 if is_2d else config.loop.sample_every
     score_every = 0 if is_2d else config.loop.score_every
     next_report = step + max(steps // 10, 1)
-    rollbacks = 0
+    rollbacks = retries = 0
+    # retry: keep a copy of the state before each call (the call donates its input) and
+    # redo a call that went non-finite from that copy with h halved, as an ODE solver
+    # rejects a step; healthy runs are unchanged.
+    retry = config.loop.nonfinite == "retry" and exp.config.rule.name == "ode"
+
+    def train_fn(e: Experiment, n: int) -> Callable:
+        if (n, e.config.rule.h) not in fns:
+            fns[(n, e.config.rule.h)] = make_train_fn(e, n, mesh)
+        return fns[(n, e.config.rule.h)]
+
     scorer = None
     start = time.perf_counter()
     row = {}
@@ -278,20 +288,32 @@ def train(config: ml_collections.ConfigDict, workdir: Optional[str] = None, *,
             if ckpt_every:
                 bound = min(bound, (step // ckpt_every + 1) * ckpt_every)
             n = min(per_call, bound - step)
-            if n not in fns:
-                fns[n] = make_train_fn(exp, n, mesh)
-            previous = state if config.loop.nonfinite == "rollback" else None
-            state, metrics = fns[n](state, train_array)
+            before = _copy_tree(state) if retry else None
+            state, metrics = train_fn(exp, n)(state, train_array)
             bad = _first_nonfinite(metrics)
+            retry_exp = exp
+            while bad is not None and retry and retries < config.loop.max_retries:
+                retries += 1
+                retry_exp = _halve_h(retry_exp)
+                i, what = bad
+                writer.write({"step": step + i + 1, "event": "retry",
+                              "h": retry_exp.config.rule.h})
+                echo(f"odegan: non-finite {what} at step {step + i + 1}: redoing steps "
+                     f"{step + 1}-{step + n} with h {retry_exp.config.rule.h:g} (retry "
+                     f"{retries} of at most {config.loop.max_retries})")
+                state, metrics = train_fn(retry_exp, n)(_copy_tree(before), train_array)
+                bad = _first_nonfinite(metrics)
+            del before
             if bad is not None:
                 i, what = bad
                 where = f"non-finite {what} at step {step + i + 1}"
+                if retry and retries >= config.loop.max_retries:
+                    where += f" (all {retries} retries with h halved used)"
                 if config.loop.nonfinite == "rollback" and exp.config.rule.name == "ode" \
                         and rollbacks < config.loop.max_rollbacks and mngr.all_steps():
                     rollbacks += 1
                     exp = _halve_h(exp)
                     fns.clear()
-                    del previous
                     restored, step = _restore_latest(exp, mngr, init_state(exp), echo)
                     state = restored if mesh is None else parallel.replicate(restored, mesh)
                     _truncate_metrics(writer.path, step)
@@ -354,7 +376,8 @@ def train(config: ml_collections.ConfigDict, workdir: Optional[str] = None, *,
         "config": config.name, "seed": config.seed, "steps": steps, "rule": exp.rule.name,
         "final": row, "params_sha256": checkpoints.params_sha256(state.params, state.model_state),
         "wall_time_s": round(wall, 2), "steps_per_s": round(steps / max(wall, 1e-9), 1),
-        "workdir": workdir, "rollbacks": rollbacks, "final_h": exp.config.rule.h,
+        "workdir": workdir, "rollbacks": rollbacks, "retries": retries,
+        "final_h": exp.config.rule.h,
     }
     logs.write_json(os.path.join(workdir, "summary.json"), summary)
     if is_2d and "modes_covered" in row:
@@ -364,6 +387,11 @@ def train(config: ml_collections.ConfigDict, workdir: Optional[str] = None, *,
     echo(f"done in {wall:.1f}s; params_sha256 {summary['params_sha256'][:16]}…; "
          f"summary in {os.path.join(workdir, 'summary.json')}")
     return summary
+
+
+def _copy_tree(tree):
+    """A copy in fresh buffers (same shardings) that survives donating ``tree``."""
+    return jax.tree.map(jnp.copy, tree)
 
 
 def _halve_h(exp: Experiment) -> Experiment:

@@ -13,16 +13,21 @@ CORE=0
 # still mean the same: MLP 2x25, haiku init, 28k steps, h x1/x1/2/x1/4 from 16k / 22k.
 OLD_DEFAULT=(--fixed model.width=25 --fixed model.init=haiku --fixed steps=28000
   "--fixed=rule.schedule_boundaries=(16000,22000)" "--fixed=rule.schedule_scales=(1.0,0.5,0.25)")
-run_cpu() {  # name seed overrides...
+run_cpu() {  # name seed overrides... (on top of OLD_DEFAULT unless BASE=current)
   local name=$1 seed=$2; shift 2
+  local base=("${OLD_DEFAULT[@]}")
+  [ "${BASE:-old}" = current ] && base=()
   JAX_PLATFORMS=cpu XLA_FLAGS="--xla_cpu_multi_thread_eigen=false" \
-    taskset -c $CORE python3 /tmp/sw/scripts/sweep.py --config mog16_rk4 --seeds $seed "${OLD_DEFAULT[@]}" "$@" \
+    taskset -c $CORE python3 /tmp/sw/scripts/sweep.py --config mog16_rk4 --seeds $seed "${base[@]}" "$@" \
     > $OUT/sweep/$name-$seed.log 2>&1 &
   CORE=$(( (CORE + 1) % $(nproc) ))
 }
 SWEEP=${SWEEP:-1}
+if [ "$SWEEP" = default ]; then  # the current default (+ $SWEEP_ARGS), seeds 0-15, one per core
+  for seed in $(seq 0 15); do BASE=current run_cpu default $seed ${SWEEP_ARGS:-}; done
+fi
 for seed in 0 1 2 3; do
-  if [ "$SWEEP" = 0 ]; then  # benchmarks only
+  if [ "$SWEEP" = 0 ] || [ "$SWEEP" = default ]; then  # no variant sweep
     break
   elif [ "$SWEEP" = 1 ]; then  # schedules and width (see BUILD_NOTES.md, main job)
     run_cpu base $seed

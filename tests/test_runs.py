@@ -12,6 +12,8 @@ import time
 
 import numpy as np
 
+from odegan_jax import logs
+
 from test_cli import odegan
 
 FAST = ["--config.loop.log_every=100", "--config.loop.eval_samples=500",
@@ -77,7 +79,7 @@ def test_non_finite_stops_with_the_step_and_keeps_checkpoints(tmp_path):
     args = ["train", "--workdir", str(workdir), "--config.steps=100", "--config.rule.h=20",
             "--config.loop.steps_per_call=1", "--config.loop.checkpoint_every=1",
             "--config.loop.log_every=1", "--config.loop.eval_samples=100",
-            "--config.loop.plot=false"]
+            "--config.loop.plot=false", "--config.loop.nonfinite=stop"]
     result = odegan(*args)
     assert result.returncode == 3, result.stdout + result.stderr
     assert "non-finite" in result.stderr and "at step" in result.stderr
@@ -91,6 +93,37 @@ def test_non_finite_stops_with_the_step_and_keeps_checkpoints(tmp_path):
     assert "halved h" in result.stdout
     summary = json.load(open(workdir / "summary.json"))
     assert summary["rollbacks"] >= 1 and summary["final_h"] == 20 / 2 ** summary["rollbacks"]
+
+
+def test_retry_redoes_a_diverging_call_with_h_halved_then_resumes_the_schedule(tmp_path):
+    """h x8 over steps 21-30 blows up (step 23). The default policy redoes steps 21-30 from
+    the state before them with h halved, which must equal, bit for bit, a run whose schedule
+    has x4 there; a policy of stopping names the same step."""
+    args = ["train", "--config.steps=60", "--config.loop.steps_per_call=10",
+            "--config.loop.log_every=10", "--config.loop.eval_samples=200",
+            "--config.loop.plot=false", "--config.loop.checkpoint_every=0",
+            "--config.rule.schedule_boundaries=(20,30)"]
+    spike = "--config.rule.schedule_scales=(1.0,8.0,1.0)"
+    stop = odegan(*args, spike, "--workdir", str(tmp_path / "stop"),
+                  "--config.loop.nonfinite=stop")
+    assert stop.returncode == 3, stop.stdout + stop.stderr
+    failed_at = int(stop.stderr.split("at step ")[1].split(":")[0])
+    assert 20 < failed_at <= 30
+    retried = odegan(*args, spike, "--workdir", str(tmp_path / "retry"))  # the default policy
+    assert retried.returncode == 0, retried.stderr
+    assert f"at step {failed_at}: redoing steps 21-30 with h 0.3" in retried.stdout
+    events = [r for r in logs.read_metrics(str(tmp_path / "retry" / "metrics.jsonl"))
+              if "event" in r]
+    assert [(e["event"], e["step"]) for e in events] == [("retry", failed_at)]
+    assert json.load(open(tmp_path / "retry" / "summary.json"))["retries"] == 1
+    halved = odegan(*args, "--config.rule.schedule_scales=(1.0,4.0,1.0)",
+                    "--workdir", str(tmp_path / "halved"))
+    assert halved.returncode == 0 and "redoing" not in halved.stdout
+    assert _sha(tmp_path / "retry") == _sha(tmp_path / "halved")
+    # the retries are bounded: with none allowed the run stops as before
+    none = odegan(*args, spike, "--workdir", str(tmp_path / "none"),
+                  "--config.loop.max_retries=0")
+    assert none.returncode == 3 and f"at step {failed_at}" in none.stderr
 
 
 def test_four_forced_cpu_devices_match_one_device(tmp_path):
