@@ -22,6 +22,9 @@ BAD_VALUES = [
     ("rule.stage_batches", "some", "config.rule.stage_batches"),
     ("rule.reg_placement", "middle", "config.rule.reg_placement"),
     ("steps", 0, "config.steps: must be > 0"),
+    ("loop.nonfinite", "ignore", "config.loop.nonfinite: 'ignore' is not allowed; choose one of: "
+                                 "retry, stop, rollback"),
+    ("loop.max_retries", -1, "config.loop.max_retries: must be ≥ 0"),
 ]
 
 
