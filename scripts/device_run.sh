@@ -22,34 +22,34 @@ run_cpu() {  # name seed overrides... (on top of OLD_DEFAULT unless BASE=current
     > $OUT/sweep/$name-$seed.log 2>&1 &
   CORE=$(( (CORE + 1) % $(nproc) ))
 }
-SWEEP=${SWEEP:-1}
+SWEEP=${SWEEP:-1}  # 0: benchmarks only | default: the current default | 1, 2, 3: variants
 if [ "$SWEEP" = default ]; then  # the current default (+ $SWEEP_ARGS), seeds 0-15, one per core
   for seed in $(seq 0 15); do BASE=current run_cpu default $seed ${SWEEP_ARGS:-}; done
+elif [ "$SWEEP" != 0 ]; then  # variants of the earlier default, seeds 0-3
+  for seed in 0 1 2 3; do
+    if [ "$SWEEP" = 1 ]; then  # schedules and width (see BUILD_NOTES.md, main job)
+      run_cpu base $seed
+      run_cpu early $seed "--fixed=rule.schedule_boundaries=(10000,18000)"
+      run_cpu four $seed "--fixed=rule.schedule_boundaries=(8000,14000,20000)" "--fixed=rule.schedule_scales=(1.0,0.5,0.25,0.125)"
+      run_cpu w64 $seed --fixed model.width=64
+    elif [ "$SWEEP" = 3 ]; then  # around 36k steps
+      run_cpu s36k $(( seed + 4 )) --fixed steps=36000 "--fixed=rule.schedule_boundaries=(12000,26000)"
+      run_cpu s36k-b10-24 $seed --fixed steps=36000 "--fixed=rule.schedule_boundaries=(10000,24000)"
+      run_cpu s36k-b14-28 $seed --fixed steps=36000 "--fixed=rule.schedule_boundaries=(14000,28000)"
+      run_cpu s44k $seed --fixed steps=44000 "--fixed=rule.schedule_boundaries=(14000,32000)"
+    else  # λ, longer runs, larger batches
+      run_cpu early-lam04 $seed "--fixed=rule.schedule_boundaries=(10000,18000)" --fixed rule.reg_weight=0.4
+      run_cpu s36k $seed --fixed steps=36000 "--fixed=rule.schedule_boundaries=(12000,26000)"
+      run_cpu b1024 $seed --fixed data.batch_size=1024 --fixed steps=20000 "--fixed=rule.schedule_boundaries=(8000,14000)"
+      run_cpu s36k-lam04 $seed --fixed steps=36000 "--fixed=rule.schedule_boundaries=(12000,26000)" --fixed rule.reg_weight=0.4
+    fi
+  done
 fi
-for seed in 0 1 2 3; do
-  if [ "$SWEEP" = 0 ] || [ "$SWEEP" = default ]; then  # no variant sweep
-    break
-  elif [ "$SWEEP" = 1 ]; then  # schedules and width (see BUILD_NOTES.md, main job)
-    run_cpu base $seed
-    run_cpu early $seed "--fixed=rule.schedule_boundaries=(10000,18000)"
-    run_cpu four $seed "--fixed=rule.schedule_boundaries=(8000,14000,20000)" "--fixed=rule.schedule_scales=(1.0,0.5,0.25,0.125)"
-    run_cpu w64 $seed --fixed model.width=64
-  elif [ "$SWEEP" = 3 ]; then  # around 36k steps
-    run_cpu s36k $(( seed + 4 )) --fixed steps=36000 "--fixed=rule.schedule_boundaries=(12000,26000)"
-    run_cpu s36k-b10-24 $seed --fixed steps=36000 "--fixed=rule.schedule_boundaries=(10000,24000)"
-    run_cpu s36k-b14-28 $seed --fixed steps=36000 "--fixed=rule.schedule_boundaries=(14000,28000)"
-    run_cpu s44k $seed --fixed steps=44000 "--fixed=rule.schedule_boundaries=(14000,32000)"
-  else  # λ, longer runs, larger batches
-    run_cpu early-lam04 $seed "--fixed=rule.schedule_boundaries=(10000,18000)" --fixed rule.reg_weight=0.4
-    run_cpu s36k $seed --fixed steps=36000 "--fixed=rule.schedule_boundaries=(12000,26000)"
-    run_cpu b1024 $seed --fixed data.batch_size=1024 --fixed steps=20000 "--fixed=rule.schedule_boundaries=(8000,14000)"
-    run_cpu s36k-lam04 $seed --fixed steps=36000 "--fixed=rule.schedule_boundaries=(12000,26000)" --fixed rule.reg_weight=0.4
-  fi
-done
 if [ "${GPU_BENCH:-0}" = 1 ]; then
   nvidia-smi -L
   CUDA_VISIBLE_DEVICES=0 python3 benchmarks/step_time.py --json $OUT/step_time_h100.json 2>&1 | tail -40
   CUDA_VISIBLE_DEVICES=0 python3 benchmarks/odeblock.py --torch-cuda --json $OUT/odeblock_h100.json 2>&1 | tail -40
 fi
 wait
+shopt -s nullglob  # SWEEP=0: no logs
 for f in $OUT/sweep/*.log; do echo "$(basename $f .log) $(grep '^{' $f | tail -1) $(grep -i error $f | tail -1)"; done | tee $OUT/sweep_results.txt
