@@ -18,7 +18,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from odegan_jax import train  # noqa: E402
-from odegan_jax.cli import load_config  # noqa: E402
+from odegan_jax.config import load_config  # noqa: E402
 
 
 def rss_mib() -> float:

@@ -27,6 +27,9 @@ import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 
 from odegan_jax import rules, train  # noqa: E402
+from odegan_jax.experiment import (KEY_NAMES, Experiment, build, build_game,  # noqa: E402
+                                   init_state)
+from odegan_jax.models import build_networks  # noqa: E402
 from odegan_jax.config import base_config  # noqa: E402
 from odegan_jax.integrators import EULER, HEUN, RK4  # noqa: E402
 
@@ -68,10 +71,10 @@ def model_config(name: str):
 
 def time_rule(config, game, rule, dataset, reps: int) -> float:
     """Median milliseconds per training step."""
-    exp = train.Experiment(config, game, rule, dataset,
-                           dict(zip(("init", "dataset", "stream", "train", "eval"),
-                                    jax.random.split(jax.random.PRNGKey(0), 5))))
-    state = train.init_state(exp)
+    keys = dict(zip(KEY_NAMES, jax.random.split(jax.random.PRNGKey(0), len(KEY_NAMES))))
+    exp = Experiment(config, game, rule, dataset, keys, eval_latents=None,
+                     generate=None, discriminate=None)
+    state = init_state(exp)
     k = config.loop.steps_per_call
     fn = train.make_train_fn(exp, k)
     train_array = None if dataset.train is None else jnp.asarray(dataset.train)
@@ -106,12 +109,12 @@ def main(argv=None):
                          "reg_weight": REG}}
     for model in args.models.split(","):
         config = model_config(model)
-        exp = train.build(config) if model == "mlp" else None
+        exp = build(config) if model == "mlp" else None
         if model == "mlp":
             game, dataset = exp.game, exp.dataset
         else:
             dataset = image_dataset(config)
-            game = train.build_game(config, dataset.sample_shape)
+            game = build_game(config, build_networks(config.model, dataset.sample_shape))
         table = rule_table(game, config)
         wanted = [r for r in args.rules.split(",") if r] or list(table)
         reps = args.reps or (20 if model == "mlp" else 5)

@@ -1,4 +1,5 @@
-"""The ``odegan`` command line.
+"""The ``odegan`` command line: the one place that reads flags and the environment, and the
+one place (with the training loop) that writes files.
 
     odegan train [--config NAME|FILE] [--workdir DIR] [--config.KEY=VALUE ...]
     odegan configs
@@ -16,111 +17,25 @@ value can be overridden: ``--config.seed=3 --config.rule.h=0.05``.
 from __future__ import annotations
 
 import argparse
-import ast
 import importlib
-import importlib.util
 import json
 import os
-import pkgutil
 import sys
 
-import ml_collections
-
-from odegan_jax.config import ConfigError
-
-DEFAULT_CONFIG = "mog16_rk4"
+from odegan_jax.config import DEFAULT_CONFIG, ConfigError, config_names, resolve_config
+from odegan_jax.metrics.inception import ENV_VAR as INCEPTION_ENV
 
 
-def config_names() -> list[str]:
-    import odegan_jax.configs as pkg
-    return sorted(m.name for m in pkgutil.iter_modules(pkg.__path__) if not m.name.startswith("_"))
-
-
-def load_config(name_or_path: str) -> ml_collections.ConfigDict:
-    """Loads ``get_config()`` from a file path or from a config name in ``configs/``."""
-    if name_or_path.endswith(".py") or os.path.sep in name_or_path:
-        if not os.path.isfile(name_or_path):
-            raise ConfigError(f"--config: no such file {name_or_path!r}")
-        spec = importlib.util.spec_from_file_location("odegan_user_config", name_or_path)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-    else:
-        if name_or_path not in config_names():
-            raise ConfigError(f"--config: unknown config {name_or_path!r}; available: "
-                              f"{', '.join(config_names())} (or give a path to a .py file)")
-        module = importlib.import_module(f"odegan_jax.configs.{name_or_path}")
-    if not hasattr(module, "get_config"):
-        raise ConfigError(f"--config: {name_or_path!r} defines no get_config()")
-    return module.get_config()
-
-
-_TRUE, _FALSE = {"true", "1", "yes", "on"}, {"false", "0", "no", "off"}
-
-
-def _parse(text: str, field_type, key: str):
-    try:
-        if field_type is bool:
-            low = text.lower()
-            if low not in _TRUE | _FALSE:
-                raise ValueError
-            return low in _TRUE
-        if field_type is int:
-            value = float(text)
-            if not value.is_integer():
-                raise ValueError
-            return int(value)
-        if field_type is float:
-            return float(text)
-        if field_type is str:
-            return text
-        if field_type in (tuple, list):
-            value = ast.literal_eval(text)
-            return field_type(value if isinstance(value, (tuple, list)) else (value,))
-        return ast.literal_eval(text)
-    except (ValueError, SyntaxError):
-        name = getattr(field_type, "__name__", str(field_type))
-        raise ConfigError(f"config.{key}: cannot read {text!r} as {name}") from None
-
-
-def apply_override(config: ml_collections.ConfigDict, key: str, text: str) -> None:
-    """Sets ``config.<key>`` from the command-line string ``text``, typed like the default."""
-    *parents, leaf = key.split(".")
-    node = config
-    for i, part in enumerate(parents):
-        if part not in node or not isinstance(node[part], ml_collections.ConfigDict):
-            raise ConfigError(f"config.{'.'.join(parents[:i + 1])}: no such config block")
-        node = node[part]
-    if leaf not in node:
-        raise ConfigError(f"config.{key}: no such key; keys here: {', '.join(sorted(node.keys()))}")
-    if isinstance(node[leaf], ml_collections.ConfigDict):
-        raise ConfigError(f"config.{key} is a block; set one of its keys: "
-                          f"{', '.join(sorted(node[leaf].keys()))}")
-    node[leaf] = _parse(text, node.get_ref(leaf).get_type(), key)
-
-
-def _split_overrides(extra: list[str]) -> list[tuple[str, str]]:
-    overrides = []
-    for arg in extra:
-        if not arg.startswith("--config.") or "=" not in arg:
-            raise ConfigError(f"unrecognised argument {arg!r}; config values are set as "
-                              f"--config.KEY=VALUE")
-        key, value = arg[len("--config."):].split("=", 1)
-        overrides.append((key, value))
-    return overrides
-
-
-def resolve_config(name: str | None, extra: list[str]) -> ml_collections.ConfigDict:
-    config = load_config(name or DEFAULT_CONFIG)
-    for key, value in _split_overrides(extra):
-        apply_override(config, key, value)
-    return config
+def _inception_path(flag: str = "", configured: str = "") -> str:
+    """The Inception weights file: the flag, else the config's key, else the environment."""
+    return flag or configured or os.environ.get(INCEPTION_ENV, "")
 
 
 def _cmd_train(args, extra) -> int:
     from odegan_jax import train
     config = resolve_config(args.config, extra)
-    train.config_lib.validate(config)  # one clear error before anything is built
-    progress = False if args.no_progress else None
+    config.eval.inception_weights = _inception_path(configured=config.eval.inception_weights)
+    progress = not args.no_progress and sys.stderr.isatty() and not os.environ.get("CI")
     try:
         train.train(config, args.workdir, progress=progress)
     except train.NonFiniteError as e:
@@ -134,26 +49,47 @@ def _no_extra(extra):
         raise ConfigError(f"unrecognised arguments: {' '.join(extra)}")
 
 
+def _load(run_dir: str, step=None):
+    from odegan_jax.experiment import load_run
+    return load_run(run_dir, step, echo=print)
+
+
+def _write_json(path: str, obj) -> None:
+    from odegan_jax.logs import write_json
+    write_json(path, obj)
+    print(f"wrote {path}")
+
+
 def _cmd_eval(args, extra) -> int:
-    from odegan_jax import evaluate
+    from odegan_jax import checkpoints, scoring
     _no_extra(extra)
-    if args.inception:  # a bad weights file fails before the run is loaded
+    weights = _inception_path(args.inception)
+    if weights:  # a bad weights file fails before the run is loaded
         from odegan_jax.metrics.inception import load_inception_variables
-        load_inception_variables(args.inception)
-    result = evaluate.evaluate_run(args.run_dir, args.step, args.n, args.inception or "")
+        load_inception_variables(weights)
+    exp, state, step = _load(args.run_dir, args.step)
+    weights = weights or exp.config.eval.get("inception_weights", "")
+    result = {"run": os.path.abspath(args.run_dir), "step": step,
+              "params_sha256": checkpoints.params_sha256(state.params, state.model_state),
+              **scoring.score_run(exp, state, args.n, weights)}
     print(json.dumps(result, indent=1))
-    print(f"wrote {os.path.join(args.run_dir, 'eval.json')}")
+    _write_json(os.path.join(args.run_dir, "eval.json"), result)
     return 0
+
+
+def _images_only(exp, command: str) -> None:
+    from odegan_jax.experiment import RunError
+    if exp.is_2d:
+        raise RunError(f"`odegan {command}` draws image grids; 2D runs have samples.png")
 
 
 def _cmd_sample(args, extra) -> int:
     import jax
-    from odegan_jax import evaluate, plots
+    from odegan_jax import plots, scoring
     _no_extra(extra)
-    exp, state, step = evaluate.load_run(args.run_dir, args.step)
-    if exp.dataset.distribution is not None:
-        raise evaluate.RunError("`odegan sample` draws image grids; 2D runs have samples.png")
-    images = evaluate.generate(exp, state, args.n, jax.random.PRNGKey(args.seed))
+    exp, state, step = _load(args.run_dir, args.step)
+    _images_only(exp, "sample")
+    images = scoring.generate(exp, state, args.n, jax.random.PRNGKey(args.seed))
     out = args.out or os.path.join(args.run_dir, f"sample_step{step}_seed{args.seed}.png")
     plots.save_image_grid(out, images)
     print(f"wrote {out} ({args.n} samples, step {step})")
@@ -161,60 +97,97 @@ def _cmd_sample(args, extra) -> int:
 
 
 def _cmd_gam(args, extra) -> int:
-    from odegan_jax import evaluate
+    import jax
+    import numpy as np
+    from odegan_jax import scoring
+    from odegan_jax.data.images import load_images
+    from odegan_jax.experiment import RunError
+    from odegan_jax.metrics.gam import gam
     _no_extra(extra)
-    result = evaluate.gam(args.run_a, args.run_b, args.n)
+    (exp_a, st_a, step_a), (exp_b, st_b, step_b) = _load(args.run_a), _load(args.run_b)
+    ca, cb = exp_a.config.data, exp_b.config.data
+    if (ca.name, ca.image_size) != (cb.name, cb.image_size):
+        raise RunError(f"GAM needs two runs on the same data; got {ca.name} and {cb.name}")
+    key_test, key_a, key_b = jax.random.split(jax.random.PRNGKey(args.seed), 3)
+    if exp_a.is_2d:
+        test = np.asarray(exp_a.dataset.distribution.sample(key_test, args.n))
+    else:
+        test = load_images(ca.name, ca.source, ca.path, "test", ca.image_size)[0][:args.n]
+    result = gam(lambda x: exp_a.discriminate(st_a.params, st_a.model_state, x),
+                 lambda x: exp_b.discriminate(st_b.params, st_b.model_state, x), test,
+                 scoring.generate(exp_a, st_a, args.n, key_a),
+                 scoring.generate(exp_b, st_b, args.n, key_b),
+                 exp_a.game.loss.logit_sign, exp_b.game.loss.logit_sign)
     for k, v in result["accuracies"].items():
         print(f"  accuracy {k:12s} {v:.4f}")
     print(f"r_test = {result['r_test']:.4f}   r_samples = {result['r_samples']:.4f}   "
           f"winner: {result['winner']}")
-    out = args.out or os.path.join(args.run_a, "gam.json")
-    with open(out, "w", encoding="utf-8") as f:
-        json.dump(result, f, indent=1)
-    print(f"wrote {out}")
+    result = {"run_a": os.path.abspath(args.run_a), "run_b": os.path.abspath(args.run_b),
+              "step_a": step_a, "step_b": step_b, "num_samples": args.n, **result}
+    _write_json(args.out or os.path.join(args.run_a, "gam.json"), result)
     return 0
 
 
 def _cmd_neighbours(args, extra) -> int:
-    from odegan_jax import evaluate
+    import jax
+    from odegan_jax import plots, scoring
+    from odegan_jax.metrics.neighbours import nearest_neighbours
     _no_extra(extra)
-    exp, state, step = evaluate.load_run(args.run_dir, args.step)
+    exp, state, step = _load(args.run_dir, args.step)
+    _images_only(exp, "neighbours")
+    samples = scoring.generate(exp, state, args.k, jax.random.PRNGKey(args.seed))
+    idx, dists = nearest_neighbours(samples, exp.dataset.train)
     out = args.out or os.path.join(args.run_dir, f"neighbours_step{step}.png")
-    dists = evaluate.nearest_neighbours(exp, state, args.k, out, args.seed)
+    plots.save_neighbour_grid(out, samples, exp.dataset.train[idx], dists)
     print(f"wrote {out}; L2 distances: " + ", ".join(f"{d:.2f}" for d in dists))
     return 0
 
 
 def _cmd_plot(args, extra) -> int:
-    from odegan_jax import evaluate, train
+    from odegan_jax import plots
     _no_extra(extra)
-    exp, state, step = evaluate.load_run(args.run_dir)
-    train.write_plots(exp, state, os.path.abspath(args.run_dir))
+    exp, state, step = _load(args.run_dir)
+    plots.write_run_plots(exp, state, os.path.abspath(args.run_dir))
     print(f"regenerated the plots of {args.run_dir} from metrics.jsonl and the checkpoint "
           f"at step {step}")
     return 0
 
 
 def _cmd_interpolate(args, extra) -> int:
-    from odegan_jax import evaluate, latent
+    import jax
+    from odegan_jax import plots
+    from odegan_jax.latent import latent_walks
     _no_extra(extra)
-    exp, state, step = evaluate.load_run(args.run_dir, args.step)
-    try:
-        paths = latent.write_latent_walks(exp, state, args.run_dir, args.rows, args.cols,
-                                          args.seed)
-    except ValueError as e:
-        raise evaluate.RunError(str(e)) from None
+    exp, state, step = _load(args.run_dir, args.step)
+    _images_only(exp, "interpolate")
+    walks = latent_walks(exp.game, state.params, state.model_state,
+                         jax.random.PRNGKey(args.seed), args.rows, args.cols)
+    paths = []
+    for name, images in walks.items():
+        paths.append(os.path.join(args.run_dir, f"{name}.png"))
+        plots.save_image_grid(paths[-1], images, ncols=4 if name == "latent_arithmetic"
+                              else args.cols)
     print("wrote " + ", ".join(paths))
     return 0
 
 
 def _cmd_configs(args, extra) -> int:
-    if extra:
-        raise ConfigError(f"unrecognised arguments: {' '.join(extra)}")
+    _no_extra(extra)
     for name in config_names():
         doc = (importlib.import_module(f"odegan_jax.configs.{name}").__doc__ or "").strip()
         print(f"{name:28s} {doc.splitlines()[0] if doc else ''}")
     return 0
+
+
+def _count(text: str) -> int:
+    """argparse type of a count (samples, images, rows): an integer ≥ 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be ≥ 1, got {value}")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -231,15 +204,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("eval", help="score a run (latest or --step checkpoint) into eval.json")
     p.add_argument("run_dir")
     p.add_argument("--step", type=int)
-    p.add_argument("--n", type=int, help="samples (default: config.eval.num_samples / "
-                                         "config.loop.eval_samples)")
+    p.add_argument("--n", type=_count, help="samples (default: config.eval.num_samples / "
+                                            "config.loop.eval_samples)")
     p.add_argument("--inception", metavar="NPZ",
                    help="FID Inception-v3 weights (.npz, see odegan_jax/metrics/inception.py) "
-                        "for Inception IS / FID / KID next to the classifier's")
+                        f"for Inception IS / FID / KID next to the classifier's (default: "
+                        f"${INCEPTION_ENV})")
     p.set_defaults(func=_cmd_eval)
     p = sub.add_parser("sample", help="PNG grid of samples from a run")
     p.add_argument("run_dir")
-    p.add_argument("--n", type=int, default=64)
+    p.add_argument("--n", type=_count, default=64)
     p.add_argument("--step", type=int)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out")
@@ -247,12 +221,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("gam", help="Generative Adversarial Metric between two runs (000)")
     p.add_argument("run_a")
     p.add_argument("run_b")
-    p.add_argument("--n", type=int, default=10_000)
+    p.add_argument("--n", type=_count, default=10_000)
+    p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", help="JSON output (default RUN_A/gam.json)")
     p.set_defaults(func=_cmd_gam)
     p = sub.add_parser("neighbours", help="samples next to their L2-nearest training images")
     p.add_argument("run_dir")
-    p.add_argument("--k", type=int, default=8)
+    p.add_argument("--k", type=_count, default=8)
     p.add_argument("--step", type=int)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out")
@@ -262,8 +237,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_plot)
     p = sub.add_parser("interpolate", help="latent walks (lerp, slerp) and vector arithmetic")
     p.add_argument("run_dir")
-    p.add_argument("--rows", type=int, default=6)
-    p.add_argument("--cols", type=int, default=10)
+    p.add_argument("--rows", type=_count, default=6)
+    p.add_argument("--cols", type=_count, default=10)
     p.add_argument("--step", type=int)
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=_cmd_interpolate)
@@ -280,7 +255,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     from odegan_jax.data import DatasetError
-    from odegan_jax.evaluate import RunError
+    from odegan_jax.experiment import RunError
     from odegan_jax.metrics.inception import InceptionWeightsError
     try:
         return args.func(args, extra)

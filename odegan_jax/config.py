@@ -1,16 +1,29 @@
-"""Configuration: the base ``ml_collections`` config and its validation.
+"""Configuration: the base ``ml_collections`` config, loading configs, overrides, checks.
 
-Experiment files in ``configs/`` start from :func:`base_config` and change what their
-experiment needs. Every value can be overridden on the command line as
-``--config.a.b=value``. :func:`validate` checks every key before anything is compiled and
-raises one :class:`ConfigError` naming the key and what it accepts.
+This module sits at the bottom of the package: it imports nothing from ``odegan_jax``.
+
+* :func:`base_config`: the defaults (the main job). Experiment files in ``configs/`` start from
+  it and change what their experiment needs.
+* :func:`load_config` / :func:`resolve_config`: a config by name (``configs/NAME.py``) or path,
+  with ``--config.a.b=value`` overrides typed like the defaults (:func:`apply_override`).
+* :func:`validate`: the checks that need nothing but the config (types, ranges, combinations of
+  keys). Names that select a component (``rule.integrator``, ``model.name``, ...) are checked by
+  the factory that uses them, through :func:`choose`; ``experiment.build`` runs every factory
+  before anything is compiled. Every check raises one :class:`ConfigError` naming the key.
 """
 from __future__ import annotations
 
+import ast
+import importlib
+import importlib.util
 import os
+import pkgutil
+from typing import Mapping, Sequence
 
 import ml_collections
 from ml_collections import config_dict
+
+DEFAULT_CONFIG = "mog16_rk4"
 
 
 class ConfigError(ValueError):
@@ -120,10 +133,12 @@ def _fail(key: str, message: str):
     raise ConfigError(f"config.{key}: {message}")
 
 
-def _check_choice(config, key: str, allowed):
-    value = _get(config, key)
+def choose(key: str, value, allowed: Mapping | Sequence):
+    """``allowed[value]`` for a mapping (``value`` itself for a sequence), or one ConfigError
+    naming ``config.<key>`` and the allowed values. Factories select components through it."""
     if value not in allowed:
         _fail(key, f"{value!r} is not allowed; choose one of: {', '.join(map(str, allowed))}")
+    return allowed[value] if isinstance(allowed, Mapping) else value
 
 
 def _check_positive(config, key: str, allow_zero: bool = False, integer: bool = False):
@@ -131,6 +146,8 @@ def _check_positive(config, key: str, allow_zero: bool = False, integer: bool = 
     kind = int if integer else (int, float)
     if isinstance(value, bool) or not isinstance(value, kind):
         _fail(key, f"must be {'an integer' if integer else 'a number'}, got {value!r}")
+    if value != value or value in (float("inf"), float("-inf")):
+        _fail(key, f"must be a finite number, got {value!r}")
     if value < 0 or (value == 0 and not allow_zero):
         _fail(key, f"must be {'≥ 0' if allow_zero else '> 0'}, got {value!r}")
 
@@ -145,139 +162,132 @@ def _get(config, key: str):
 
 
 def validate(config: ml_collections.ConfigDict) -> None:
-    """Checks names, ranges and combinations; raises ConfigError before any compilation."""
-    # Imported here: validation needs every registry, and they sit below the config.
-    from odegan_jax.data import DATASETS
-    from odegan_jax.game import LATENT_PRIORS, LOSSES
-    from odegan_jax.integrators import TABLEAUX
-    from odegan_jax.models import INITS, NETWORKS
-    from odegan_jax import rules
-
-    _check_positive(config, "seed", allow_zero=True, integer=True)
-    _check_positive(config, "steps", integer=True)
-    _check_choice(config, "data.name", DATASETS)
-    _check_positive(config, "data.batch_size", integer=True)
-    _check_positive(config, "data.num_train", allow_zero=True, integer=True)
-    _check_positive(config, "data.noise", allow_zero=True)
-    _check_choice(config, "model.name", list(NETWORKS))
-    for key in ("model.width", "model.depth", "model.latent_size"):
+    """Checks the values that need nothing but the config: types, ranges and combinations of
+    keys. Component names are checked where they are used (see the module doc)."""
+    for key in ("seed",):
+        _check_positive(config, key, allow_zero=True, integer=True)
+    for key in ("steps", "data.batch_size", "model.width", "model.depth", "model.latent_size",
+                "rule.n_critic", "model.ode.steps", "loop.steps_per_call", "loop.log_every",
+                "loop.eval_samples", "loop.sample_grid", "loop.keep_checkpoints",
+                "eval.num_samples"):
         _check_positive(config, key, integer=True)
-    _check_positive(config, "model.num_blocks", allow_zero=True, integer=True)
-    _check_choice(config, "model.latent_prior", LATENT_PRIORS)
-    _check_choice(config, "model.init", INITS)
-    _check_positive(config, "model.init_std")
-    _check_choice(config, "game.loss", LOSSES)
-    _check_positive(config, "game.gp_weight", allow_zero=True)
-    _check_positive(config, "game.clip_value")
-    _check_choice(config, "rule.name", ("ode",) + rules.UPDATES)
-    _check_choice(config, "rule.integrator", sorted(TABLEAUX))
-    _check_positive(config, "rule.h")
-    _check_positive(config, "rule.reg_weight", allow_zero=True)
-    _check_positive(config, "rule.d_rate")
-    _check_choice(config, "rule.reg_placement", rules.REG_PLACEMENTS)
-    _check_choice(config, "rule.stage_batches", rules.STAGE_BATCHES)
-    _check_choice(config, "rule.coupling", rules.COUPLINGS)
-    _check_choice(config, "rule.schedule", rules.SCHEDULES)
-    if config.rule.schedule == "piecewise":
-        b, sc = tuple(config.rule.schedule_boundaries), tuple(config.rule.schedule_scales)
-        if len(sc) != len(b) + 1 or list(b) != sorted(b) or any(x <= 0 for x in sc):
-            _fail("rule.schedule_scales", f"a piecewise schedule needs increasing "
-                  f"rule.schedule_boundaries and one more positive scale than boundaries; got "
-                  f"boundaries {b} and scales {sc}")
-    _check_positive(config, "rule.n_critic", integer=True)
-    if config.rule.n_critic > 1 and config.rule.name != "alternating":
-        _fail("rule.n_critic", f"is {config.rule.n_critic}, which needs "
-                               f"rule.name='alternating' (got {config.rule.name!r})")
-    _check_choice(config, "optimizer.name", list(rules.OPTIMIZERS))
-    _check_positive(config, "optimizer.learning_rate")
-    _check_positive(config, "optimizer.weight_decay", allow_zero=True)
+    for key in ("data.num_train", "model.num_blocks", "model.res_blocks", "data.image_size",
+                "loop.sample_every", "loop.score_every", "loop.checkpoint_every",
+                "loop.max_retries", "loop.max_rollbacks"):
+        _check_positive(config, key, allow_zero=True, integer=True)
+    for key in ("data.noise", "game.gp_weight", "rule.reg_weight", "optimizer.weight_decay"):
+        _check_positive(config, key, allow_zero=True)
+    for key in ("model.init_std", "game.clip_value", "rule.h", "rule.d_rate",
+                "optimizer.learning_rate", "model.ode.t1", "model.ode.rtol", "model.ode.atol",
+                "eval.mode_fraction", "eval.num_sigmas"):
+        _check_positive(config, key)
     for key in ("d_learning_rate", "g_learning_rate"):
         if config.optimizer[key] is not None:
             _check_positive(config, f"optimizer.{key}")
-    try:
-        rules.optimizer_kwargs(config.optimizer.name, optimizer_hyperparameters(config))
-    except ValueError as e:
-        raise ConfigError(str(e)) from None
-    for key in ("steps_per_call", "log_every", "eval_samples", "sample_grid"):
-        _check_positive(config, f"loop.{key}", integer=True)
-    _check_positive(config, "loop.sample_every", allow_zero=True, integer=True)
-    _check_positive(config, "loop.score_every", allow_zero=True, integer=True)
-    _check_positive(config, "loop.checkpoint_every", allow_zero=True, integer=True)
-    _check_positive(config, "loop.keep_checkpoints", integer=True)
-    _check_choice(config, "loop.nonfinite", ("retry", "stop", "rollback"))
-    _check_positive(config, "loop.max_retries", allow_zero=True, integer=True)
-    _check_positive(config, "loop.max_rollbacks", allow_zero=True, integer=True)
+    choose("loop.nonfinite", config.loop.nonfinite, ("retry", "stop", "rollback"))
     if config.loop.nonfinite == "rollback" and config.rule.name != "ode":
         _fail("loop.nonfinite", "'rollback' halves the ODE step size h, so it needs "
                                 f"rule.name='ode' (got {config.rule.name!r}); use 'stop'")
-    import jax
-    devices = jax.device_count()
-    if devices > 1 and config.data.batch_size % devices:
-        _fail("data.batch_size", f"{config.data.batch_size} is not divisible by the {devices} "
-                                 f"devices (data parallelism); choose a multiple of {devices}")
-    _check_positive(config, "eval.num_samples", integer=True)
     if config.eval.num_samples < 10:
         _fail("eval.num_samples", f"needs ≥ 10 samples (10 IS splits), got "
                                   f"{config.eval.num_samples}")
-    _check_positive(config, "model.res_blocks", allow_zero=True, integer=True)
-    from odegan_jax.models.odeblock import GRADIENTS, SOLVERS
-    _check_choice(config, "model.ode.solver", SOLVERS)
-    _check_choice(config, "model.ode.gradient", GRADIENTS)
-    _check_positive(config, "model.ode.steps", integer=True)
-    for key in ("t1", "rtol", "atol"):
-        _check_positive(config, f"model.ode.{key}")
-    from odegan_jax.data.images import SOURCES
-    _check_choice(config, "data.source", SOURCES)
-    _check_positive(config, "data.image_size", allow_zero=True, integer=True)
-    if config.data.name in ("idx", "npz") and not config.data.path:
-        _fail("data.path", f"data.name={config.data.name!r} reads local files: set "
-                           f"--config.data.path to an IDX directory or a .npz file")
-    if config.data.path and not os.path.exists(config.data.path):
-        _fail("data.path", f"{config.data.path!r} does not exist")
-    _check_network_shape(config)
-    _check_positive(config, "eval.mode_fraction")
-    _check_positive(config, "eval.num_sigmas")
     weights = config.eval.get("inception_weights", "")
     if weights and not os.path.isfile(os.path.expanduser(weights)):
-        from odegan_jax.metrics.inception import SOURCE
-        _fail("eval.inception_weights", f"no file at {weights!r}; get {SOURCE}, or leave it "
-                                        f"empty for the classifier's scores only")
+        _fail("eval.inception_weights", f"no file at {weights!r}; see odegan_jax/metrics/"
+                                        f"inception.py for where to get and convert the weights, "
+                                        f"or leave it empty for the classifier's scores only")
     if config.data.num_train and config.data.num_train < config.data.batch_size * 4:
         _fail("data.num_train", f"{config.data.num_train} is smaller than the samples of one "
                                 f"step (up to 4 batches of {config.data.batch_size})")
 
 
-def _check_network_shape(config) -> None:
-    """The network must accept the dataset's sample shape (known without loading data)."""
-    from odegan_jax.data.images import NATIVE_SHAPES
-    from odegan_jax.models import NETWORKS
-    accepted = NETWORKS[config.model.name]
-    name = config.data.name
-    if name in NATIVE_SHAPES:
-        h, w, c = NATIVE_SHAPES[name]
-        if config.data.image_size:
-            h = w = config.data.image_size
-        shape = (h, w, c)
-    elif name in ("idx", "npz"):
-        return  # known once the files are read; build_networks checks it then
+# ------------------------------------------------------------------------------------------
+# Loading configs and command-line overrides
+# ------------------------------------------------------------------------------------------
+
+def config_names() -> list[str]:
+    """The experiments in ``configs/`` (the ``odegan_jax.configs`` package)."""
+    import odegan_jax.configs as pkg  # data files, not code of the package's layers
+    return sorted(m.name for m in pkgutil.iter_modules(pkg.__path__) if not m.name.startswith("_"))
+
+
+def load_config(name_or_path: str) -> ml_collections.ConfigDict:
+    """``get_config()`` of a file path or of a config name in ``configs/``."""
+    if name_or_path.endswith(".py") or os.path.sep in name_or_path:
+        if not os.path.isfile(name_or_path):
+            raise ConfigError(f"--config: no such file {name_or_path!r}")
+        spec = importlib.util.spec_from_file_location("odegan_user_config", name_or_path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
     else:
-        shape = (2,)
-    if accepted == "any":
-        return
-    if accepted == "flat":
-        if len(shape) != 1:
-            _fail("model.name", f"{config.model.name!r} is a network for 2D points; for "
-                                f"images use mlp, dcgan28, dcgan32, dcgan_official, resnet32 "
-                                f"or ngan")
-        return
-    if tuple(accepted) != shape:
-        hint = ""
-        if accepted[-1] == shape[-1] and shape[0] != accepted[0]:
-            hint = f"; set --config.data.image_size={accepted[0]}"
-        _fail("model.name", f"network {config.model.name!r} needs samples of shape "
-                            f"{tuple(accepted)}, but {name!r} has {shape}{hint}")
+        if name_or_path not in config_names():
+            raise ConfigError(f"--config: unknown config {name_or_path!r}; available: "
+                              f"{', '.join(config_names())} (or give a path to a .py file)")
+        module = importlib.import_module(f"odegan_jax.configs.{name_or_path}")
+    if not hasattr(module, "get_config"):
+        raise ConfigError(f"--config: {name_or_path!r} defines no get_config()")
+    return module.get_config()
 
 
-def optimizer_hyperparameters(config) -> dict:
-    from odegan_jax.rules import OPTIMIZER_HYPERPARAMETERS
-    return {k: config.optimizer[k] for k in OPTIMIZER_HYPERPARAMETERS}
+_TRUE, _FALSE = {"true", "1", "yes", "on"}, {"false", "0", "no", "off"}
+
+
+def _parse(text: str, field_type, key: str):
+    try:
+        if field_type is bool:
+            low = text.lower()
+            if low not in _TRUE | _FALSE:
+                raise ValueError
+            return low in _TRUE
+        if field_type is int:
+            value = float(text)
+            if not value.is_integer():
+                raise ValueError
+            return int(value)
+        if field_type is float:
+            return float(text)
+        if field_type is str:
+            return text
+        if field_type in (tuple, list):
+            value = ast.literal_eval(text)
+            return field_type(value if isinstance(value, (tuple, list)) else (value,))
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        name = getattr(field_type, "__name__", str(field_type))
+        raise ConfigError(f"config.{key}: cannot read {text!r} as {name}") from None
+
+
+def apply_override(config: ml_collections.ConfigDict, key: str, text: str) -> None:
+    """Sets ``config.<key>`` from the command-line string ``text``, typed like the default."""
+    *parents, leaf = key.split(".")
+    node = config
+    for i, part in enumerate(parents):
+        if part not in node or not isinstance(node[part], ml_collections.ConfigDict):
+            raise ConfigError(f"config.{'.'.join(parents[:i + 1])}: no such config block")
+        node = node[part]
+    if leaf not in node:
+        raise ConfigError(f"config.{key}: no such key; keys here: {', '.join(sorted(node.keys()))}")
+    if isinstance(node[leaf], ml_collections.ConfigDict):
+        raise ConfigError(f"config.{key} is a block; set one of its keys: "
+                          f"{', '.join(sorted(node[leaf].keys()))}")
+    node[leaf] = _parse(text, node.get_ref(leaf).get_type(), key)
+
+
+def split_overrides(args: list[str]) -> list[tuple[str, str]]:
+    """``["--config.a.b=v", ...]`` → ``[("a.b", "v"), ...]``; anything else is an error."""
+    overrides = []
+    for arg in args:
+        if not arg.startswith("--config.") or "=" not in arg:
+            raise ConfigError(f"unrecognised argument {arg!r}; config values are set as "
+                              f"--config.KEY=VALUE")
+        key, value = arg[len("--config."):].split("=", 1)
+        overrides.append((key, value))
+    return overrides
+
+
+def resolve_config(name: str | None, overrides: list[str]) -> ml_collections.ConfigDict:
+    """The config ``name`` (default: the main job) with ``--config.KEY=VALUE`` overrides."""
+    config = load_config(name or DEFAULT_CONFIG)
+    for key, value in split_overrides(overrides):
+        apply_override(config, key, value)
+    return config

@@ -23,6 +23,9 @@ import chex
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+from optax.tree_utils import tree_norm
+
+from odegan_jax.config import choose
 
 Params = dict  # {'d': θ, 'g': φ}
 ModelState = dict  # {'d': {...}, 'g': {...}}
@@ -116,15 +119,11 @@ LOSSES = ("minimax", "non_saturating", "notebook", "wgan", "wgan_gp", "hinge")
 
 
 def make_loss(name: str, *, gp_weight: float = 10.0, clip_value: float = 0.01) -> Loss:
-    if name == "wgan":
-        return wgan_loss(clip_value)
-    if name == "wgan_gp":
-        return wgan_gp_loss(gp_weight)
+    """The loss ``name`` (``config.game.loss``); a ConfigError naming the key otherwise."""
     factories = {"minimax": minimax_loss, "non_saturating": non_saturating_loss,
-                 "notebook": notebook_loss, "hinge": hinge_loss}
-    if name not in factories:
-        raise ValueError(f"unknown loss {name!r}; allowed: {', '.join(LOSSES)}")
-    return factories[name]()
+                 "notebook": notebook_loss, "wgan": lambda: wgan_loss(clip_value),
+                 "wgan_gp": lambda: wgan_gp_loss(gp_weight), "hinge": hinge_loss}
+    return choose("game.loss", name, dict(zip(LOSSES, (factories[n] for n in LOSSES))))()
 
 
 # --------------------------------------------------------------------------------------
@@ -148,14 +147,15 @@ class Game:
     latent_prior: str = "normal"
     has_ode_blocks: bool = False  # report the networks' NFE (``nfe_g`` / ``nfe_d``) in metrics
 
+    def __post_init__(self):
+        choose("model.latent_prior", self.latent_prior, LATENT_PRIORS)
+
     def sample_latents(self, key: jax.Array, n: int) -> jax.Array:
         """z ~ N(0, I) or U(-1, 1), shape [n, latent_size]."""
         shape = (n, self.latent_size)
         if self.latent_prior == "normal":
             return jax.random.normal(key, shape)
-        if self.latent_prior == "uniform":
-            return jax.random.uniform(key, shape, minval=-1.0, maxval=1.0)
-        raise ValueError(f"unknown latent prior {self.latent_prior!r}; allowed: {LATENT_PRIORS}")
+        return jax.random.uniform(key, shape, minval=-1.0, maxval=1.0)  # uniform
 
     def init(self, key: jax.Array, example_x: jax.Array) -> tuple[Params, ModelState]:
         """Initialises both networks; ``example_x`` is a real batch (only its shape is used)."""
@@ -237,11 +237,11 @@ class Evaluation(NamedTuple):
 
 
 def _sq_norm(tree) -> jax.Array:
-    return sum(jnp.sum(jnp.square(x)) for x in jax.tree.leaves(tree))
+    return tree_norm(tree, squared=True)
 
 
-def evaluate(game: Game, params: Params, model_state: ModelState, real: jax.Array,
-             key: jax.Array, *, penalty: bool = False) -> Evaluation:
+def player_gradients(game: Game, params: Params, model_state: ModelState, real: jax.Array,
+                     key: jax.Array, *, penalty: bool = False) -> Evaluation:
     """Both players' loss gradients from one shared forward pass.
 
     Args:
@@ -317,11 +317,11 @@ def evaluate(game: Game, params: Params, model_state: ModelState, real: jax.Arra
 def vector_field(game: Game, params: Params, model_state: ModelState, real: jax.Array,
                  key: jax.Array) -> tuple[Params, ModelState, dict]:
     """v(θ, φ) = -[∂ℓ_D/∂θ, ∂ℓ_G/∂φ] on one minibatch; returns (v, new model state, metrics)."""
-    ev = evaluate(game, params, model_state, real, key)
+    ev = player_gradients(game, params, model_state, real, key)
     return jax.tree.map(jnp.negative, ev.grads), ev.model_state, ev.metrics
 
 
 def gradient_norm_penalty(game: Game, params: Params, model_state: ModelState,
                           real: jax.Array, key: jax.Array) -> Any:
     """g_θ = ∇_θ ‖∂ℓ_G/∂φ‖² (003 Algorithm 1), a pytree shaped like θ."""
-    return evaluate(game, params, model_state, real, key, penalty=True).penalty_grad
+    return player_gradients(game, params, model_state, real, key, penalty=True).penalty_grad

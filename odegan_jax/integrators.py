@@ -7,13 +7,23 @@ a new tableau, not new code.
 
 Stages are unrolled in Python (the number of stages is static): on CPU, gradients of
 convolutions inside ``lax.scan``/``while_loop`` are 5–15x slower than unrolled code.
+
+This is the package's one Runge–Kutta engine: the ODE-GAN rules step the GAN's parameters with
+:func:`rk_step`, and the Neural-ODE blocks (``models/odeblock.py``) step their hidden state
+with it; :func:`to_diffrax` hands the same tableau to ``diffrax.diffeqsolve`` where diffrax's
+machinery is needed (adjoint gradients, step-size controllers).
 """
 from __future__ import annotations
 
+import functools
 from typing import Any, Callable, NamedTuple, Sequence
 
+import diffrax
 import jax
 import jax.numpy as jnp
+import numpy as np
+
+from odegan_jax.config import choose
 
 _TOL = 1e-12
 
@@ -105,10 +115,33 @@ TABLEAUX = {t.name: t for t in (EULER, HEUN, MIDPOINT, RALSTON, KUTTA3, RK4, RK3
 TABLEAUX["rk2"] = HEUN
 
 
-def get_tableau(name: str) -> ButcherTableau:
-    if name not in TABLEAUX:
-        raise ValueError(f"unknown integrator {name!r}; allowed: {', '.join(sorted(TABLEAUX))}")
-    return TABLEAUX[name]
+def get_tableau(name: str, key: str = "rule.integrator") -> ButcherTableau:
+    """The tableau called ``name``; a ConfigError naming ``config.<key>`` otherwise."""
+    return choose(key, name, dict(sorted(TABLEAUX.items())))
+
+
+@functools.lru_cache(maxsize=None)  # one solver class per tableau, so diffrax's jit reuses it
+def to_diffrax(tableau: ButcherTableau) -> diffrax.AbstractERK:
+    """A diffrax solver instance stepping exactly ``tableau`` (for ``diffrax.diffeqsolve``).
+
+    The tableaux here carry no embedded error estimate, so ``b_error`` is zero: use it with
+    ``ConstantStepSize`` (adaptive solves use diffrax's own Tsit5 / Dopri5 / Bosh3).
+    """
+    if tableau.num_stages < 2:
+        return diffrax.Euler()  # diffrax's ERK needs ≥ 2 stages; Euler is its own class
+    d_tab = diffrax.ButcherTableau(
+        c=np.asarray(tableau.c[1:], np.float64),
+        b_sol=np.asarray(tableau.b, np.float64),
+        b_error=np.zeros(tableau.num_stages),
+        a_lower=tuple(np.asarray(row, np.float64) for row in tableau.a))
+    order = tableau.order
+    solver = type(f"Diffrax_{tableau.name}", (diffrax.AbstractERK,), {
+        "tableau": d_tab,
+        "interpolation_cls": diffrax.ThirdOrderHermitePolynomialInterpolation.from_k,
+        "order": lambda self, terms: order,
+        "__module__": __name__,
+    })
+    return solver()
 
 
 # --------------------------------------------------------------------------------------

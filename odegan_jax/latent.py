@@ -6,12 +6,8 @@ where latents have mass, which lerp leaves at mid-path.
 """
 from __future__ import annotations
 
-import os
-
 import jax
 import numpy as np
-
-from odegan_jax import plots
 
 
 def lerp(a: np.ndarray, b: np.ndarray, t) -> np.ndarray:
@@ -47,20 +43,11 @@ def arithmetic_grid(game, params, model_state, key, rows: int):
     return np.asarray(game.generate(params, model_state, grid.astype(np.float32)))
 
 
-def write_latent_walks(exp, state, run_dir: str, rows: int = 6, cols: int = 10,
-                       seed: int = 0) -> list[str]:
-    if exp.dataset.distribution is not None:
-        raise ValueError("latent walks draw image grids; this is a 2D run")
-    key_i, key_a = jax.random.split(jax.random.PRNGKey(seed))
-    paths = []
-    for mode in ("lerp", "slerp"):
-        images = interpolation_grid(exp.game, state.params, state.model_state, key_i, rows,
-                                    cols, mode)
-        path = os.path.join(run_dir, f"interpolate_{mode}.png")
-        plots.save_image_grid(path, images, ncols=cols)
-        paths.append(path)
-    images = arithmetic_grid(exp.game, state.params, state.model_state, key_a, rows)
-    path = os.path.join(run_dir, "latent_arithmetic.png")
-    plots.save_image_grid(path, images, ncols=4)
-    paths.append(path)
-    return paths
+def latent_walks(game, params, model_state, key, rows: int = 6, cols: int = 10) -> dict:
+    """``{"interpolate_lerp": images, "interpolate_slerp": images, "latent_arithmetic":
+    images}``: ``rows`` walks of ``cols`` latents each way, and ``rows`` rows of arithmetic."""
+    key_i, key_a = jax.random.split(key)
+    walks = {f"interpolate_{mode}": interpolation_grid(game, params, model_state, key_i, rows,
+                                                        cols, mode) for mode in ("lerp", "slerp")}
+    walks["latent_arithmetic"] = arithmetic_grid(game, params, model_state, key_a, rows)
+    return walks

@@ -1,4 +1,5 @@
-"""Run logs: metrics as JSON lines and TensorBoard event files (tensorboardX, no TensorFlow)."""
+"""Run logs: metrics as JSON lines and TensorBoard event files (tensorboardX, no TensorFlow),
+JSON files written atomically, and the one-line summary of a logged row."""
 from __future__ import annotations
 
 import json
@@ -34,6 +35,13 @@ class MetricsWriter:
                 if key != "step" and isinstance(value, (int, float)) and not isinstance(value, bool):
                     self._tb.add_scalar(key, value, step)
 
+    def truncate(self, step: int) -> None:
+        """Drops the rows after ``step`` and goes on appending to the trimmed file (not to the
+        replaced one, whose rows would be lost)."""
+        self._file.close()
+        truncate_metrics(self.path, step)
+        self._file = open(self.path, "a", encoding="utf-8")
+
     def close(self) -> None:
         self._file.close()
         if self._tb is not None:
@@ -41,8 +49,51 @@ class MetricsWriter:
 
 
 def read_metrics(path: str) -> list[dict]:
+    """The rows of a ``metrics.jsonl``; a torn last line (a process killed mid-write) is
+    skipped, a malformed line elsewhere is an error naming the file and line."""
     with open(path, encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
+        lines = [line for line in f.read().split("\n") if line.strip()]
+    rows = []
+    for i, line in enumerate(lines):
+        try:
+            rows.append(json.loads(line))
+        except ValueError:
+            if i == len(lines) - 1:
+                break
+            raise ValueError(f"{path}, line {i + 1}: not a JSON object") from None
+    return rows
+
+
+def truncate_metrics(path: str, step: int) -> None:
+    """Drops the rows logged after ``step`` (a resumed run recomputes them identically);
+    rewrites the file atomically, so a reader never sees half of it."""
+    if not os.path.exists(path):
+        return
+    rows = read_metrics(path)
+    kept = [r for r in rows if int(r.get("step", 0)) <= step]
+    if len(kept) != len(rows) or _has_torn_line(path):
+        tmp = path + ".tmp"
+        with open(tmp, "w", encoding="utf-8") as f:
+            for r in kept:
+                f.write(json.dumps(r) + "\n")
+        os.replace(tmp, path)
+
+
+def _has_torn_line(path: str) -> bool:
+    with open(path, "rb") as f:
+        data = f.read()
+    return bool(data) and not data.endswith(b"\n")
+
+
+def format_row(row: dict) -> str:
+    """One line for the terminal: step, losses, and the 2D quality or NFE when logged."""
+    parts = [f"step {row['step']}", f"loss_d {row['loss_d']:.4f}", f"loss_g {row['loss_g']:.4f}"]
+    if "modes_covered" in row:
+        parts += [f"modes {row['modes_covered']}/{row['num_modes']}",
+                  f"hq {100 * row['hq_fraction']:.1f}%"]
+    if "nfe_g" in row:
+        parts += [f"nfe G/D {row['nfe_g']:.0f}/{row['nfe_d']:.0f}"]
+    return "  ".join(parts)
 
 
 def write_json(path: str, obj) -> None:

@@ -18,6 +18,8 @@ import jax
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
+from odegan_jax.config import ConfigError
+
 AXIS = "data"
 
 
@@ -27,8 +29,9 @@ def data_mesh(batch_size: int, devices=None) -> Optional[Mesh]:
     if len(devices) < 2:
         return None
     if batch_size % len(devices):
-        raise ValueError(f"config.data.batch_size={batch_size} is not divisible by the "
-                         f"{len(devices)} devices; choose a multiple of {len(devices)}")
+        raise ConfigError(f"config.data.batch_size: {batch_size} is not divisible by the "
+                          f"{len(devices)} devices (data parallelism); choose a multiple of "
+                          f"{len(devices)}")
     return Mesh(np.array(devices), (AXIS,))
 
 

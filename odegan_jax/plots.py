@@ -1,14 +1,19 @@
-"""PNG plots (matplotlib, Agg backend: works without a display, e.g. under CI)."""
+"""PNG plots of runs.
+
+Figures are ``matplotlib.figure.Figure`` objects saved directly (no pyplot, no global backend
+switch): they render without a display and leave a notebook's backend alone.
+:func:`write_run_plots` draws a run's ``curves.png`` and ``samples.png``.
+"""
 from __future__ import annotations
 
-import matplotlib
+import os
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from scipy.stats import gaussian_kde  # noqa: E402
+import jax.numpy as jnp
+import numpy as np
+from matplotlib.figure import Figure
+from scipy.stats import gaussian_kde
 
-from odegan_jax.logs import columns  # noqa: E402
+from odegan_jax.logs import columns, format_row, read_metrics
 
 
 def plot_samples_2d(path: str, samples: np.ndarray, modes: np.ndarray, *, d_grid=None,
@@ -21,7 +26,8 @@ def plot_samples_2d(path: str, samples: np.ndarray, modes: np.ndarray, *, d_grid
         lo, hi = modes.min(axis=0), modes.max(axis=0)
         pad = 0.3 * max(hi - lo) + 0.5
         bbox = (lo[0] - pad, hi[0] + pad, lo[1] - pad, hi[1] + pad)
-    fig, ax = plt.subplots(figsize=(5, 5))
+    fig = Figure(figsize=(5, 5))
+    ax = fig.subplots()
     xx, yy = np.mgrid[bbox[0]:bbox[1]:200j, bbox[2]:bbox[3]:200j]
     sub = samples[:kde_points]
     if len(sub) > 2 and np.all(np.std(sub, axis=0) > 1e-8):
@@ -39,7 +45,6 @@ def plot_samples_2d(path: str, samples: np.ndarray, modes: np.ndarray, *, d_grid
     ax.set_title(title, fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
-    plt.close(fig)
 
 
 def plot_training_curves(path: str, rows: list[dict]) -> None:
@@ -49,7 +54,8 @@ def plot_training_curves(path: str, rows: list[dict]) -> None:
         panels.append(("2D quality", ["modes_covered", "hq_fraction"]))
     if any("nfe_g" in r for r in rows):
         panels.append(("NFE per call", ["nfe_g", "nfe_d"]))
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.5 * len(panels), 3.5))
+    fig = Figure(figsize=(4.5 * len(panels), 3.5))
+    axes = fig.subplots(1, len(panels))
     axes = np.atleast_1d(axes)
     for ax, (title, keys) in zip(axes, panels):
         twin = None
@@ -73,7 +79,6 @@ def plot_training_curves(path: str, rows: list[dict]) -> None:
             ax.legend(*handles, fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
-    plt.close(fig)
 
 
 def image_grid(images: np.ndarray, ncols: int = 0, pad: int = 1) -> np.ndarray:
@@ -105,7 +110,8 @@ def save_neighbour_grid(path: str, samples: np.ndarray, neighbours: np.ndarray,
                         distances) -> None:
     """Rows of (generated sample | nearest training image), each titled with the L2 distance."""
     k = len(samples)
-    fig, axes = plt.subplots(k, 2, figsize=(3.0, 1.5 * k), squeeze=False)
+    fig = Figure(figsize=(3.0, 1.5 * k))
+    axes = fig.subplots(k, 2, squeeze=False)
     for i in range(k):
         for j, (img, title) in enumerate(((samples[i], "sample"),
                                           (neighbours[i], f"nearest, L2 {distances[i]:.2f}"))):
@@ -117,4 +123,27 @@ def save_neighbour_grid(path: str, samples: np.ndarray, neighbours: np.ndarray,
             ax.axis("off")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
-    plt.close(fig)
+
+
+def write_run_plots(exp, state, workdir: str) -> None:
+    """``curves.png`` from ``metrics.jsonl``; ``samples.png``: for 2D data, G at the fixed
+    evaluation latents over a KDE with D's contours and the modes, for images a grid of G at
+    the fixed latents. ``exp`` is an :class:`~odegan_jax.experiment.Experiment`."""
+    rows = read_metrics(os.path.join(workdir, "metrics.jsonl"))
+    plot_training_curves(os.path.join(workdir, "curves.png"), rows)
+    dist = exp.dataset.distribution
+    if dist is None:
+        save_image_grid(os.path.join(workdir, "samples.png"),
+                        exp.samples(state, exp.config.loop.sample_grid))
+        return
+    samples = exp.samples(state, exp.config.loop.eval_samples)
+    lo, hi = dist.modes.min(axis=0), dist.modes.max(axis=0)
+    pad = 0.3 * float(np.max(hi - lo)) + 0.5
+    bbox = (lo[0] - pad, hi[0] + pad, lo[1] - pad, hi[1] + pad)
+    xx, yy = np.meshgrid(np.linspace(bbox[0], bbox[1], 80), np.linspace(bbox[2], bbox[3], 80))
+    grid = jnp.asarray(np.stack([xx.ravel(), yy.ravel()], axis=1), jnp.float32)
+    logits = np.asarray(exp.discriminate(state.params, state.model_state, grid))
+    title = (f"{exp.config.name} seed {exp.config.seed}, step {int(state.step)}"
+             + (f"\n{format_row(rows[-1])}" if rows and "loss_d" in rows[-1] else ""))
+    plot_samples_2d(os.path.join(workdir, "samples.png"), samples, dist.modes,
+                    d_grid=(xx, yy, logits.reshape(xx.shape)), bbox=bbox, title=title)

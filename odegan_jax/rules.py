@@ -26,8 +26,10 @@ from typing import Any, Callable, NamedTuple
 import jax
 import jax.numpy as jnp
 import optax
+from optax.tree_utils import tree_norm
 
 from odegan_jax import game as game_lib
+from odegan_jax.config import ConfigError, choose
 from odegan_jax.game import Game, Params
 from odegan_jax.integrators import ButcherTableau, rk_step, tree_add_scaled
 
@@ -66,7 +68,7 @@ OPTIMIZER_HYPERPARAMETERS = ("b1", "b2", "eps", "momentum", "nesterov", "decay",
 
 
 def optimizer_kwargs(name: str, settings: dict) -> dict:
-    """Keeps the hyperparameters that are set; raises if one does not apply to ``name``."""
+    """Keeps the hyperparameters that are set; a ConfigError if one does not apply to ``name``."""
     import inspect
     accepted = inspect.signature(OPTIMIZERS[name]).parameters
     kwargs = {}
@@ -75,7 +77,7 @@ def optimizer_kwargs(name: str, settings: dict) -> dict:
             continue
         if key not in accepted:
             allowed = [k for k in OPTIMIZER_HYPERPARAMETERS if k in accepted]
-            raise ValueError(f"config.optimizer.{key} does not apply to {name!r}; "
+            raise ConfigError(f"config.optimizer.{key} does not apply to {name!r}; "
                              f"{name} takes: {', '.join(allowed) or 'none of them'}")
         kwargs[key] = value
     return kwargs
@@ -85,8 +87,7 @@ def make_optimizer(name: str, learning_rate: float, weight_decay: float = 0.0,
                    **hyperparameters) -> optax.GradientTransformation:
     """An optax optimiser by name. ``weight_decay`` adds wd·θ to the gradient (L2 on the loss,
     as in 001), except for adamw where it is the decoupled decay of that optimiser."""
-    if name not in OPTIMIZERS:
-        raise ValueError(f"unknown optimizer {name!r}; allowed: {', '.join(OPTIMIZERS)}")
+    choose("optimizer.name", name, OPTIMIZERS)
     kwargs = optimizer_kwargs(name, hyperparameters)
     if name == "adamw":
         return optax.adamw(learning_rate, weight_decay=weight_decay, **kwargs)
@@ -101,21 +102,17 @@ def make_optimizer(name: str, learning_rate: float, weight_decay: float = 0.0,
 # --------------------------------------------------------------------------------------
 
 def _clip_d(loss: game_lib.Loss, params: Params) -> Params:
-    """WGAN weight clipping: projects θ onto [-c, c] after every update."""
+    """WGAN weight clipping: projects θ onto the ℓ∞ ball of radius c after every update."""
     if loss.clip_value is None:
         return params
-    c = loss.clip_value
-    return {"d": jax.tree.map(lambda x: jnp.clip(x, -c, c), params["d"]), "g": params["g"]}
-
-
-def _tree_norm(tree) -> jax.Array:
-    return jnp.sqrt(game_lib._sq_norm(tree))
+    return {"d": optax.projections.projection_linf_ball(params["d"], loss.clip_value),
+            "g": params["g"]}
 
 
 def _finite(metrics: dict, params: Params) -> jax.Array:
     """True when the losses and every parameter are finite (one reduction over params)."""
     ok = jnp.isfinite(metrics["loss_d"]) & jnp.isfinite(metrics["loss_g"])
-    return ok & jnp.isfinite(game_lib._sq_norm(params))
+    return ok & jnp.isfinite(tree_norm(params, squared=True))
 
 
 SCHEDULES = ("constant", "official", "piecewise")
@@ -123,28 +120,26 @@ OFFICIAL_SCHEDULE = ((500, 400_000), (0.25, 1.0, 0.5))
 
 
 def step_size_schedule(kind: str, h: float, boundaries=(), scales=()) -> Callable[[jax.Array], jax.Array]:
-    """The step size at a given step.
+    """The step size at a given step (a float32 scalar), from ``optax.join_schedules``.
 
     constant: h. official (cs_gan/main_ode.py): h/4 for steps < 500, h until 400k, then h/2.
     piecewise: h · scales[i] for boundaries[i-1] ≤ step < boundaries[i] (len(scales) =
-    len(boundaries) + 1, boundaries increasing).
+    len(boundaries) + 1, boundaries increasing, scales > 0).
     """
+    choose("rule.schedule", kind, SCHEDULES)
     if kind == "constant":
-        return lambda step: jnp.asarray(h, jnp.float32)
-    if kind == "official":
+        boundaries, scales = (), (1.0,)
+    elif kind == "official":
         boundaries, scales = OFFICIAL_SCHEDULE
-    elif kind != "piecewise":
-        raise ValueError(f"unknown step-size schedule {kind!r}; allowed: {', '.join(SCHEDULES)}")
     boundaries, scales = tuple(boundaries), tuple(scales)
-    if len(scales) != len(boundaries) + 1 or list(boundaries) != sorted(boundaries):
-        raise ValueError("a piecewise schedule needs increasing boundaries and one more scale "
-                         f"than boundaries, got {boundaries} and {scales}")
-    bounds = jnp.asarray(boundaries, jnp.int32)
-    values = jnp.asarray(scales, jnp.float32) * h
-
-    def schedule(step):
-        return values[jnp.sum(step >= bounds)]
-    return schedule
+    if (len(scales) != len(boundaries) + 1 or list(boundaries) != sorted(boundaries)
+            or any(not x > 0 for x in scales)):
+        raise ConfigError(f"config.rule.schedule_scales: a piecewise schedule needs increasing "
+                          f"rule.schedule_boundaries and one more positive scale than "
+                          f"boundaries; got boundaries {boundaries} and scales {scales}")
+    schedule = optax.join_schedules([optax.constant_schedule(h * x) for x in scales],
+                                    list(boundaries))
+    return lambda step: jnp.asarray(schedule(step), jnp.float32)
 
 
 # --------------------------------------------------------------------------------------
@@ -181,12 +176,9 @@ def ode_rule(game: Game, tableau: ButcherTableau, h: float, *, reg_weight: float
       optimizer: if given, the RK direction Σ bᵢkᵢ is fed to it as the (negative) gradient
         instead of taking the step y + h·direction; intermediate stages still use h.
     """
-    if reg_placement not in REG_PLACEMENTS:
-        raise ValueError(f"reg_placement must be one of {REG_PLACEMENTS}, got {reg_placement!r}")
-    if stage_batches not in STAGE_BATCHES:
-        raise ValueError(f"stage_batches must be one of {STAGE_BATCHES}, got {stage_batches!r}")
-    if coupling not in COUPLINGS:
-        raise ValueError(f"coupling must be one of {COUPLINGS}, got {coupling!r}")
+    choose("rule.reg_placement", reg_placement, REG_PLACEMENTS)
+    choose("rule.stage_batches", stage_batches, STAGE_BATCHES)
+    choose("rule.coupling", coupling, COUPLINGS)
     s = tableau.num_stages
     h_at = step_size_schedule(schedule, h, schedule_boundaries, schedule_scales)
     use_reg = reg_weight > 0
@@ -207,8 +199,8 @@ def ode_rule(game: Game, tableau: ButcherTableau, h: float, *, reg_weight: float
             batch_of = lambda i: batches[0]  # noqa: E731
         y0, ms0 = state.params, state.model_state
 
-        def evaluate(params, i, penalty=False):
-            return game_lib.evaluate(game, params, ms0, batch_of(i), stage_keys[i],
+        def gradients_at(params, i, penalty=False):
+            return game_lib.player_gradients(game, params, ms0, batch_of(i), stage_keys[i],
                                      penalty=penalty)
 
         def velocity(grad_d, grad_g):
@@ -217,17 +209,17 @@ def ode_rule(game: Game, tableau: ButcherTableau, h: float, *, reg_weight: float
 
         def field(y, i):
             if i == 0:
-                ev = evaluate(y, 0, penalty=use_reg)
+                ev = gradients_at(y, 0, penalty=use_reg)
                 v = velocity(ev.grads["d"], ev.grads["g"])
                 if use_reg and first_stage_weight:
                     v = {"d": tree_add_scaled(v["d"], [(-first_stage_weight, ev.penalty_grad)]),
                          "g": v["g"]}
                 return v, ev
             if coupling == "joint":
-                grads = evaluate(y, i).grads
+                grads = gradients_at(y, i).grads
                 return velocity(grads["d"], grads["g"]), None
-            grad_d = evaluate({"d": y["d"], "g": y0["g"]}, i).grads["d"]
-            grad_g = evaluate({"d": y0["d"], "g": y["g"]}, i).grads["g"]
+            grad_d = gradients_at({"d": y["d"], "g": y0["g"]}, i).grads["d"]
+            grad_g = gradients_at({"d": y0["d"], "g": y["g"]}, i).grads["g"]
             return velocity(grad_d, grad_g), None
 
         h_now = h_at(state.step)
@@ -247,8 +239,8 @@ def ode_rule(game: Game, tableau: ButcherTableau, h: float, *, reg_weight: float
             params = {"d": tree_add_scaled(params["d"], [(-h_now * reg_weight, ev0.penalty_grad)]),
                       "g": params["g"]}
         params = _clip_d(game.loss, params)
-        metrics = dict(ev0.metrics, h=h_now, grad_norm_d=_tree_norm(ev0.grads["d"]),
-                       grad_norm_g=_tree_norm(ev0.grads["g"]))
+        metrics = dict(ev0.metrics, h=h_now, grad_norm_d=tree_norm(ev0.grads["d"]),
+                       grad_norm_g=tree_norm(ev0.grads["g"]))
         metrics["finite"] = _finite(metrics, params)
         new_state = TrainState(state.step + 1, params, ev0.model_state, rule_state, key)
         return new_state, metrics
@@ -274,12 +266,12 @@ def gradient_rule(game: Game, d_optimizer: optax.GradientTransformation,
     alternating: ``n_critic`` D steps, each on a fresh minibatch and latents, then one G step
     against the updated D (WGAN's schedule; n_critic = 1 is the usual DCGAN loop).
     """
-    if update not in UPDATES:
-        raise ValueError(f"update must be one of {UPDATES}, got {update!r}")
+    choose("rule.name", update, UPDATES)
     if n_critic < 1:
-        raise ValueError(f"n_critic must be ≥ 1, got {n_critic}")
+        raise ConfigError(f"config.rule.n_critic: must be ≥ 1, got {n_critic}")
     if update == "simultaneous" and n_critic != 1:
-        raise ValueError("n_critic > 1 needs update='alternating'")
+        raise ConfigError(f"config.rule.n_critic: is {n_critic}, which needs "
+                          f"rule.name='alternating' (got 'simultaneous')")
 
     def init(params):
         return {"d": d_optimizer.init(params["d"]), "g": g_optimizer.init(params["g"])}
@@ -292,7 +284,7 @@ def gradient_rule(game: Game, d_optimizer: optax.GradientTransformation,
         key, *keys = jax.random.split(state.key, n_critic + 2)
         params, ms, opt = state.params, state.model_state, state.rule_state
         if update == "simultaneous":
-            ev = game_lib.evaluate(game, params, ms, batches[0], keys[0])
+            ev = game_lib.player_gradients(game, params, ms, batches[0], keys[0])
             new_d, opt_d = apply(d_optimizer, ev.grads["d"], opt["d"], params["d"])
             new_g, opt_g = apply(g_optimizer, ev.grads["g"], opt["g"], params["g"])
             params = _clip_d(game.loss, {"d": new_d, "g": new_g})
@@ -300,18 +292,18 @@ def gradient_rule(game: Game, d_optimizer: optax.GradientTransformation,
         else:
             opt_d, opt_g = opt["d"], opt["g"]
             for i in range(n_critic):
-                ev = game_lib.evaluate(game, params, ms, batches[i], keys[i])
+                ev = game_lib.player_gradients(game, params, ms, batches[i], keys[i])
                 new_d, opt_d = apply(d_optimizer, ev.grads["d"], opt_d, params["d"])
                 params = _clip_d(game.loss, {"d": new_d, "g": params["g"]})
                 ms = ev.model_state
                 if i == 0:
                     metrics, grads = ev.metrics, ev.grads
-            ev_g = game_lib.evaluate(game, params, ms, batches[n_critic - 1], keys[n_critic])
+            ev_g = game_lib.player_gradients(game, params, ms, batches[n_critic - 1], keys[n_critic])
             new_g, opt_g = apply(g_optimizer, ev_g.grads["g"], opt_g, params["g"])
             params = {"d": params["d"], "g": new_g}
             ms = {"d": ms["d"], "g": ev_g.model_state["g"]}
-        metrics = dict(metrics, grad_norm_d=_tree_norm(grads["d"]),
-                       grad_norm_g=_tree_norm(grads["g"]))
+        metrics = dict(metrics, grad_norm_d=tree_norm(grads["d"]),
+                       grad_norm_g=tree_norm(grads["g"]))
         metrics["finite"] = _finite(metrics, params)
         return TrainState(state.step + 1, params, ms, {"d": opt_d, "g": opt_g}, key), metrics
 

@@ -17,7 +17,7 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from odegan_jax.cli import load_config, apply_override  # noqa: E402
+from odegan_jax.config import apply_override, load_config  # noqa: E402
 from odegan_jax import train  # noqa: E402
 
 

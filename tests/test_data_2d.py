@@ -83,7 +83,7 @@ def test_finite_stream_visits_every_sample_once_per_epoch():
 
 
 def test_unknown_dataset():
-    with pytest.raises(ValueError, match="allowed: mog8, mog25, mog16, swiss_roll"):
+    with pytest.raises(ValueError, match="config.data.name: .* choose one of: mog8, mog25, mog16, swiss_roll"):
         make_dataset(_data_config("mnist3d"), jax.random.PRNGKey(0))
 
 

@@ -10,7 +10,8 @@ import jax
 import numpy as np
 import pytest
 
-from odegan_jax.config import ConfigError, base_config, validate
+from odegan_jax.config import ConfigError, base_config
+from odegan_jax.experiment import build
 from odegan_jax.data import get_batches, make_dataset
 from odegan_jax.data import images as img
 
@@ -113,23 +114,23 @@ def test_image_config_errors_name_the_key(tmp_path):
     c = base_config()
     c.data.name = "npz"
     with pytest.raises(ConfigError, match="config.data.path"):
-        validate(c)
+        build(c)
     c.data.path = str(tmp_path / "missing.npz")
     with pytest.raises(ConfigError, match="does not exist"):
-        validate(c)
+        build(c)
     c = base_config()
     c.data.name = "cifar10"
     c.model.name = "dcgan28"
     with pytest.raises(ConfigError, match=r"config.model.name.*\(28, 28, 1\)"):
-        validate(c)
+        build(c)
     c.data.name = "digits"
     with pytest.raises(ConfigError, match="data.image_size=28"):
-        validate(c)
+        build(c)
     c.data.image_size = 28
-    validate(c)
+    build(c)
     c.model.ode.solver = "rk45"
     with pytest.raises(ConfigError, match="model.ode.solver.*tsit5"):
-        validate(c)
+        build(c)
 
 
 def test_image_batches_are_deterministic_in_the_key(idx_dir):

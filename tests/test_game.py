@@ -108,9 +108,9 @@ def test_gradient_penalty_of_a_linear_critic():
                                     jax.random.PRNGKey(0))
     np.testing.assert_allclose(gp, (jnp.linalg.norm(w) - 1) ** 2, rtol=1e-5)
     # ...and it enters ℓ_D's gradient: d/dw 10(‖w‖-1)² = 20(‖w‖-1) w/‖w‖, on top of WGAN's.
-    ev_gp = game_lib.evaluate(game, params, state, real, jax.random.PRNGKey(1))
+    ev_gp = game_lib.player_gradients(game, params, state, real, jax.random.PRNGKey(1))
     game_plain = game_lib.Game(game.generator, game.discriminator, game_lib.wgan_loss(None), 4)
-    ev = game_lib.evaluate(game_plain, params, state, real, jax.random.PRNGKey(1))
+    ev = game_lib.player_gradients(game_plain, params, state, real, jax.random.PRNGKey(1))
     norm = jnp.linalg.norm(w)
     np.testing.assert_allclose(ev_gp.grads["d"]["Dense_0"]["kernel"] - ev.grads["d"]["Dense_0"]["kernel"],
                                20 * (norm - 1) * w / norm, rtol=1e-4, atol=1e-6)
@@ -121,7 +121,7 @@ def test_vector_field_matches_separate_gradients():
     game = mlp_game()
     params, state, real = init_game(game, batch=32)
     key = jax.random.PRNGKey(3)
-    ev = game_lib.evaluate(game, params, state, real, key)
+    ev = game_lib.player_gradients(game, params, state, real, key)
     z = game.sample_latents(jax.random.split(key)[0], real.shape[0])
 
     def loss_d(d):
@@ -151,7 +151,7 @@ def test_regulariser_against_finite_differences():
         g_theta = game_lib.gradient_norm_penalty(game, params, state, x, key)
 
         def norm_sq(d_params):
-            grads = game_lib.evaluate(game, {"d": d_params, "g": params["g"]}, state, x, key).grads
+            grads = game_lib.player_gradients(game, {"d": d_params, "g": params["g"]}, state, x, key).grads
             return sum(jnp.sum(v ** 2) for v in jax.tree.leaves(grads["g"]))
 
         leaves, treedef = jax.tree.flatten(params["d"])

@@ -14,7 +14,6 @@ from scipy.integrate import solve_ivp
 from games import dirac_game, dirac_params, dirac_radius, init_game, mlp_game
 from odegan_jax import game as game_lib
 from odegan_jax import integrators as integ
-from odegan_jax.models.odeblock import RK4 as DiffraxRK4  # diffrax ships no classical RK4
 from odegan_jax.rules import TrainState, ode_rule
 
 # One step of the unit rotation y' = iy multiplies the radius by |R(ih)|; closed forms:
@@ -161,8 +160,12 @@ def test_empirical_order_of_convergence(name, order):
 
 # ------------------------------------------------------------------- diffrax cross-check
 
-@pytest.mark.parametrize("name,solver", [("euler", diffrax.Euler()), ("heun", diffrax.Heun()),
-                                         ("rk4", DiffraxRK4())])
+@pytest.mark.parametrize("name,solver", [
+    ("euler", diffrax.Euler()), ("heun", diffrax.Heun()), ("midpoint", diffrax.Midpoint()),
+    ("ralston", diffrax.Ralston()),
+    # diffrax ships no classical RK4: its ERK machinery steps our tableau, and to_diffrax(heun)
+    # must step like diffrax's own Heun (the conversion, checked independently)
+    ("rk4", integ.to_diffrax(integ.RK4)), ("heun", integ.to_diffrax(integ.HEUN))])
 def test_rk_step_equals_diffrax_step_on_a_fixed_batch_field(name, solver):
     game = mlp_game()
     params, state, real = init_game(game, batch=32)

@@ -145,9 +145,9 @@ def test_four_forced_cpu_devices_match_one_device(tmp_path):
         assert result.returncode == 0, result.stderr
         assert ("on 4 devices" in result.stdout) == (devices == 4)
         runs[devices] = workdir
-    from odegan_jax import evaluate
+    from odegan_jax.experiment import load_run
     import jax
-    (_, a, _), (_, b, _) = (evaluate.load_run(str(runs[d])) for d in (1, 4))
+    (_, a, _), (_, b, _) = (load_run(str(runs[d])) for d in (1, 4))
     for x, y in zip(jax.tree.leaves((a.params, a.model_state)),
                     jax.tree.leaves((b.params, b.model_state))):
         np.testing.assert_allclose(np.asarray(x), np.asarray(y), rtol=1e-5, atol=1e-6)
@@ -169,20 +169,20 @@ def test_logged_2d_metrics_reuse_one_compiled_sampler_at_fixed_latents(caplog):
 
     import jax
 
-    from odegan_jax import train
-    from odegan_jax.cli import load_config
+    from odegan_jax.config import load_config
+    from odegan_jax.experiment import build, init_state
 
-    exp = train.build(load_config("mog16_rk4"))
-    state = train.init_state(exp)
+    exp = build(load_config("mog16_rk4"))
+    state = init_state(exp)
     moved = state._replace(params=jax.tree.map(lambda p: p * 1.5, state.params))
     with jax.log_compiles(True), caplog.at_level(logging.DEBUG):
-        first = train.sample_fixed(exp, state, 300)
-        second = train.sample_fixed(exp, moved, 300)
-        again = train.sample_fixed(exp, state, 300)
+        first = exp.samples(state, 300)
+        second = exp.samples(moved, 300)
+        again = exp.samples(state, 300)
     traces = [r for r in caplog.records if "tracing" in r.getMessage()
               and "generate" in r.getMessage()]
     assert len(traces) == 1, [r.getMessage() for r in traces]
-    z = exp.game.sample_latents(exp.keys["eval"], 300)
+    z = exp.game.sample_latents(exp.keys["eval"], exp.config.loop.eval_samples)[:300]
     np.testing.assert_allclose(first, exp.game.generate(state.params, state.model_state, z),
                                rtol=1e-5, atol=1e-6)
     np.testing.assert_array_equal(first, again)

@@ -3,14 +3,13 @@ hand-made discriminators."""
 from __future__ import annotations
 
 import os
-import types
 
 import jax.numpy as jnp
 import numpy as np
 import pytest
 from scipy import linalg
 
-from odegan_jax import evaluate
+from odegan_jax.metrics import gam as gam_lib
 from odegan_jax.data.images import DEBIAN_FASHION_MNIST, load_images
 from odegan_jax.game import Game, make_loss
 from odegan_jax.metrics import scores
@@ -100,17 +99,18 @@ def test_gam_accuracies_on_hand_made_discriminators():
     game = Game(DiracGenerator(), DiracDiscriminator(init_value=1.0),
                 make_loss("non_saturating"), 1)
     params, model_state = game.init(jax.random.PRNGKey(0), jnp.zeros((1, 1)))
-    exp = types.SimpleNamespace(game=game, jit_discriminate=jax.jit(game.discriminate))
-    state = types.SimpleNamespace(params=params, model_state=model_state)
+    d = jax.jit(lambda x: game.discriminate(params, model_state, x))
     # D(x) = x: positive points are called real, negative ones fake
     x = np.array([[1.0], [2.0], [-1.0], [3.0]], np.float32)
-    assert evaluate._d_accuracy(exp, state, x, real=True) == 0.75
-    assert evaluate._d_accuracy(exp, state, x, real=False) == 0.25
+    assert gam_lib.d_accuracy(d, x, real=True, logit_sign=game.loss.logit_sign) == 0.75
+    assert gam_lib.d_accuracy(d, x, real=False, logit_sign=game.loss.logit_sign) == 0.25
     # the notebook loss's logit is that of P(fake): the same D calls the other side real
-    flipped_game = Game(game.generator, game.discriminator, make_loss("notebook"), 1)
-    flipped = types.SimpleNamespace(game=flipped_game,
-                                    jit_discriminate=jax.jit(flipped_game.discriminate))
-    assert evaluate._d_accuracy(flipped, state, x, real=True) == 0.25
-    assert evaluate.gam_winner(1.0, 0.8) == "A"
-    assert evaluate.gam_winner(1.02, 1.3) == "B"
-    assert evaluate.gam_winner(1.2, 0.5).startswith("undecided")
+    sign = make_loss("notebook").logit_sign
+    assert gam_lib.d_accuracy(d, x, real=True, logit_sign=sign) == 0.25
+    assert gam_lib.gam_winner(1.0, 0.8) == "A"
+    assert gam_lib.gam_winner(1.02, 1.3) == "B"
+    assert gam_lib.gam_winner(1.2, 0.5).startswith("undecided")
+    # A = this D, B = the same D with the other sign: B is right exactly where A is wrong
+    result = gam_lib.gam(d, d, x, x[2:3], x[:2], sign_a=1.0, sign_b=-1.0)
+    assert result["accuracies"] == {"D_A(x_test)": 0.75, "D_B(x_test)": 0.25,
+                                    "D_A(G_B(z))": 0.0, "D_B(G_A(z))": 0.0}

@@ -13,7 +13,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from odegan_jax.data.images import IMAGE_DATASETS, DatasetError, load_images
+from odegan_jax.config import choose
+from odegan_jax.data.images import IMAGE_DATASETS, NATIVE_SHAPES, DatasetError, load_images
 from odegan_jax.data.synthetic import DISTRIBUTIONS_2D, Distribution2D, make_distribution
 
 DATASETS = tuple(DISTRIBUTIONS_2D) + IMAGE_DATASETS
@@ -26,6 +27,19 @@ class Dataset(NamedTuple):
     train: Optional[np.ndarray] = None  # finite data, [N, *sample_shape], float32
     distribution: Optional[Distribution2D] = None  # 2D reference for metrics
     labels: Optional[np.ndarray] = None  # class labels of ``train`` (images), if known
+
+
+def expected_sample_shape(data_config) -> Optional[tuple]:
+    """The per-sample shape of ``config.data`` known without reading files (None for idx /
+    npz files, whose shape is known once read); a ConfigError for an unknown dataset."""
+    name = choose("data.name", data_config.name, DATASETS)
+    if name in DISTRIBUTIONS_2D:
+        return (2,)
+    if name not in NATIVE_SHAPES:
+        return None
+    h, w, c = NATIVE_SHAPES[name]
+    size = data_config.image_size or (32 if name == "flowers" else 0)
+    return (size, size, c) if size else (h, w, c)
 
 
 def make_dataset(data_config, key: jax.Array) -> Dataset:
@@ -45,7 +59,7 @@ def make_dataset(data_config, key: jax.Array) -> Dataset:
         x, y = load_images(name, data_config.source, data_config.path, "train",
                            data_config.image_size)
         return Dataset(name, tuple(x.shape[1:]), None, x, None, y)
-    raise ValueError(f"unknown dataset {name!r}; allowed: {', '.join(DATASETS)}")
+    choose("data.name", name, DATASETS)
 
 
 def get_batches(dataset: Dataset, key: jax.Array, step, num_batches: int, batch_size: int,

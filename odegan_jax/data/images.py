@@ -28,6 +28,8 @@ from typing import Optional
 
 import numpy as np
 
+from odegan_jax.config import ConfigError, choose
+
 IMAGE_DATASETS = ("mnist", "fashion_mnist", "cifar10", "flowers", "digits", "idx", "npz")
 SOURCES = ("auto", "files", "tfds", "sklearn")
 DEBIAN_FASHION_MNIST = "/usr/share/datasets/fashion-mnist"
@@ -35,6 +37,7 @@ USER_DATA = os.path.join(os.path.expanduser("~"), ".odegan_jax", "data")
 # tfds names and the image size each is brought to (flowers vary in size: resized to 32×32)
 TFDS_NAMES = {"mnist": "mnist", "fashion_mnist": "fashion_mnist", "cifar10": "cifar10",
               "flowers": "oxford_flowers102"}
+# per-sample shapes known before reading any file (idx / npz: known once read)
 NATIVE_SHAPES = {"mnist": (28, 28, 1), "fashion_mnist": (28, 28, 1), "cifar10": (32, 32, 3),
                  "flowers": (32, 32, 3), "digits": (8, 8, 1)}
 _IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4",
@@ -190,7 +193,7 @@ def default_path(name: str) -> Optional[str]:
 
 def _from_path(path: str, split: str):
     if not os.path.exists(path):
-        raise DatasetError(f"config.data.path {path!r} does not exist")
+        raise ConfigError(f"config.data.path: {path!r} does not exist")
     if os.path.isdir(path):
         return load_idx_dir(path, split)
     if path.endswith(".npz"):
@@ -203,13 +206,15 @@ def _from_path(path: str, split: str):
 
 def load_images(name: str, source: str = "auto", path: str = "", split: str = "train",
                 image_size: int = 0):
-    """``(images [N, H, W, C] float32 in [−1, 1], labels or None)`` of one split."""
-    if name not in IMAGE_DATASETS:
-        raise DatasetError(f"unknown image dataset {name!r}; allowed: {', '.join(IMAGE_DATASETS)}")
-    if source not in SOURCES:
-        raise DatasetError(f"unknown data source {source!r}; allowed: {', '.join(SOURCES)}")
+    """``(images [N, H, W, C] float32 in [−1, 1], labels [N] or None)`` of one split.
+
+    A bad name, source or path is a ConfigError naming the key; missing or broken files a
+    DatasetError saying what to install or where to put them."""
+    choose("data.name", name, IMAGE_DATASETS)
+    choose("data.source", source, SOURCES)
     if name in ("idx", "npz") and not path:
-        raise DatasetError(f"data.name={name!r} reads local files: set config.data.path")
+        raise ConfigError(f"config.data.path: data.name={name!r} reads local files: set "
+                          f"--config.data.path to an IDX directory or a .npz file")
     local = path or default_path(name)
     if source == "files" or (source == "auto" and local):
         if not local:

@@ -37,6 +37,9 @@ class Classifier(nn.Module):
         return nn.Dense(self.num_classes)(h), features
 
 
+_apply = jax.jit(lambda params, x: Classifier().apply({"params": params}, x))
+
+
 class LoadedClassifier(NamedTuple):
     dataset: str
     params: dict
@@ -44,7 +47,7 @@ class LoadedClassifier(NamedTuple):
 
     def apply(self, x, batch_size: int = 500):
         """``(probs [N, C], features [N, 1024])`` as numpy, in batches."""
-        return batched_probs_and_features(_apply_fn(), self.params, x, batch_size)
+        return batched_probs_and_features(_apply, self.params, x, batch_size)
 
 
 def batched_probs_and_features(fn, variables, x, batch_size: int):
@@ -56,15 +59,6 @@ def batched_probs_and_features(fn, variables, x, batch_size: int):
         probs.append(np.asarray(jax.nn.softmax(logits), np.float64))
         feats.append(np.asarray(f, np.float64))
     return np.concatenate(probs), np.concatenate(feats)
-
-
-_APPLY = {}
-
-
-def _apply_fn():
-    if "fn" not in _APPLY:
-        _APPLY["fn"] = jax.jit(lambda p, x: Classifier().apply({"params": p}, x))
-    return _APPLY["fn"]
 
 
 def weights_path(dataset: str) -> str:

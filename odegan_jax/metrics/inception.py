@@ -34,7 +34,7 @@ import numpy as np
 
 from odegan_jax.metrics.classifier import batched_probs_and_features
 
-ENV_VAR = "ODEGAN_INCEPTION_WEIGHTS"
+ENV_VAR = "ODEGAN_INCEPTION_WEIGHTS"  # read by the CLI only, when no flag / key names a file
 SOURCE = ("pt_inception-2015-12-05-6726825d.pth from "
           "https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/, converted "
           "with `python scripts/convert_inception_weights.py IN.pth OUT.npz`")
@@ -256,21 +256,10 @@ class LoadedInception(NamedTuple):
 
     def apply(self, x, batch_size: int = 100):
         """``(probs [N, 1008], features [N, 2048])`` as float64 numpy, in batches."""
-        return batched_probs_and_features(_apply_fn(), self.variables, x, batch_size)
+        return batched_probs_and_features(_apply, self.variables, x, batch_size)
 
 
-_APPLY: dict = {}
-
-
-def _apply_fn():
-    if "fn" not in _APPLY:
-        _APPLY["fn"] = jax.jit(lambda v, x: InceptionV3().apply(v, x))
-    return _APPLY["fn"]
-
-
-def resolve_path(configured: str = "") -> str:
-    """The weights path from the config value, else ``$ODEGAN_INCEPTION_WEIGHTS``, else ''."""
-    return configured or os.environ.get(ENV_VAR, "")
+_apply = jax.jit(lambda variables, x: InceptionV3().apply(variables, x))
 
 
 def load_inception(path: str) -> LoadedInception:

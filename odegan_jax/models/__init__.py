@@ -1,80 +1,123 @@
-"""Network registry: ``build_networks(model_config, sample_shape) -> (generator, discriminator)``."""
+"""The network registry: ``build_networks(model_config, sample_shape) -> (generator, discriminator)``.
+
+Each entry of :data:`NETWORKS` is a :class:`NetworkSpec`: the per-sample data shape the pair
+takes, its builder, and whether it holds Neural-ODE blocks (which report their NFE).
+"""
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Callable, NamedTuple, Sequence, Union
 
 import flax.linen as nn
 
+from odegan_jax.config import ConfigError, choose
 from odegan_jax.models.dcgan import (DCGANDiscriminator, DCGANGenerator,
-                                     OfficialDCGANDiscriminator, OfficialDCGANGenerator,
-                                     ResNetDiscriminator, ResNetGenerator)
+                                     OfficialDCGANDiscriminator, OfficialDCGANGenerator)
 from odegan_jax.models.dirac import DiracDiscriminator, DiracGenerator
 from odegan_jax.models.layers import INITS, kernel_init
 from odegan_jax.models.mlp import MLP, ResidualMLP
 from odegan_jax.models.ngan import NGANDiscriminator, NGANGenerator
-from odegan_jax.models.odeblock import ODEBlock
+from odegan_jax.models.odeblock import GRADIENTS, SOLVERS, ODEBlock
+from odegan_jax.models.resnet import ResNetDiscriminator, ResNetGenerator
 
-# name -> the per-sample data shape it accepts ("flat": 2D points; "any": flattened)
+Builder = Callable[..., tuple[nn.Module, nn.Module]]  # (config.model, sample_shape) -> (G, D)
+
+
+class NetworkSpec(NamedTuple):
+    """sample_shape: the per-sample shape ``(H, W, C)`` the pair takes, ``"flat"`` (vectors,
+    e.g. 2D points) or ``"any"`` (flattened internally)."""
+    sample_shape: Union[tuple, str]
+    build: Builder
+    has_ode_blocks: bool = False
+
+
+def _mlp(model, shape):
+    hidden = (model.width,) * model.depth
+    return (MLP(hidden, shape, model.init, model.init_std),
+            MLP(hidden, 1, model.init, model.init_std))
+
+
+def _residual_mlp(blocks: Callable):
+    def build(model, shape):
+        n = blocks(model)
+        return (ResidualMLP(shape[0], model.width, n, model.g_batchnorm, False, model.init,
+                            model.init_std),
+                ResidualMLP(1, model.width, n, model.d_batchnorm, True, model.init,
+                            model.init_std))
+    return build
+
+
+def _init(model) -> dict:
+    return dict(init_scheme=model.init, init_std=model.init_std)
+
+
+def _dcgan(features_g, first_kernel, channels, features_d):
+    def build(model, shape):
+        return (DCGANGenerator(features_g, first_kernel, channels, model.res_blocks,
+                               **_init(model)),
+                DCGANDiscriminator(features_d, model.res_blocks, model.d_batchnorm,
+                                   model.spectral_norm, **_init(model)))
+    return build
+
+
+def _ngan(model, shape):
+    ode = dict(solver=model.ode.solver, steps=model.ode.steps, t1=model.ode.t1,
+               rtol=model.ode.rtol, atol=model.ode.atol, gradient=model.ode.gradient)
+    return (NGANGenerator(1, **ode, **_init(model)),
+            NGANDiscriminator(**ode, batchnorm=model.d_batchnorm, **_init(model)))
+
+
 NETWORKS = {
-    "mlp": "any",  # the notebook's depth × width ReLU MLP (images: 002's vanilla GAN)
-    "m0a": "flat",  # 001 Table A.1 baseline
-    "m1a": "flat",  # 001 Table A.1, 7 residual blocks
-    "dcgan28": (28, 28, 1),  # 001 Table A.2 M0_B; model.res_blocks = c gives M_cB
-    "dcgan32": (32, 32, 3),  # 001 Table A.2 M0_C; model.res_blocks = d gives M_dC
-    "dcgan_official": (32, 32, 3),  # the ODE-GAN code's CIFAR-10 DCGAN (SN-GAN's DCGAN)
-    "resnet32": (32, 32, 3),  # SN-GAN's ResNet for 32×32
-    "ngan": (28, 28, 1),  # 000 Figures 4.1 / 4.2
-    "dirac": (1,),  # Dirac-GAN, for tests and demonstrations
+    # the notebook's depth × width ReLU MLP (images: 002's vanilla GAN)
+    "mlp": NetworkSpec("any", _mlp),
+    "m0a": NetworkSpec("flat", _residual_mlp(lambda m: 0)),  # 001 Table A.1 baseline
+    "m1a": NetworkSpec("flat", _residual_mlp(lambda m: m.num_blocks)),  # 001 Table A.1, 7 blocks
+    # 001 Table A.2 M0_B; model.res_blocks = c gives M_cB
+    "dcgan28": NetworkSpec((28, 28, 1), _dcgan((128, 64), 7, 1, (64, 128))),
+    # 001 Table A.2 M0_C; model.res_blocks = d gives M_dC
+    "dcgan32": NetworkSpec((32, 32, 3), _dcgan((256, 128, 64), 4, 3, (64, 128, 256))),
+    # the ODE-GAN code's CIFAR-10 DCGAN (SN-GAN's DCGAN)
+    "dcgan_official": NetworkSpec((32, 32, 3), lambda m, s: (
+        OfficialDCGANGenerator(3, **_init(m)), OfficialDCGANDiscriminator(m.spectral_norm,
+                                                                           **_init(m)))),
+    "resnet32": NetworkSpec((32, 32, 3), lambda m, s: (  # SN-GAN's ResNet for 32×32
+        ResNetGenerator(256, 3, **_init(m)), ResNetDiscriminator(128, m.spectral_norm,
+                                                                 **_init(m)))),
+    "ngan": NetworkSpec((28, 28, 1), _ngan, has_ode_blocks=True),  # 000 Figures 4.1 / 4.2
+    "dirac": NetworkSpec((1,), lambda m, s: (DiracGenerator(), DiracDiscriminator())),
 }
-ODE_NETWORKS = ("ngan",)  # networks with Neural-ODE blocks (they report NFE)
+IMAGE_NETWORKS = tuple(name for name, spec in NETWORKS.items() if spec.sample_shape != "flat")
+
+
+def network_spec(name: str) -> NetworkSpec:
+    return choose("model.name", name, NETWORKS)
 
 
 def build_networks(model, sample_shape: Sequence[int]) -> tuple[nn.Module, nn.Module]:
-    """Builds (G, D) from a ``config.model`` block for data of per-sample shape ``sample_shape``."""
-    name = model.name
-    sample_shape = tuple(sample_shape)
-    if name not in NETWORKS:
-        raise ValueError(f"unknown network {name!r}; allowed: {', '.join(NETWORKS)}")
-    accepted = NETWORKS[name]
-    if accepted not in ("flat", "any") and tuple(accepted) != sample_shape:
-        raise ValueError(f"network {name!r} needs samples of shape {accepted}, "
-                         f"but the data has {sample_shape}")
-    if accepted == "flat" and len(sample_shape) != 1:
-        raise ValueError(f"network {name!r} is for flat vectors, but the data has samples "
-                         f"of shape {sample_shape}; use an image network")
-    if name == "mlp":
-        hidden = (model.width,) * model.depth
-        return (MLP(hidden, sample_shape, model.init, model.init_std),
-                MLP(hidden, 1, model.init, model.init_std))
-    if name in ("m0a", "m1a"):
-        blocks = 0 if name == "m0a" else model.num_blocks
-        return (ResidualMLP(sample_shape[0], model.width, blocks, model.g_batchnorm, False,
-                            model.init, model.init_std),
-                ResidualMLP(1, model.width, blocks, model.d_batchnorm, True,
-                            model.init, model.init_std))
-    init = dict(init_scheme=model.init, init_std=model.init_std)
-    sn = model.spectral_norm
-    if name == "dcgan28":
-        return (DCGANGenerator((128, 64), 7, 1, model.res_blocks, **init),
-                DCGANDiscriminator((64, 128), model.res_blocks, model.d_batchnorm, sn, **init))
-    if name == "dcgan32":
-        return (DCGANGenerator((256, 128, 64), 4, 3, model.res_blocks, **init),
-                DCGANDiscriminator((64, 128, 256), model.res_blocks, model.d_batchnorm, sn,
-                                   **init))
-    if name == "dcgan_official":
-        return OfficialDCGANGenerator(3, **init), OfficialDCGANDiscriminator(sn, **init)
-    if name == "resnet32":
-        return ResNetGenerator(256, 3, **init), ResNetDiscriminator(128, sn, **init)
-    if name == "ngan":
-        ode = dict(solver=model.ode.solver, steps=model.ode.steps, t1=model.ode.t1,
-                   rtol=model.ode.rtol, atol=model.ode.atol, gradient=model.ode.gradient)
-        return (NGANGenerator(1, **ode, **init),
-                NGANDiscriminator(**ode, batchnorm=model.d_batchnorm, **init))
-    return DiracGenerator(), DiracDiscriminator()
+    """(G, D) of a ``config.model`` block for data of per-sample shape ``sample_shape``.
+
+    Raises one ConfigError naming the key when the network cannot take that shape (with the
+    ``data.image_size`` that would fit) or an ODE setting is unknown."""
+    spec = network_spec(model.name)
+    shape = tuple(sample_shape)
+    choose("model.init", model.init, INITS)
+    choose("model.ode.solver", model.ode.solver, SOLVERS)
+    choose("model.ode.gradient", model.ode.gradient, GRADIENTS)
+    accepted = spec.sample_shape
+    if accepted == "flat" and len(shape) != 1:
+        others = ", ".join(n for n in IMAGE_NETWORKS if NETWORKS[n].sample_shape != (1,))
+        raise ConfigError(f"config.model.name: {model.name!r} is a network for 2D points; "
+                          f"for images of shape {shape} use one of: {others}")
+    if accepted not in ("flat", "any") and tuple(accepted) != shape:
+        hint = ""
+        if len(shape) == 3 and accepted[-1] == shape[-1] and shape[0] != accepted[0]:
+            hint = f"; set --config.data.image_size={accepted[0]}"
+        raise ConfigError(f"config.model.name: network {model.name!r} needs samples of shape "
+                          f"{tuple(accepted)}, but the data has {shape}{hint}")
+    return spec.build(model, shape)
 
 
-__all__ = ["NETWORKS", "ODE_NETWORKS", "INITS", "build_networks", "kernel_init", "MLP", "ResidualMLP",
-           "DCGANGenerator", "DCGANDiscriminator", "OfficialDCGANGenerator",
-           "OfficialDCGANDiscriminator", "ResNetGenerator", "ResNetDiscriminator",
-           "NGANGenerator", "NGANDiscriminator", "ODEBlock", "DiracGenerator",
-           "DiracDiscriminator"]
+__all__ = ["NETWORKS", "NetworkSpec", "network_spec", "INITS", "build_networks", "kernel_init",
+           "MLP", "ResidualMLP", "DCGANGenerator", "DCGANDiscriminator",
+           "OfficialDCGANGenerator", "OfficialDCGANDiscriminator", "ResNetGenerator",
+           "ResNetDiscriminator", "NGANGenerator", "NGANDiscriminator", "ODEBlock",
+           "DiracGenerator", "DiracDiscriminator"]

@@ -14,11 +14,8 @@
   256 / 128 / 64 with BN and ReLU, a 3×3/1 transposed conv to 3, tanh; D of 7 convs
   (3×3/1 64, 4×4/2 64, 3×3/1 128, 4×4/2 128, 3×3/1 256, 4×4/2 256, 3×3/1 512) with leaky ReLU
   0.1 and a linear output.
-* :class:`ResNetGenerator` / :class:`ResNetDiscriminator`: the SN-GAN ResNet for 32×32 (G three
-  up-sampling residual blocks, D an optimised first block, a down-sampling block and two plain
-  blocks, ReLU, global sum pooling, linear).
 
-Every discriminator takes ``spectral_norm``: each conv / linear wrapped in flax's
+Every discriminator (and :mod:`.resnet`'s) takes ``spectral_norm``: each conv / linear wrapped in flax's
 ``nn.SpectralNorm`` (one power iteration per training call; its vectors live in
 ``batch_stats`` beside BatchNorm's statistics): the SN-GAN baseline of 003 Table 1.
 Transposed convolutions use the padding of PyTorch's ``ConvTranspose2d(padding=p)``.
@@ -28,29 +25,9 @@ from __future__ import annotations
 from typing import Sequence
 
 import flax.linen as nn
-import jax
 import jax.numpy as jnp
 
-from odegan_jax.models.layers import batch_norm, kernel_init
-
-
-def deconv(features: int, kernel: int, stride: int, pad: int, init, use_bias: bool = True):
-    """ConvTranspose with PyTorch's ``padding=pad`` (flax pads the dilated input k - 1 - pad)."""
-    p = kernel - 1 - pad
-    return nn.ConvTranspose(features, (kernel, kernel), strides=(stride, stride),
-                            padding=((p, p), (p, p)), kernel_init=init, use_bias=use_bias)
-
-
-def conv(features: int, kernel: int, stride: int, pad: int, init, use_bias: bool = True):
-    return nn.Conv(features, (kernel, kernel), strides=(stride, stride),
-                   padding=((pad, pad), (pad, pad)), kernel_init=init, use_bias=use_bias)
-
-
-def sn_apply(layer: nn.Module, spectral_norm: bool, x, train: bool):
-    """Applies ``layer``, spectrally normalised (flax ``nn.SpectralNorm``) when asked."""
-    if spectral_norm:
-        return nn.SpectralNorm(layer, collection_name="batch_stats")(x, update_stats=train)
-    return layer(x)
+from odegan_jax.models.layers import batch_norm, conv, deconv, kernel_init, sn_apply
 
 
 class DCGANGenerator(nn.Module):
@@ -141,93 +118,4 @@ class OfficialDCGANDiscriminator(nn.Module):
             h = nn.leaky_relu(sn_apply(conv(f, k, s, p, init), self.spectral_norm, h, train),
                               self.leak)
         h = h.reshape(h.shape[0], -1)
-        return sn_apply(nn.Dense(1, kernel_init=init), self.spectral_norm, h, train)
-
-
-def _upsample(x):
-    b, hgt, wid, c = x.shape
-    return jax.image.resize(x, (b, 2 * hgt, 2 * wid, c), "nearest")
-
-
-def _downsample(x):
-    return nn.avg_pool(x, (2, 2), (2, 2))
-
-
-class _GBlock(nn.Module):
-    features: int
-    init_scheme: str = "normal"
-    init_std: float = 0.02
-
-    @nn.compact
-    def __call__(self, x, train: bool):
-        init = kernel_init(self.init_scheme, self.init_std)
-        h = _upsample(nn.relu(batch_norm(train)(x)))
-        h = conv(self.features, 3, 1, 1, init)(h)
-        h = conv(self.features, 3, 1, 1, init)(nn.relu(batch_norm(train)(h)))
-        return h + conv(self.features, 1, 1, 0, init)(_upsample(x))
-
-
-class _DBlock(nn.Module):
-    features: int
-    down: bool
-    first: bool = False
-    spectral_norm: bool = False
-    init_scheme: str = "normal"
-    init_std: float = 0.02
-
-    @nn.compact
-    def __call__(self, x, train: bool):
-        init = kernel_init(self.init_scheme, self.init_std)
-        sn = self.spectral_norm
-        h = x if self.first else nn.relu(x)
-        h = sn_apply(conv(self.features, 3, 1, 1, init), sn, h, train)
-        h = sn_apply(conv(self.features, 3, 1, 1, init), sn, nn.relu(h), train)
-        shortcut = x
-        if self.down:
-            h = _downsample(h)
-            if self.first:  # the optimised block: pool, then project
-                shortcut = sn_apply(conv(self.features, 1, 1, 0, init), sn, _downsample(x), train)
-            else:
-                shortcut = _downsample(sn_apply(conv(self.features, 1, 1, 0, init), sn, x, train))
-        elif x.shape[-1] != self.features:
-            shortcut = sn_apply(conv(self.features, 1, 1, 0, init), sn, x, train)
-        return h + shortcut
-
-
-class ResNetGenerator(nn.Module):
-    """SN-GAN ResNet generator for 32×32: linear 4×4×width → 3 up-blocks → BN ReLU conv3 tanh."""
-
-    width: int = 256
-    channels: int = 3
-    init_scheme: str = "normal"
-    init_std: float = 0.02
-
-    @nn.compact
-    def __call__(self, z, train: bool = True):
-        init = kernel_init(self.init_scheme, self.init_std)
-        h = nn.Dense(4 * 4 * self.width, kernel_init=init)(z).reshape(z.shape[0], 4, 4,
-                                                                     self.width)
-        for _ in range(3):
-            h = _GBlock(self.width, self.init_scheme, self.init_std)(h, train)
-        h = nn.relu(batch_norm(train)(h))
-        return jnp.tanh(conv(self.channels, 3, 1, 1, init)(h))
-
-
-class ResNetDiscriminator(nn.Module):
-    """SN-GAN ResNet discriminator for 32×32 (width 128)."""
-
-    width: int = 128
-    spectral_norm: bool = False
-    init_scheme: str = "normal"
-    init_std: float = 0.02
-
-    @nn.compact
-    def __call__(self, x, train: bool = True):
-        args = (self.spectral_norm, self.init_scheme, self.init_std)
-        h = _DBlock(self.width, True, True, *args)(x, train)
-        h = _DBlock(self.width, True, False, *args)(h, train)
-        h = _DBlock(self.width, False, False, *args)(h, train)
-        h = _DBlock(self.width, False, False, *args)(h, train)
-        h = jnp.sum(nn.relu(h), axis=(1, 2))
-        init = kernel_init(self.init_scheme, self.init_std)
         return sn_apply(nn.Dense(1, kernel_init=init), self.spectral_norm, h, train)

@@ -29,8 +29,7 @@ from __future__ import annotations
 import flax.linen as nn
 import jax.numpy as jnp
 
-from odegan_jax.models.dcgan import conv, deconv
-from odegan_jax.models.layers import batch_norm, kernel_init
+from odegan_jax.models.layers import batch_norm, conv, deconv, kernel_init
 from odegan_jax.models.odeblock import ODEBlock
 
 

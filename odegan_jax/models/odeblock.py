@@ -3,12 +3,13 @@
 :class:`ODEBlock` integrates a flax vector field (:class:`ConvODEFunc`: time-dependent conv or
 transposed conv layers, t as an extra input channel, no BatchNorm) with any diffrax solver:
 
-* fixed-step (``euler``, ``heun``, ``midpoint``, ``ralston``, ``rk4``) with ``steps`` steps,
-  *unrolled in Python* — every step and every stage is straight-line code, because XLA on CPU
-  differentiates convolutions inside ``scan`` / ``while_loop`` 5–15x slower than unrolled code
-  (JAX issue 12868). Euler uses the diffrax solver's own ``step``; the Runge–Kutta solvers
-  (whose diffrax ``step`` loops over stages in a ``while_loop``) take their stages from the
-  diffrax solver's own Butcher tableau, unrolled here. Tested equal to ``diffrax.diffeqsolve``.
+* fixed-step (any tableau of :mod:`odegan_jax.integrators`: ``euler``, ``heun``, ``midpoint``,
+  ``ralston``, ``kutta3``, ``rk4``, ``rk38``) with ``steps`` steps of the package's one
+  Runge–Kutta engine, ``integrators.rk_step``, *unrolled in Python* — every step and every stage
+  is straight-line code, because XLA on CPU differentiates convolutions inside ``scan`` /
+  ``while_loop`` 5–15x slower than unrolled code (JAX issue 12868). Tested equal to
+  ``diffrax.diffeqsolve`` with diffrax's own solvers. With ``adjoint`` gradients the same
+  tableau runs inside ``diffeqsolve`` (``integrators.to_diffrax``).
 * adaptive (``tsit5``, ``dopri5``, ``bosh3``) with ``rtol`` / ``atol`` through
   ``diffrax.diffeqsolve`` and a PID controller.
 
@@ -30,77 +31,31 @@ import diffrax
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
-import numpy as np
 
-from odegan_jax.models.layers import kernel_init
-
-
-class RK4(diffrax.AbstractERK):
-    """The classical fourth-order Runge–Kutta method as a diffrax solver (diffrax ships none)."""
-
-    tableau = diffrax.ButcherTableau(
-        c=np.array([0.5, 0.5, 1.0]),
-        b_sol=np.array([1 / 6, 1 / 3, 1 / 3, 1 / 6]),
-        b_error=np.array([1 / 6, 1 / 3, 1 / 3, 1 / 6]) - np.array([0.0, 0.0, 0.0, 1.0]),
-        a_lower=(np.array([0.5]), np.array([0.0, 0.5]), np.array([0.0, 0.0, 1.0])),
-    )
-    interpolation_cls = diffrax.ThirdOrderHermitePolynomialInterpolation.from_k
-
-    def order(self, terms):
-        return 4
+from odegan_jax.config import ConfigError, choose
+from odegan_jax.integrators import TABLEAUX, get_tableau, rk_step, to_diffrax
+from odegan_jax.models.layers import conv, deconv, kernel_init
 
 
-FIXED_SOLVERS = {
-    "euler": diffrax.Euler,
-    "heun": diffrax.Heun,
-    "midpoint": diffrax.Midpoint,
-    "ralston": diffrax.Ralston,
-    "rk4": RK4,
-}
 ADAPTIVE_SOLVERS = {"tsit5": diffrax.Tsit5, "dopri5": diffrax.Dopri5, "bosh3": diffrax.Bosh3}
-SOLVERS = tuple(FIXED_SOLVERS) + tuple(ADAPTIVE_SOLVERS)
+FIXED_SOLVERS = tuple(sorted(TABLEAUX))  # every tableau of integrators.py
+SOLVERS = FIXED_SOLVERS + tuple(ADAPTIVE_SOLVERS)
 GRADIENTS = ("backprop", "adjoint")
 # function evaluations per accepted-or-rejected step of the adaptive solvers (FSAL: the last
 # stage of one step is the first of the next; one extra evaluation starts the solve)
 _ADAPTIVE_EVALS_PER_STEP = {"tsit5": 6, "dopri5": 6, "bosh3": 3}
 
 
-def _tree_axpy(y, coeffs, ks):
-    """y + Σ cᵢ kᵢ over pytrees, skipping zero coefficients."""
-    out = y
-    for c, k in zip(coeffs, ks):
-        if c != 0.0:
-            out = jax.tree.map(lambda o, k_: o + c * k_, out, k)
-    return out
-
-
-def _unrolled_fixed_solve(solver, f, y0, args, t0: float, t1: float, steps: int):
-    """``steps`` steps of a fixed-step diffrax solver, every stage straight-line code.
-
-    Returns ``(y(t1), nfe)``.
-    """
+def _unrolled_fixed_solve(tableau, f, y0, args, t0: float, t1: float, steps: int):
+    """``steps`` steps of ``integrators.rk_step`` (every stage straight-line code); the field
+    receives the stage, so stage i is evaluated at t + cᵢ·dt. Returns ``(y(t1), nfe)``."""
     dt = (t1 - t0) / steps
-    nfe = 0
     y = y0
-    if isinstance(solver, diffrax.Euler):
-        term = diffrax.ODETerm(f)
-        state = solver.init(term, t0, t0 + dt, y0, args)
-        for i in range(steps):
-            y, _, _, state, _ = solver.step(term, t0 + i * dt, t0 + (i + 1) * dt, y, args,
-                                            state, made_jump=False)
-        return y, steps
-    tab = solver.tableau
-    a_rows = [np.asarray(a, np.float64) for a in tab.a_lower]
-    c = np.concatenate([[0.0], np.asarray(tab.c, np.float64)])
-    b = np.asarray(tab.b_sol, np.float64)
     for i in range(steps):
         t = t0 + i * dt
-        ks = [f(t, y, args)]
-        for row, ci in zip(a_rows, c[1:]):
-            ks.append(f(t + ci * dt, _tree_axpy(y, [dt * a for a in row], ks), args))
-        y = _tree_axpy(y, [dt * bi for bi in b], ks)
-        nfe += len(ks)
-    return y, nfe
+        field = lambda y_, stage, t=t: (f(t + tableau.c[stage] * dt, y_, args), None)  # noqa: E731
+        y = rk_step(field, y, dt, tableau).y_next
+    return y, steps * tableau.num_stages
 
 
 def odeint(f: Callable, y0, args, *, solver: str = "rk4", t0: float = 0.0, t1: float = 1.0,
@@ -110,32 +65,29 @@ def odeint(f: Callable, y0, args, *, solver: str = "rk4", t0: float = 0.0, t1: f
 
     ``nfe`` is a Python int for unrolled fixed-step solves, else a traced int32.
     """
-    if solver not in SOLVERS:
-        raise ValueError(f"unknown ODE solver {solver!r}; allowed: {', '.join(SOLVERS)}")
-    if gradient not in GRADIENTS:
-        raise ValueError(f"unknown ODE gradient {gradient!r}; allowed: {', '.join(GRADIENTS)}")
+    choose("model.ode.solver", solver, SOLVERS)
+    choose("model.ode.gradient", gradient, GRADIENTS)
     if solver in FIXED_SOLVERS:
         if steps < 1:
-            raise ValueError(f"fixed-step ODE solver {solver!r} needs steps ≥ 1, got {steps}")
+            raise ConfigError(f"config.model.ode.steps: fixed-step ODE solver {solver!r} needs "
+                              f"steps ≥ 1, got {steps}")
+        tableau = get_tableau(solver, "model.ode.solver")
         if gradient == "backprop":
-            return _unrolled_fixed_solve(FIXED_SOLVERS[solver](), f, y0, args, t0, t1, steps)
-        controller, dt0 = diffrax.ConstantStepSize(), (t1 - t0) / steps
+            return _unrolled_fixed_solve(tableau, f, y0, args, t0, t1, steps)
+        stepper, controller, dt0 = to_diffrax(tableau), diffrax.ConstantStepSize(), (t1 - t0) / steps
     else:
+        stepper = ADAPTIVE_SOLVERS[solver]()
         controller, dt0 = diffrax.PIDController(rtol=rtol, atol=atol), (t1 - t0) / max(steps, 1)
     adjoint = (diffrax.BacksolveAdjoint() if gradient == "adjoint"
                else diffrax.RecursiveCheckpointAdjoint())
-    sol = diffrax.diffeqsolve(diffrax.ODETerm(f), (FIXED_SOLVERS | ADAPTIVE_SOLVERS)[solver](),
-                              t0, t1, dt0, y0, args, stepsize_controller=controller,
-                              adjoint=adjoint, max_steps=max_steps,
-                              saveat=diffrax.SaveAt(t1=True))
+    sol = diffrax.diffeqsolve(diffrax.ODETerm(f), stepper, t0, t1, dt0, y0, args,
+                              stepsize_controller=controller, adjoint=adjoint,
+                              max_steps=max_steps, saveat=diffrax.SaveAt(t1=True))
     y1 = jax.tree.map(lambda x: x[-1], sol.ys)
     num_steps = sol.stats["num_steps"]
     if solver in ADAPTIVE_SOLVERS:
-        nfe = num_steps * _ADAPTIVE_EVALS_PER_STEP[solver] + 1
-    else:
-        nfe = num_steps * len(np.atleast_1d(FIXED_SOLVERS[solver].tableau.b_sol)) \
-            if solver != "euler" else num_steps
-    return y1, nfe
+        return y1, num_steps * _ADAPTIVE_EVALS_PER_STEP[solver] + 1
+    return y1, num_steps * tableau.num_stages
 
 
 class TimeConv(nn.Module):
@@ -152,13 +104,9 @@ class TimeConv(nn.Module):
     def __call__(self, t, x):
         tt = jnp.broadcast_to(jnp.asarray(t, x.dtype), x.shape[:-1] + (1,))
         h = jnp.concatenate([tt, x], axis=-1)
-        k, init = (self.kernel, self.kernel), kernel_init(self.init_scheme, self.init_std)
-        if self.transpose:  # PyTorch's ConvTranspose2d(padding=p) pads by k - 1 - p
-            p = self.kernel - 1 - self.padding
-            return nn.ConvTranspose(self.features, k, padding=((p, p), (p, p)),
-                                    kernel_init=init)(h)
-        p = self.padding
-        return nn.Conv(self.features, k, padding=((p, p), (p, p)), kernel_init=init)(h)
+        layer = deconv if self.transpose else conv  # stride 1, PyTorch's padding convention
+        init = kernel_init(self.init_scheme, self.init_std)
+        return layer(self.features, self.kernel, 1, self.padding, init)(h)
 
 
 class ConvODEFunc(nn.Module):

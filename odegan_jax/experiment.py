@@ -1,0 +1,178 @@
+"""An experiment: every component a config describes, built once, before anything compiles.
+
+:func:`build` checks the config (``config.validate``, then each factory checks the keys it
+reads and raises one ``ConfigError`` naming the key), draws every PRNG key from the config's
+seed, reads the data and builds the game and the training rule. :func:`init_state` makes the
+initial :class:`~odegan_jax.rules.TrainState`; :func:`load_run` rebuilds a saved run and
+restores its newest good checkpoint (or a named one).
+
+The experiment also holds what evaluation needs to be reproducible: the fixed evaluation
+latents (drawn once, here, from the ``eval`` key) and one compiled G and D.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from typing import Callable, Optional
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+
+from odegan_jax import checkpoints, rules
+from odegan_jax import config as config_lib
+from odegan_jax.config import ConfigError
+from odegan_jax.data import Dataset, expected_sample_shape, make_dataset
+from odegan_jax.game import Game, make_loss
+from odegan_jax.integrators import get_tableau
+from odegan_jax.models import build_networks, network_spec
+
+KEY_NAMES = ("init", "dataset", "stream", "train", "eval")  # split from the seed, in this order
+
+
+class RunError(RuntimeError):
+    """A run directory is missing, incomplete or unreadable."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Experiment:
+    """Everything static about a run.
+
+    keys: name → PRNG key, all split from ``config.seed`` (:data:`KEY_NAMES`).
+    eval_latents: ``[n, latent_size]`` fixed latents from the ``eval`` key, drawn once: n is
+      ``loop.eval_samples`` for 2D data (modes / HQ share) and ``loop.sample_grid`` for images
+      (the sample grids), so every logged 2D row, the summary and ``odegan eval`` agree.
+    generate: ``jax.jit(game.generate)``: ``(params, model_state, z [n, latent]) -> G(z)``.
+    discriminate: ``jax.jit(game.discriminate)``: ``(params, model_state, x) -> logits [n]``.
+    """
+    config: ml_collections.ConfigDict
+    game: Game
+    rule: rules.TrainingRule
+    dataset: Dataset
+    keys: dict
+    eval_latents: jax.Array
+    generate: Callable
+    discriminate: Callable
+
+    @property
+    def is_2d(self) -> bool:
+        return self.dataset.distribution is not None
+
+    def latents(self, n: int) -> jax.Array:
+        """The first n fixed evaluation latents (more than were drawn: n from the eval key)."""
+        if n <= self.eval_latents.shape[0]:
+            return self.eval_latents[:n]
+        return self.game.sample_latents(self.keys["eval"], n)
+
+    def samples(self, state: rules.TrainState, n: int) -> np.ndarray:
+        """G at the first n fixed evaluation latents, inference mode: ``[n, *sample_shape]``."""
+        return np.asarray(self.generate(state.params, state.model_state, self.latents(n)))
+
+
+def build_game(config, networks) -> Game:
+    """The game of ``config.game`` / ``config.model`` with networks ``(G, D)``."""
+    loss = make_loss(config.game.loss, gp_weight=config.game.gp_weight,
+                     clip_value=config.game.clip_value)
+    return Game(*networks, loss, config.model.latent_size, config.model.latent_prior,
+                has_ode_blocks=network_spec(config.model.name).has_ode_blocks)
+
+
+def _optimizer(config, player: str):
+    opt = config.optimizer
+    lr = opt[f"{player}_learning_rate"]
+    settings = {k: opt[k] for k in rules.OPTIMIZER_HYPERPARAMETERS}
+    return rules.make_optimizer(opt.name, opt.learning_rate if lr is None else lr,
+                                opt.weight_decay, **settings)
+
+
+def build_rule(config, game: Game) -> rules.TrainingRule:
+    """The training rule of ``config.rule`` (and ``config.optimizer``, always checked)."""
+    r = config.rule
+    config_lib.choose("rule.name", r.name, ("ode",) + rules.UPDATES)
+    d_opt, g_opt = _optimizer(config, "d"), _optimizer(config, "g")
+    if r.name == "ode":
+        if r.n_critic != 1:
+            raise ConfigError(f"config.rule.n_critic: is {r.n_critic}, which needs "
+                              f"rule.name='alternating' (got 'ode')")
+        return rules.ode_rule(
+            game, get_tableau(r.integrator), r.h, reg_weight=r.reg_weight,
+            reg_placement=r.reg_placement, stage_batches=r.stage_batches, coupling=r.coupling,
+            schedule=r.schedule, schedule_boundaries=tuple(r.schedule_boundaries),
+            schedule_scales=tuple(r.schedule_scales), d_rate=r.d_rate,
+            optimizer=d_opt if r.use_optimizer else None)
+    return rules.gradient_rule(game, d_opt, g_opt, update=r.name, n_critic=r.n_critic)
+
+
+def build(config: ml_collections.ConfigDict) -> Experiment:
+    """Checks the config and builds every component; nothing is compiled here.
+
+    Where the data's shape is known before reading files, the networks, the game and the
+    rule are built first, so a bad key fails before a large dataset loads."""
+    config_lib.validate(config)
+    keys = dict(zip(KEY_NAMES, jax.random.split(jax.random.PRNGKey(config.seed),
+                                                len(KEY_NAMES))))
+    shape, dataset = expected_sample_shape(config.data), None
+    if shape is None:  # idx / npz files: the shape is known once read
+        dataset = make_dataset(config.data, keys["dataset"])
+        shape = dataset.sample_shape
+    game = build_game(config, build_networks(config.model, shape))
+    rule = build_rule(config, game)
+    if dataset is None:
+        dataset = make_dataset(config.data, keys["dataset"])
+    n = config.loop.eval_samples if dataset.distribution is not None else config.loop.sample_grid
+    return Experiment(config, game, rule, dataset, keys,
+                      eval_latents=game.sample_latents(keys["eval"], n),
+                      generate=jax.jit(game.generate), discriminate=jax.jit(game.discriminate))
+
+
+def init_state(exp: Experiment) -> rules.TrainState:
+    """Step 0: both networks initialised from the ``init`` key, the rule's state, the ``train``
+    key (split at every step)."""
+    example = jnp.zeros((exp.config.data.batch_size,) + tuple(exp.dataset.sample_shape))
+    params, model_state = exp.game.init(exp.keys["init"], example)
+    return rules.TrainState(jnp.zeros((), jnp.int32), params, model_state,
+                            exp.rule.init(params), exp.keys["train"])
+
+
+def read_run_config(run_dir: str) -> ml_collections.ConfigDict:
+    """The resolved config a run directory was trained with (its ``config.json``)."""
+    path = os.path.join(run_dir, "config.json")
+    if not os.path.isfile(path):
+        raise RunError(f"{run_dir} is not a run directory (no config.json)")
+    try:
+        with open(path, encoding="utf-8") as f:
+            return ml_collections.ConfigDict(json.load(f))
+    except (OSError, ValueError) as e:
+        raise RunError(f"cannot read {path}: {e}") from None
+
+
+def load_run(run_dir: str, step: Optional[int] = None,
+             echo: Callable[[str], None] = lambda _: None):
+    """``(experiment, state, step)`` of a run directory: the checkpoint at ``step``, or the
+    newest that restores (damaged ones are reported through ``echo`` and skipped, not moved:
+    reading a run changes nothing in it)."""
+    run_dir = os.path.abspath(run_dir)
+    exp = build(read_run_config(run_dir))
+    ckpt_dir = os.path.join(run_dir, "checkpoints")
+    if not os.path.isdir(ckpt_dir):
+        raise RunError(f"{run_dir} has no checkpoints in checkpoints/")
+    mngr = checkpoints.manager(ckpt_dir, read_only=True)
+    try:
+        steps = sorted(mngr.all_steps())
+        if not steps:
+            raise RunError(f"{run_dir} has no checkpoints in checkpoints/")
+        if step is not None and step not in steps:
+            raise RunError(f"no checkpoint for step {step} in {run_dir}; have {steps}")
+        state, found = checkpoints.restore_latest(mngr, init_state(exp), up_to=step,
+                                                  on_damaged=lambda s, why: echo(
+                                                      f"odegan: checkpoint {s} is damaged "
+                                                      f"({why}); using the previous one"))
+    finally:
+        mngr.close()
+    if state is None:
+        raise RunError(f"no checkpoint of {run_dir} restores (all damaged: {steps})")
+    if step is not None and found != step:
+        raise RunError(f"the checkpoint for step {step} in {run_dir} is damaged")
+    return exp, state, found
