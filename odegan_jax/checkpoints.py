@@ -19,10 +19,7 @@ import orbax.checkpoint as ocp
 
 def params_sha256(params, model_state) -> str:
     """sha256 of all parameter and model-state leaves' bytes, in tree order."""
-    digest = hashlib.sha256()
-    for leaf in jax.tree.leaves((params, model_state)):
-        digest.update(np.ascontiguousarray(np.asarray(leaf)).tobytes())
-    return digest.hexdigest()
+    return state_sha256((params, model_state))
 
 
 def manager(directory: str, max_to_keep: int = 3, save_interval_steps: int = 1,
@@ -35,11 +32,39 @@ def manager(directory: str, max_to_keep: int = 3, save_interval_steps: int = 1,
                                              create=not read_only, read_only=read_only))
 
 
+CHECKSUM = "state.sha256"  # beside orbax's files in each step folder: sha256 of every leaf
+COMMITTED = "_CHECKPOINT_METADATA"  # orbax writes it when a step's save is complete
+
+
+class SaveError(RuntimeError):
+    """A checkpoint could not be written (read-only or full disk); earlier ones are intact."""
+
+
+def state_sha256(state) -> str:
+    """sha256 of every leaf of a whole state, in tree order (the checkpoint checksum)."""
+    digest = hashlib.sha256()
+    for leaf in jax.tree.leaves(state):
+        digest.update(np.ascontiguousarray(np.asarray(leaf)).tobytes())
+    return digest.hexdigest()
+
+
 def save(mngr: ocp.CheckpointManager, step: int, state, force: bool = False) -> bool:
     """Saves ``state`` at ``step`` if the manager's interval policy (or ``force``) says so,
-    and waits for the asynchronous write to finish; returns whether it saved."""
-    saved = mngr.save(int(step), args=ocp.args.StandardSave(state), force=force)
-    mngr.wait_until_finished()
+    waits for the asynchronous write to finish and writes the state's checksum beside it;
+    returns whether it saved. A failed write raises :class:`SaveError`."""
+    try:
+        saved = mngr.save(int(step), args=ocp.args.StandardSave(state), force=force)
+        mngr.wait_until_finished()
+        if saved:
+            path = os.path.join(os.fspath(mngr.directory), str(int(step)), CHECKSUM)
+            with open(path + ".tmp", "w", encoding="utf-8") as f:
+                f.write(state_sha256(state) + "\n")
+            os.replace(path + ".tmp", path)
+    except Exception as e:  # orbax / tensorstore raise many types for I/O failures
+        raise SaveError(f"saving the checkpoint of step {step} in {mngr.directory} failed "
+                        f"({_problem(e)}); the earlier checkpoints are intact. Free disk space "
+                        f"or make the directory writable, then run the same command again to "
+                        f"resume") from None
     return saved
 
 
@@ -64,6 +89,7 @@ def restore_latest(mngr: ocp.CheckpointManager, target, *, up_to: Optional[int] 
         try:
             state = restore(mngr, step, target)
             problem = None if int(state.step) == step else f"it holds step {int(state.step)}"
+            problem = problem or _checksum_problem(mngr, step, state)
         except Exception as e:  # orbax raises many types for truncated / corrupt files
             problem = _problem(e)
         if problem is None:
@@ -72,15 +98,45 @@ def restore_latest(mngr: ocp.CheckpointManager, target, *, up_to: Optional[int] 
     return None, 0
 
 
+def _checksum_problem(mngr, step: int, state) -> Optional[str]:
+    path = os.path.join(os.fspath(mngr.directory), str(step), CHECKSUM)
+    if not os.path.exists(path):  # saved before checksums, or killed between the two writes
+        return None
+    with open(path, encoding="utf-8") as f:
+        expected = f.read().strip()
+    if state_sha256(state) != expected:
+        return "its arrays do not match the checksum saved with it (corrupted bytes)"
+    return None
+
+
+def set_aside_incomplete(directory: str) -> list[tuple[str, str]]:
+    """Moves step folders that orbax never committed (empty, or killed before the end of a
+    save) to ``damaged_checkpoints/``; returns ``[(name, new path)]``. Left in place, orbax
+    counts them as steps and its keep-K policy deletes real checkpoints instead."""
+    moved = []
+    if not os.path.isdir(directory):
+        return moved
+    for name in sorted(os.listdir(directory)):
+        path = os.path.join(directory, name)
+        if name.isdigit() and os.path.isdir(path) and not os.path.exists(
+                os.path.join(path, COMMITTED)):
+            moved.append((name, _move_aside(directory, name)))
+    return moved
+
+
+def _move_aside(root: str, name: str) -> str:
+    target_dir = os.path.join(os.path.dirname(root), "damaged_checkpoints")
+    os.makedirs(target_dir, exist_ok=True)
+    target = os.path.join(target_dir, f"{name}-{int(time.time() * 1000)}")
+    os.replace(os.path.join(root, name), target)
+    return target
+
+
 def quarantine(mngr: ocp.CheckpointManager, step: int) -> str:
     """Moves a damaged checkpoint out of the manager's directory (into a sibling
     ``damaged_checkpoints/``, never deleted: a person may want to look at it) so that the step
     can be saved again; returns the new path."""
-    root = os.fspath(mngr.directory)
-    target_dir = os.path.join(os.path.dirname(root), "damaged_checkpoints")
-    os.makedirs(target_dir, exist_ok=True)
-    target = os.path.join(target_dir, f"{step}-{int(time.time())}")
-    os.replace(os.path.join(root, str(step)), target)
+    target = _move_aside(os.fspath(mngr.directory), str(step))
     mngr.reload()
     return target
 

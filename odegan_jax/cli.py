@@ -33,14 +33,22 @@ def _inception_path(flag: str = "", configured: str = "") -> str:
 
 def _cmd_train(args, extra) -> int:
     from odegan_jax import train
+    from odegan_jax.checkpoints import SaveError
+    from odegan_jax.config import load_config
+    from odegan_jax.rundir import default_workdir
     config = resolve_config(args.config, extra)
+    workdir = args.workdir or default_workdir(config, load_config(args.config or DEFAULT_CONFIG))
     config.eval.inception_weights = _inception_path(configured=config.eval.inception_weights)
     progress = not args.no_progress and sys.stderr.isatty() and not os.environ.get("CI")
     try:
-        train.train(config, args.workdir, progress=progress)
+        train.train(config, workdir, progress=progress,
+                    resume_with_changes=args.resume_with_changes)
     except train.NonFiniteError as e:
         print(f"odegan: {e}", file=sys.stderr)
         return 3
+    except SaveError as e:
+        print(f"odegan: error: {e}", file=sys.stderr)
+        return 4
     return 0
 
 
@@ -196,7 +204,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     p = sub.add_parser("train", help="train a GAN from a config (default: the main job)")
     p.add_argument("--config", help=f"config name or file (default: {DEFAULT_CONFIG})")
-    p.add_argument("--workdir", help="run directory (default: runs/<config>-<seed>)")
+    p.add_argument("--workdir", help="run directory (default: runs/<config>-<seed>, plus a "
+                                     "digest of the overrides that change the trajectory)")
+    p.add_argument("--resume-with-changes", action="store_true",
+                   help="go on from the workdir's checkpoints although its config differs "
+                        "(recorded in metrics.jsonl); without it such a resume is refused")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_train)
     p = sub.add_parser("configs", help="list the configs in configs/")
@@ -257,9 +269,11 @@ def main(argv: list[str] | None = None) -> int:
     from odegan_jax.data import DatasetError
     from odegan_jax.experiment import RunError
     from odegan_jax.metrics.inception import InceptionWeightsError
+    from odegan_jax.rundir import RunDirError
     try:
         return args.func(args, extra)
-    except (ConfigError, DatasetError, RunError, InceptionWeightsError, FileNotFoundError) as e:
+    except (ConfigError, DatasetError, RunError, RunDirError, InceptionWeightsError,
+            FileNotFoundError) as e:
         print(f"odegan: error: {e}", file=sys.stderr)
         return 2
 

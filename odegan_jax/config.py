@@ -164,8 +164,9 @@ def _get(config, key: str):
 def validate(config: ml_collections.ConfigDict) -> None:
     """Checks the values that need nothing but the config: types, ranges and combinations of
     keys. Component names are checked where they are used (see the module doc)."""
-    for key in ("seed",):
-        _check_positive(config, key, allow_zero=True, integer=True)
+    _check_positive(config, "seed", allow_zero=True, integer=True)
+    if config.seed >= 2 ** 32:
+        _fail("seed", f"{config.seed} is outside the PRNG's seeds 0 … 2**32 - 1")
     for key in ("steps", "data.batch_size", "model.width", "model.depth", "model.latent_size",
                 "rule.n_critic", "model.ode.steps", "loop.steps_per_call", "loop.log_every",
                 "loop.eval_samples", "loop.sample_grid", "loop.keep_checkpoints",
@@ -196,9 +197,6 @@ def validate(config: ml_collections.ConfigDict) -> None:
         _fail("eval.inception_weights", f"no file at {weights!r}; see odegan_jax/metrics/"
                                         f"inception.py for where to get and convert the weights, "
                                         f"or leave it empty for the classifier's scores only")
-    if config.data.num_train and config.data.num_train < config.data.batch_size * 4:
-        _fail("data.num_train", f"{config.data.num_train} is smaller than the samples of one "
-                                f"step (up to 4 batches of {config.data.batch_size})")
 
 
 # ------------------------------------------------------------------------------------------
@@ -218,7 +216,11 @@ def load_config(name_or_path: str) -> ml_collections.ConfigDict:
             raise ConfigError(f"--config: no such file {name_or_path!r}")
         spec = importlib.util.spec_from_file_location("odegan_user_config", name_or_path)
         module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
+        try:
+            spec.loader.exec_module(module)
+        except Exception as e:  # a user's file: a syntax error, a failing import, ...
+            raise ConfigError(f"--config: {name_or_path} cannot be loaded "
+                              f"({type(e).__name__}: {e}); fix the file") from None
     else:
         if name_or_path not in config_names():
             raise ConfigError(f"--config: unknown config {name_or_path!r}; available: "
@@ -226,7 +228,15 @@ def load_config(name_or_path: str) -> ml_collections.ConfigDict:
         module = importlib.import_module(f"odegan_jax.configs.{name_or_path}")
     if not hasattr(module, "get_config"):
         raise ConfigError(f"--config: {name_or_path!r} defines no get_config()")
-    return module.get_config()
+    try:
+        config = module.get_config()
+    except Exception as e:
+        raise ConfigError(f"--config: get_config() of {name_or_path} raised "
+                          f"{type(e).__name__}: {e}; fix the file") from None
+    if not isinstance(config, ml_collections.ConfigDict):
+        raise ConfigError(f"--config: get_config() of {name_or_path} returned "
+                          f"{type(config).__name__}, not an ml_collections.ConfigDict")
+    return config
 
 
 _TRUE, _FALSE = {"true", "1", "yes", "on"}, {"false", "0", "no", "off"}

@@ -121,6 +121,12 @@ def build(config: ml_collections.ConfigDict) -> Experiment:
     rule = build_rule(config, game)
     if dataset is None:
         dataset = make_dataset(config.data, keys["dataset"])
+    needed = rule.batches_per_step * config.data.batch_size
+    if dataset.train is not None and len(dataset.train) < needed:
+        raise ConfigError(f"config.data.batch_size: a step of rule {rule.name!r} needs "
+                          f"{needed} samples ({rule.batches_per_step} batch(es) of "
+                          f"{config.data.batch_size}), but the training set has "
+                          f"{len(dataset.train)}; lower data.batch_size or use more data")
     n = config.loop.eval_samples if dataset.distribution is not None else config.loop.sample_grid
     return Experiment(config, game, rule, dataset, keys,
                       eval_latents=game.sample_latents(keys["eval"], n),

@@ -43,9 +43,11 @@ class MetricsWriter:
         self._file = open(self.path, "a", encoding="utf-8")
 
     def close(self) -> None:
-        self._file.close()
-        if self._tb is not None:
-            self._tb.close()
+        try:
+            self._file.close()
+        finally:
+            if self._tb is not None:
+                self._tb.close()
 
 
 def read_metrics(path: str) -> list[dict]:

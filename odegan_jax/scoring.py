@@ -19,6 +19,7 @@ from typing import Callable, NamedTuple, Optional
 import jax
 import numpy as np
 
+from odegan_jax.config import ConfigError
 from odegan_jax.data.images import load_images
 from odegan_jax.metrics import inception, scores
 from odegan_jax.metrics.classifier import load_classifier, weights_path
@@ -89,6 +90,9 @@ class ImageScorer:
 
     def __init__(self, exp, n: int = 10_000, inception_weights: str = ""):
         cfg = exp.config
+        if n < 10:
+            raise ConfigError(f"--n / config.eval.num_samples: image scores need ≥ 10 samples "
+                              f"(10 IS splits, a covariance for FID), got {n}")
         self.n, self.note, self.spaces = int(n), None, {}
         self.key, subset_key = jax.random.split(score_key(exp))
         name = classifier_for(cfg)

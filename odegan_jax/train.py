@@ -16,6 +16,7 @@ they call is pure. Run directory layout::
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import time
 from typing import Callable, Optional
@@ -25,7 +26,7 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
-from odegan_jax import checkpoints, logs, parallel, plots
+from odegan_jax import checkpoints, logs, parallel, plots, rundir
 from odegan_jax.actions import training_actions
 from odegan_jax.data import get_batches
 from odegan_jax.experiment import Experiment, build, build_rule, init_state
@@ -61,36 +62,44 @@ def make_train_fn(exp: Experiment, num_steps: int, mesh=None) -> Callable:
     return jax.jit(run, donate_argnums=(0,))
 
 
-def default_workdir(config) -> str:
-    return os.path.join("runs", f"{config.name}-{config.seed}")
-
-
 def train(config: ml_collections.ConfigDict, workdir: Optional[str] = None, *,
-          echo: Callable[[str], None] = print, progress: bool = False) -> dict:
+          echo: Callable[[str], None] = print, progress: bool = False,
+          resume_with_changes: bool = False) -> dict:
     """Trains ``config`` into ``workdir``; returns the summary (also in summary.json).
 
-    Resumes from the newest good checkpoint in ``workdir/checkpoints`` when there is one.
+    Resumes from the newest good checkpoint in ``workdir/checkpoints`` when there is one; the
+    run directory's rules (one process, one config, see :mod:`.rundir`) are checked first.
     ``progress``: a tqdm bar instead of a printed row every tenth of the run."""
     exp = build(config)
     mesh = parallel.data_mesh(config.data.batch_size)
-    workdir = os.path.abspath(workdir or default_workdir(config))
-    os.makedirs(workdir, exist_ok=True)
-    logs.write_json(os.path.join(workdir, "config.json"), config.to_dict())
-    echo(f"odegan: training {config.name} (seed {config.seed}, {config.steps} steps, "
+    workdir = os.path.abspath(workdir or rundir.default_workdir(config))
+    lock, changed = rundir.open_run(workdir, config, resume_with_changes)
+    try:
+        return _train(exp, mesh, workdir, changed, echo, progress)
+    finally:
+        lock.release()
+
+
+def _train(exp: Experiment, mesh, workdir: str, changed: dict, echo, progress: bool) -> dict:
+    config = exp.config
+    loop, steps = config.loop, config.steps
+    echo(f"odegan: training {config.name} (seed {config.seed}, {steps} steps, "
          f"rule {exp.rule.name}) into {workdir}"
          + (f" on {mesh.size} devices (data parallel)" if mesh is not None else ""))
-    loop, steps = config.loop, config.steps
-    mngr = checkpoints.manager(os.path.join(workdir, "checkpoints"), loop.keep_checkpoints,
-                               loop.checkpoint_every or steps)
-    state, step = init_state(exp), 0
-    if mngr.all_steps():
-        restored, step = checkpoints.restore_or_quarantine(mngr, state, echo)
-        state = state if restored is None else restored
-        echo(f"odegan: resuming from the checkpoint at step {step} in {workdir}"
-             if restored is not None else "odegan: no checkpoint could be restored; "
-                                          "starting from step 0")
+    ckpt_dir = os.path.join(workdir, "checkpoints")
+    for name, moved in checkpoints.set_aside_incomplete(ckpt_dir):
+        echo(f"odegan: checkpoints/{name} was never completed (no orbax commit); moved it "
+             f"to {moved}")
+    mngr = checkpoints.manager(ckpt_dir, loop.keep_checkpoints, loop.checkpoint_every or steps)
+    state, step, finished = _resume(exp, mngr, workdir, changed, echo)
+    if finished is not None:
+        return finished
+    logs.write_json(os.path.join(workdir, "config.json"), config.to_dict())
     logs.truncate_metrics(os.path.join(workdir, "metrics.jsonl"), step)
     writer = logs.MetricsWriter(workdir)
+    if changed:
+        writer.write({"step": step, "event": "config_changed",
+                      "changes": {k: list(v) for k, v in changed.items()}})
     calls = Calls(exp, mesh, state, mngr, writer, echo)
     start = time.perf_counter()
     actions = training_actions(exp, workdir, step, start, mngr, writer, echo, progress)
@@ -107,10 +116,12 @@ def train(config: ml_collections.ConfigDict, workdir: Optional[str] = None, *,
             for action in actions:
                 if action.due(step):
                     action(step, state, metrics, row)
-    finally:
-        writer.close()
-        for action in actions:
-            action.close()
+    finally:  # a full disk can fail these too; the error that stopped the loop must surface
+        for closeable in (writer, *actions):
+            try:
+                closeable.close()
+            except OSError as e:
+                echo(f"odegan: closing the {type(closeable).__name__} failed: {e}")
     wall = time.perf_counter() - start
 
     if steps not in mngr.all_steps():
@@ -136,6 +147,34 @@ def train(config: ml_collections.ConfigDict, workdir: Optional[str] = None, *,
     echo(f"done in {wall:.1f}s; params_sha256 {summary['params_sha256'][:16]}…; "
          f"summary in {os.path.join(workdir, 'summary.json')}")
     return summary
+
+
+def _resume(exp: Experiment, mngr, workdir: str, changed: dict, echo):
+    """``(state, step, None)`` to train from, or ``(…, summary)`` of a run already complete.
+
+    Refuses (:class:`rundir.RunDirError`, nothing changed) a ``steps`` below the newest
+    checkpoint: saving on would label a later state with an earlier step."""
+    steps = exp.config.steps
+    state, step = init_state(exp), 0
+    if mngr.all_steps():
+        restored, step = checkpoints.restore_or_quarantine(mngr, state, echo)
+        state = state if restored is None else restored
+        echo(f"odegan: resuming from the checkpoint at step {step} in {workdir}"
+             if restored is not None else "odegan: no checkpoint could be restored; "
+                                          "starting from step 0")
+    summary_path = os.path.join(workdir, "summary.json")
+    if step > steps or (step == steps and os.path.exists(summary_path) and not changed):
+        mngr.close()
+        if step > steps:
+            raise rundir.RunDirError(
+                f"{workdir} is at step {step}, past config.steps={steps}; nothing was "
+                f"changed. Raise --config.steps to extend the run, or train into another "
+                f"--workdir")
+        echo(f"odegan: the run in {workdir} is complete ({steps} steps); nothing to do. "
+             f"Raise --config.steps to extend it. Its summary: {summary_path}")
+        with open(summary_path, encoding="utf-8") as f:
+            return state, step, json.load(f)
+    return state, step, None
 
 
 class Calls:

@@ -32,11 +32,7 @@ BAD_VALUES = [
 @pytest.mark.parametrize("key,value,message", BAD_VALUES)
 def test_bad_values_name_the_key_and_the_allowed_values(key, value, message):
     config = base_config()
-    *parents, leaf = key.split(".")
-    node = config
-    for p in parents:
-        node = node[p]
-    node[leaf] = value
+    config.update_from_flattened_dict({key: value})
     with pytest.raises(ConfigError) as info:
         build(config)  # config.validate, then every factory, before anything compiles
     assert message in str(info.value)

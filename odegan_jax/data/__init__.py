@@ -13,7 +13,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from odegan_jax.config import choose
+from odegan_jax.config import ConfigError, choose
 from odegan_jax.data.images import IMAGE_DATASETS, NATIVE_SHAPES, DatasetError, load_images
 from odegan_jax.data.synthetic import DISTRIBUTIONS_2D, Distribution2D, make_distribution
 
@@ -51,6 +51,12 @@ def make_dataset(data_config, key: jax.Array) -> Dataset:
     if name in DISTRIBUTIONS_2D:
         dist = make_distribution(name, stratified=data_config.stratified,
                                  noise=data_config.noise)
+        if data_config.stratified and name != "swiss_roll" and \
+                data_config.batch_size < len(dist.modes):
+            raise ConfigError(f"config.data.stratified: a stratified batch tiles the "
+                              f"{len(dist.modes)} means of {name}, so data.batch_size must be "
+                              f"≥ {len(dist.modes)} (got {data_config.batch_size}); raise it "
+                              f"or set data.stratified=false")
         if data_config.num_train > 0:
             train = np.asarray(dist.sample(key, data_config.num_train), np.float32)
             return Dataset(name, (2,), None, train, dist)

@@ -103,7 +103,11 @@ def load_npz(path: str, split: str = "train"):
             suffix = "train" if split == "train" else "test"
             for xk, yk in ((f"x_{suffix}", f"y_{suffix}"), ("images", "labels"), ("x", "y")):
                 if xk in keys:
-                    return f[xk], (f[yk].astype(np.int32) if yk in keys else None)
+                    x, y = f[xk], (f[yk] if yk in keys else None)
+                    if y is not None and len(y) != len(x):
+                        raise DatasetError(f"{path}: {yk} has {len(y)} labels for {len(x)} "
+                                           f"images in {xk}")
+                    return x, (None if y is None else y.astype(np.int32))
     except (OSError, ValueError, EOFError) as e:
         raise DatasetError(f"cannot read {path} as a .npz archive: {e}") from None
     raise DatasetError(f"{path} holds arrays {sorted(keys)}; expected x_{suffix} (and "
@@ -155,6 +159,8 @@ def to_unit_range(x: np.ndarray) -> np.ndarray:
         x = x[..., None]
     if x.ndim != 4:
         raise DatasetError(f"images must be [N, H, W] or [N, H, W, C], got shape {x.shape}")
+    if np.iscomplexobj(x) or not (np.issubdtype(x.dtype, np.number) or x.dtype == bool):
+        raise DatasetError(f"images must be real numbers, got dtype {x.dtype}")
     if x.dtype == np.uint8:
         x = x.astype(np.float32) / 255.0
     else:

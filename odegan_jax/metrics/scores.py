@@ -30,7 +30,17 @@ def inception_score(probs: np.ndarray, splits: int = 10) -> tuple[float, float]:
 
 
 def statistics(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean ``[d]`` and covariance ``[d, d]`` of ``[n, d]`` features (n ≥ 2; below d + 1
+    samples the covariance is singular and the FID biased: a warning says so)."""
     features = np.asarray(features, np.float64)
+    n, d = features.shape
+    if n < 2:
+        raise ValueError(f"FID needs at least 2 samples per set for a covariance, got {n}; "
+                         f"score more samples (--n / config.eval.num_samples)")
+    if n <= d:
+        warnings.warn(f"FID from {n} samples of {d} features: the covariance is singular "
+                      f"and the score is biased upwards; use more than {d} samples",
+                      stacklevel=2)
     return features.mean(axis=0), np.cov(features, rowvar=False)
 
 

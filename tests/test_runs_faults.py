@@ -1,0 +1,289 @@
+"""Faults of the run directory, one test per case of the hardening list: nothing already
+written is lost, nothing false is written, no hang, one clear message. Real CLI subprocesses,
+real orbax checkpoints, real kills."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+
+from test_cli import odegan
+from test_runs import FAST, _cmd, _sha
+
+
+def _files(workdir) -> dict:
+    """Every file under a run directory with the sha256 of its bytes."""
+    out = {}
+    for root, _, names in os.walk(workdir):
+        for name in names:
+            path = os.path.join(root, name)
+            if name != ".lock":
+                out[os.path.relpath(path, workdir)] = hashlib.sha256(
+                    open(path, "rb").read()).hexdigest()
+    return out
+
+
+def _checkpoints(workdir) -> list[int]:
+    return sorted(int(d) for d in os.listdir(workdir / "checkpoints") if d.isdigit())
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory):
+    """A finished 300-step run (checkpoints 100, 200, 300) and a 400-step reference."""
+    root = tmp_path_factory.mktemp("faults")
+    run, ref = root / "run", root / "ref"
+    for workdir, steps in ((run, 300), (ref, 400)):
+        result = odegan("train", "--workdir", str(workdir), f"--config.steps={steps}", *FAST)
+        assert result.returncode == 0, result.stderr
+    return run, ref
+
+
+def _copy(src, dst):
+    subprocess.run(["cp", "-a", str(src), str(dst)], check=True)
+    return dst
+
+
+def test_1_resuming_with_another_config_is_refused_unless_asked(finished, tmp_path):
+    run = _copy(finished[0], tmp_path / "run")
+    before = _files(run)
+    result = odegan("train", "--workdir", str(run), "--config.steps=400",
+                    "--config.rule.h=0.3", "--config.model.width=40", *FAST)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "rule.h: 0.6 there, 0.3 now" in result.stderr and "model.width" in result.stderr
+    assert "--resume-with-changes" in result.stderr
+    assert _files(run) == before  # nothing moved aside, nothing overwritten
+    result = odegan("train", "--workdir", str(run), "--config.steps=400",
+                    "--config.rule.h=0.3", "--resume-with-changes", *FAST)
+    assert result.returncode == 0, result.stderr
+    rows = [json.loads(line) for line in open(run / "metrics.jsonl")]
+    event = next(r for r in rows if r.get("event") == "config_changed")
+    assert event["step"] == 300 and event["changes"] == {"rule.h": [0.6, 0.3]}
+    assert json.load(open(run / "config.json"))["rule"]["h"] == 0.3
+
+
+def test_1_the_default_workdir_encodes_the_overrides(tmp_path):
+    from odegan_jax.config import load_config, resolve_config
+    from odegan_jax.rundir import default_workdir
+    ref = load_config("mog16_rk4")
+    assert default_workdir(resolve_config(None, []), ref) == os.path.join("runs", "mog16_rk4-0")
+    seed = default_workdir(resolve_config(None, ["--config.seed=3", "--config.steps=9"]), ref)
+    assert seed == os.path.join("runs", "mog16_rk4-3")  # seed and steps: same family of runs
+    a = default_workdir(resolve_config(None, ["--config.rule.h=0.3"]), ref)
+    b = default_workdir(resolve_config(None, ["--config.rule.h=0.4"]), ref)
+    assert a.startswith(os.path.join("runs", "mog16_rk4-0-")) and a != b
+
+
+def test_2_a_stray_step_folder_is_set_aside_and_the_run_resumes_exactly(finished, tmp_path):
+    run, ref = _copy(finished[0], tmp_path / "run"), finished[1]
+    os.makedirs(run / "checkpoints" / "350")  # empty: never committed by orbax
+    result = odegan("train", "--workdir", str(run), "--config.steps=400", *FAST)
+    assert result.returncode == 0, result.stderr
+    assert "checkpoints/350 was never completed" in result.stdout
+    assert "resuming from the checkpoint at step 300" in result.stdout
+    assert _sha(run) == _sha(ref)
+    assert _checkpoints(run) == [200, 300, 400]  # keep-3 dropped 100, not a real one for 350
+    assert os.listdir(run / "damaged_checkpoints")[0].startswith("350-")
+    rows = [json.loads(line) for line in open(run / "metrics.jsonl")]
+    assert [r["step"] for r in rows] == [100, 200, 300, 400]
+
+
+def test_2_fewer_steps_than_the_newest_checkpoint_is_refused(finished, tmp_path):
+    run = _copy(finished[0], tmp_path / "run")
+    before = _files(run)
+    result = odegan("train", "--workdir", str(run), "--config.steps=150", *FAST)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "is at step 300, past config.steps=150" in result.stderr
+    assert _files(run) == before
+
+
+def test_2_arrays_that_disagree_with_their_checksum_fall_back(finished, tmp_path):
+    run, ref = _copy(finished[0], tmp_path / "run"), finished[1]
+    with open(run / "checkpoints" / "300" / "state.sha256", "w") as f:
+        f.write("0" * 64 + "\n")  # the bytes no longer match what was saved
+    result = odegan("train", "--workdir", str(run), "--config.steps=400", *FAST)
+    assert result.returncode == 0, result.stderr
+    assert "checkpoint 300 is damaged (its arrays do not match the checksum" in result.stdout
+    assert "resuming from the checkpoint at step 200" in result.stdout
+    assert _sha(run) == _sha(ref)
+
+
+def test_3_a_torn_last_metrics_line_blocks_neither_plot_nor_resume(finished, tmp_path):
+    run, ref = _copy(finished[0], tmp_path / "run"), finished[1]
+    with open(run / "metrics.jsonl", "a") as f:
+        f.write('{"step": 310, "loss_d": 1.3')  # a kill mid-write
+    from odegan_jax import cli
+    assert cli.main(["plot", str(run)]) == 0
+    result = odegan("train", "--workdir", str(run), "--config.steps=400", *FAST)
+    assert result.returncode == 0, result.stderr
+    rows = [json.loads(line) for line in open(run / "metrics.jsonl")]
+    assert [r["step"] for r in rows] == [100, 200, 300, 400] and _sha(run) == _sha(ref)
+
+
+def test_3_rows_written_after_a_rollback_are_kept(tmp_path):
+    from odegan_jax import logs
+    writer = logs.MetricsWriter(str(tmp_path), tensorboard=False)
+    for step in (1, 2, 3):
+        writer.write({"step": step})
+    writer.truncate(1)  # a rollback to step 1
+    writer.write({"step": 2, "event": "rollback"})
+    writer.write({"step": 3})
+    writer.close()
+    assert logs.read_metrics(str(tmp_path / "metrics.jsonl")) == [
+        {"step": 1}, {"step": 2, "event": "rollback"}, {"step": 3}]
+
+
+def test_4_a_second_process_on_the_workdir_is_refused_and_a_kill_leaves_no_lock(tmp_path):
+    workdir = tmp_path / "run"
+    env = dict(os.environ, CI="true")
+    first = subprocess.Popen(_cmd("train", "--workdir", str(workdir), "--config.steps=20000",
+                                  *FAST), env=env, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE)
+    try:
+        deadline = time.time() + 120
+        while not (workdir / "config.json").exists() and time.time() < deadline:
+            time.sleep(0.05)
+        second = odegan("train", "--workdir", str(workdir), "--config.steps=20000", *FAST)
+        assert second.returncode == 2 and "Traceback" not in second.stderr
+        assert f"another `odegan train` (pid {first.pid}) is running" in second.stderr
+    finally:
+        first.send_signal(signal.SIGKILL)
+        first.wait()
+    steps = (_checkpoints(workdir) or [0])[-1] + 100  # a short extension of what was saved
+    third = odegan("train", "--workdir", str(workdir), f"--config.steps={steps}", *FAST)
+    assert third.returncode == 0, third.stderr
+
+
+def test_5_rerunning_a_finished_run_changes_nothing(finished, tmp_path):
+    run = _copy(finished[0], tmp_path / "run")
+    before = _files(run)
+    result = odegan("train", "--workdir", str(run), "--config.steps=300", *FAST)
+    assert result.returncode == 0, result.stderr
+    assert "is complete (300 steps); nothing to do" in result.stdout
+    assert _files(run) == before
+
+
+@pytest.mark.parametrize("where", ["file", "under_file"])
+def test_6_a_workdir_that_is_or_lies_under_a_file_is_one_error(tmp_path, where):
+    (tmp_path / "f").write_text("not a directory")
+    workdir = tmp_path / "f" if where == "file" else tmp_path / "f" / "run"
+    result = odegan("train", "--workdir", str(workdir), "--config.steps=10", *FAST)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert ("is a file" if where == "file" else "lies under the file") in result.stderr
+
+
+def test_7_evaluation_falls_back_from_a_damaged_newest_checkpoint(finished, tmp_path):
+    run = _copy(finished[0], tmp_path / "run")
+    with open(run / "checkpoints" / "300" / "state.sha256", "w") as f:
+        f.write("0" * 64 + "\n")
+    result = odegan("eval", str(run), "--n", "500")
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+    assert "checkpoint 300 is damaged" in result.stdout
+    assert json.load(open(run / "eval.json"))["step"] == 200
+    assert os.path.isdir(run / "checkpoints" / "300")  # reading a run moves nothing
+
+
+@pytest.mark.parametrize("args,option", [(["sample", "--n", "0"], "--n"),
+                                         (["neighbours", "--k", "-2"], "--k"),
+                                         (["interpolate", "--rows", "0"], "--rows")])
+def test_7_counts_below_one_name_the_option(tmp_path, args, option):
+    result = odegan(args[0], str(tmp_path), *args[1:])
+    assert result.returncode == 2 and option in result.stderr and "must be ≥ 1" in result.stderr
+
+
+def test_9_the_stop_message_says_when_no_checkpoint_exists(tmp_path):
+    result = odegan("train", "--workdir", str(tmp_path / "nan"), "--config.steps=100",
+                    "--config.rule.h=20", "--config.loop.steps_per_call=1",
+                    "--config.loop.checkpoint_every=0", "--config.loop.log_every=1",
+                    "--config.loop.eval_samples=100", "--config.loop.plot=false",
+                    "--config.loop.nonfinite=stop")
+    assert result.returncode == 3
+    assert "no checkpoint had been saved yet" in result.stderr and "(step 0)" not in result.stderr
+    assert "config.loop.nonfinite=rollback" in result.stderr
+
+
+# ------------------------------------------------- 8: inputs that used to pass silently
+
+@pytest.mark.parametrize("key,value,message", [
+    ("rule.h", float("nan"), "config.rule.h: must be a finite number"),
+    ("rule.reg_weight", float("inf"), "config.rule.reg_weight: must be a finite number"),
+    ("optimizer.learning_rate", float("nan"), "config.optimizer.learning_rate: must be a finite"),
+    ("seed", 2 ** 32, "config.seed: 4294967296 is outside the PRNG's seeds"),
+    ("data.batch_size", 8, "config.data.stratified: a stratified batch tiles the 16 means"),
+])
+def test_8_bad_values_are_one_error_naming_the_key(key, value, message):
+    from odegan_jax.config import ConfigError, base_config
+    from odegan_jax.experiment import build
+    config = base_config()
+    config.update_from_flattened_dict({key: value})
+    with pytest.raises(ConfigError, match=message):
+        build(config)
+
+
+def test_8_a_config_file_that_fails_is_one_error(tmp_path):
+    bad = tmp_path / "bad.py"
+    bad.write_text("def get_config(:\n")
+    result = odegan("train", "--config", str(bad), "--workdir", str(tmp_path / "w"))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "cannot be loaded (SyntaxError" in result.stderr
+    bad.write_text("def get_config():\n    raise RuntimeError('no GPU here')\n")
+    result = odegan("train", "--config", str(bad), "--workdir", str(tmp_path / "w"))
+    assert result.returncode == 2 and "raised RuntimeError: no GPU here" in result.stderr
+
+
+def test_8_image_files_that_cannot_train_are_one_error(tmp_path):
+    import numpy as np
+
+    from odegan_jax.config import ConfigError, base_config
+    from odegan_jax.data import DatasetError
+    from odegan_jax.experiment import build
+    c = base_config()
+    c.data.name, c.model.name, c.data.batch_size = "npz", "dcgan28", 64
+    c.data.path = str(tmp_path / "small.npz")
+    np.savez(c.data.path, x_train=np.zeros((10, 28, 28), np.uint8))
+    with pytest.raises(ConfigError, match="config.data.batch_size: .* needs 64 samples .* has 10"):
+        build(c)
+    np.savez(c.data.path, x_train=np.zeros((100, 28, 28), np.complex64))
+    with pytest.raises(DatasetError, match="real numbers, got dtype complex64"):
+        build(c)
+    np.savez(c.data.path, x_train=np.zeros((100, 28, 28), np.uint8), y_train=np.zeros(99))
+    with pytest.raises(DatasetError, match="99 labels for 100 images"):
+        build(c)
+    np.savez(c.data.path, x_train=np.full((100, 28, 28), 300.0, np.float32))
+    with pytest.raises(DatasetError, match=r"\[0, 1\] or \[0, 255\]"):
+        build(c)
+
+
+def test_7_fid_needs_two_samples_and_warns_below_the_feature_count():
+    import numpy as np
+
+    from odegan_jax.metrics import scores
+    f = np.random.default_rng(0).normal(size=(50, 8))
+    with pytest.raises(ValueError, match="at least 2 samples"):
+        scores.fid_from_features(f[:1], f)
+    with pytest.warns(UserWarning, match="covariance is singular"):
+        scores.fid_from_features(f[:5], f)
+
+
+def test_6_a_full_disk_ends_the_run_with_one_message_and_keeps_earlier_checkpoints(tmp_path):
+    """A 300 KiB tmpfs fills up within a few checkpoints (needs root and mount)."""
+    mnt = tmp_path / "tiny"
+    mnt.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=300k", "tmpfs", str(mnt)],
+                      capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a tmpfs here (needs root)")
+    try:
+        result = odegan("train", "--workdir", str(mnt / "run"), "--config.steps=3000", *FAST)
+        assert result.returncode == 4, result.stderr[-3000:]
+        assert "odegan: error: saving the checkpoint of step" in result.stderr
+        assert "No space left on device" in result.stderr
+        kept = _checkpoints(mnt / "run")
+        assert kept and kept == list(range(100, kept[-1] + 1, 100))  # every earlier one intact
+        from odegan_jax.experiment import load_run
+        assert load_run(str(mnt / "run"))[2] == kept[-1]  # and the newest restores
+    finally:
+        subprocess.run(["umount", str(mnt)], capture_output=True)
