@@ -8,6 +8,7 @@ that actually restores (:func:`restore_latest`) and moving a damaged one aside
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import time
 from typing import Callable, Optional
@@ -52,6 +53,11 @@ def save(mngr: ocp.CheckpointManager, step: int, state, force: bool = False) -> 
     """Saves ``state`` at ``step`` if the manager's interval policy (or ``force``) says so,
     waits for the asynchronous write to finish and writes the state's checksum beside it;
     returns whether it saved. A failed write raises :class:`SaveError`."""
+    absl_logger = logging.getLogger("absl")
+    level = absl_logger.level
+    # orbax logs each failed write of a save with a traceback from its threads; the exception
+    # it then raises says the same once, in the SaveError below
+    absl_logger.setLevel(logging.CRITICAL)
     try:
         saved = mngr.save(int(step), args=ocp.args.StandardSave(state), force=force)
         mngr.wait_until_finished()
@@ -65,6 +71,8 @@ def save(mngr: ocp.CheckpointManager, step: int, state, force: bool = False) -> 
                         f"({_problem(e)}); the earlier checkpoints are intact. Free disk space "
                         f"or make the directory writable, then run the same command again to "
                         f"resume") from None
+    finally:
+        absl_logger.setLevel(level)
     return saved
 
 

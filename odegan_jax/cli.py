@@ -257,6 +257,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _one_line_background_errors() -> None:
+    """Errors in library threads (tensorboardX's event writer, orbax's savers) and in exit
+    callbacks print one line, not a traceback: on a full disk they follow the same cause as
+    the one message that says what happened and what to do."""
+    import threading
+
+    def thread_hook(args):
+        print(f"odegan: background thread {args.thread.name if args.thread else '?'}: "
+              f"{args.exc_type.__name__}: {args.exc_value}", file=sys.stderr)
+
+    def unraisable_hook(info):
+        print(f"odegan: ignored at exit: {type(info.exc_value).__name__}: {info.exc_value}",
+              file=sys.stderr)
+
+    threading.excepthook = thread_hook
+    sys.unraisablehook = unraisable_hook
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser()
@@ -270,6 +288,7 @@ def main(argv: list[str] | None = None) -> int:
     from odegan_jax.experiment import RunError
     from odegan_jax.metrics.inception import InceptionWeightsError
     from odegan_jax.rundir import RunDirError
+    _one_line_background_errors()
     try:
         return args.func(args, extra)
     except (ConfigError, DatasetError, RunError, RunDirError, InceptionWeightsError,

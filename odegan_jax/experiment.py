@@ -121,6 +121,7 @@ def build(config: ml_collections.ConfigDict) -> Experiment:
     rule = build_rule(config, game)
     if dataset is None:
         dataset = make_dataset(config.data, keys["dataset"])
+    check_memory(config, dataset.sample_shape, rule.batches_per_step)
     needed = rule.batches_per_step * config.data.batch_size
     if dataset.train is not None and len(dataset.train) < needed:
         raise ConfigError(f"config.data.batch_size: a step of rule {rule.name!r} needs "
@@ -131,6 +132,33 @@ def build(config: ml_collections.ConfigDict) -> Experiment:
     return Experiment(config, game, rule, dataset, keys,
                       eval_latents=game.sample_latents(keys["eval"], n),
                       generate=jax.jit(game.generate), discriminate=jax.jit(game.discriminate))
+
+
+def available_memory() -> int:
+    """Bytes the default device can hold: the accelerator's limit, else the host's RAM."""
+    stats = getattr(jax.devices()[0], "memory_stats", lambda: None)() or {}
+    if "bytes_limit" in stats:
+        return int(stats["bytes_limit"])
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def check_memory(config, sample_shape, batches_per_step: int) -> None:
+    """A ConfigError before allocating when a lower bound on the arrays of one training step
+    and of the evaluation (inputs, latents, generated samples, float32; activations and
+    parameters come on top) already exceeds the device's memory, naming the largest term."""
+    sample = 4 * int(np.prod(sample_shape))
+    batch, latent = config.data.batch_size, config.model.latent_size
+    n_eval = config.loop.eval_samples if tuple(sample_shape) == (2,) else config.loop.sample_grid
+    terms = {"data.batch_size": batches_per_step * batch * (2 * sample + 4 * latent),
+             "model.latent_size": batch * 4 * latent + n_eval * 4 * latent,
+             "loop.eval_samples": n_eval * (sample + 4 * latent)}
+    total, limit = sum(terms.values()), available_memory()
+    if total > limit:
+        key = max(terms, key=terms.get)
+        raise ConfigError(f"config.{key}: one step and its evaluation need at least "
+                          f"{total / 2 ** 30:.1f} GiB of arrays (inputs, latents and samples "
+                          f"alone), more than the {limit / 2 ** 30:.1f} GiB this device has; "
+                          f"lower config.{key}")
 
 
 def init_state(exp: Experiment) -> rules.TrainState:

@@ -192,6 +192,19 @@ class Calls:
         self.exp, self.mesh, self.mngr, self.writer, self.echo = exp, mesh, mngr, writer, echo
         self.policy = exp.config.loop.nonfinite if exp.config.rule.name == "ode" else "stop"
         self.retries = self.rollbacks = 0
+        # A resumed run goes on as the interrupted one would: metrics.jsonl (already cut at the
+        # resumed step) keeps the retry / rollback rows, and the last rollback's h holds.
+        for row in logs.read_metrics(writer.path):
+            if row.get("event") == "retry":
+                self.retries += 1
+            elif row.get("event") == "rollback":
+                self.rollbacks += 1
+                self.exp = _with_h(self.exp, row["h"])
+            elif row.get("event") == "config_changed" and "rule.h" in row["changes"]:
+                self.exp = _with_h(self.exp, exp.config.rule.h)  # the user's new h wins
+        if self.rollbacks:
+            echo(f"odegan: going on with h {self.exp.config.rule.h:g} after "
+                 f"{self.rollbacks} rollback(s) recorded in metrics.jsonl")
         self._fns: dict[tuple[int, float], Callable] = {}
         train = None if exp.dataset.train is None else jnp.asarray(exp.dataset.train)
         self.state, self.train = state, train
@@ -276,7 +289,12 @@ def _copy_tree(tree):
     return jax.tree.map(jnp.copy, tree)
 
 
-def _halve_h(exp: Experiment) -> Experiment:
+def _with_h(exp: Experiment, h: float) -> Experiment:
+    """The experiment with base step size ``h`` (the schedule scales it as before)."""
     config = ml_collections.ConfigDict(exp.config.to_dict())
-    config.rule.h = exp.config.rule.h / 2
+    config.rule.h = h
     return dataclasses.replace(exp, config=config, rule=build_rule(config, exp.game))
+
+
+def _halve_h(exp: Experiment) -> Experiment:
+    return _with_h(exp, exp.config.rule.h / 2)
