@@ -67,6 +67,7 @@ def save(mngr: ocp.CheckpointManager, step: int, state, force: bool = False) -> 
                 f.write(state_sha256(state) + "\n")
             os.replace(path + ".tmp", path)
     except Exception as e:  # orbax / tensorstore raise many types for I/O failures
+        level = logging.CRITICAL  # its threads may still log this failure while we stop
         raise SaveError(f"saving the checkpoint of step {step} in {mngr.directory} failed "
                         f"({_problem(e)}); the earlier checkpoints are intact. Free disk space "
                         f"or make the directory writable, then run the same command again to "

@@ -261,6 +261,7 @@ def _one_line_background_errors() -> None:
     """Errors in library threads (tensorboardX's event writer, orbax's savers) and in exit
     callbacks print one line, not a traceback: on a full disk they follow the same cause as
     the one message that says what happened and what to do."""
+    import logging
     import threading
 
     def thread_hook(args):
@@ -273,6 +274,9 @@ def _one_line_background_errors() -> None:
 
     threading.excepthook = thread_hook
     sys.unraisablehook = unraisable_hook
+    # asyncio reports a library task's exception that nobody awaited (orbax's savers after a
+    # failed save) with a traceback when the task is collected; the save's own error is ours
+    logging.getLogger("asyncio").setLevel(logging.CRITICAL)
 
 
 def main(argv: list[str] | None = None) -> int:
