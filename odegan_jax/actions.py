@@ -14,9 +14,14 @@ import os
 import time
 from typing import Callable, Optional
 
+import jax
+import jax.numpy as jnp
 import numpy as np
+from optax.tree_utils import tree_norm, tree_sub
 
 from odegan_jax import checkpoints, logs, plots
+from odegan_jax.data import get_batches
+from odegan_jax.experiment import build_rule
 from odegan_jax.scoring import ImageScorer, quality_2d
 
 
@@ -149,6 +154,68 @@ class SampleGrid(PeriodicAction):
                               self.exp.samples(state, self.exp.config.loop.sample_grid))
 
 
+class Snapshots(PeriodicAction):
+    """G at the fixed evaluation latents at the listed steps (``loop.snapshot_steps``):
+    ``snapshots/step_N.npy`` for 2D data (every evaluation latent), ``snapshots/step_N.png``
+    for images; 001's training-progress figures are drawn from them."""
+
+    def __init__(self, exp, steps, workdir: str):
+        super().__init__(0, 0)
+        self.exp, self.steps = exp, sorted(set(int(s) for s in steps))
+        self.dir = os.path.join(workdir, "snapshots")
+
+    def next_step(self, step):
+        return next((s for s in self.steps if s > step), math.inf)
+
+    def due(self, step):
+        return step in self.steps
+
+    def __call__(self, step, state, metrics, row):
+        os.makedirs(self.dir, exist_ok=True)
+        path = os.path.join(self.dir, f"step_{step:07d}")
+        if self.exp.is_2d:
+            np.save(path + ".npy", self.exp.samples(state, self.exp.config.loop.eval_samples))
+        else:
+            plots.save_image_grid(path + ".png",
+                                  self.exp.samples(state, self.exp.config.loop.sample_grid))
+
+
+def truncation_error_fn(exp):
+    """A jitted ``(state, train) -> (lte, lte_rel)``: the step-doubling estimate of the local
+    truncation error of the run's ODE step, ‖Φ_h(y) − Φ_{h/2}(Φ_{h/2}(y))‖ over all parameters,
+    from the same state, minibatch and keys (the regulariser and everything else the training
+    step does included), and the same divided by the step's length ‖Φ_h(y) − y‖."""
+    half_config = exp.config.copy_and_resolve_references()
+    half_config.rule.h = exp.config.rule.h / 2
+    rule, half = exp.rule, build_rule(half_config, exp.game)
+    cfg = exp.config
+
+    def lte(state, train):
+        batches = get_batches(exp.dataset, exp.keys["stream"], state.step,
+                              rule.batches_per_step, cfg.data.batch_size, train)
+        full, _ = rule.step(state, batches)
+        mid, _ = half.step(state, batches)
+        mid = mid._replace(step=state.step, key=state.key)  # the same h and keys again
+        two, _ = half.step(mid, batches)
+        error = tree_norm(tree_sub(full.params, two.params))
+        return error, error / tree_norm(tree_sub(full.params, state.params))
+
+    return jax.jit(lte)
+
+
+class TruncationError(PeriodicAction):
+    """ODE rules: ``lte`` / ``lte_rel`` (:func:`truncation_error_fn`) every ``every`` steps."""
+
+    def __init__(self, exp, every: int, last_step: int):
+        super().__init__(every, last_step)
+        self.fn = truncation_error_fn(exp)
+        self.train = None if exp.dataset.train is None else jnp.asarray(exp.dataset.train)
+
+    def __call__(self, step, state, metrics, row):
+        error, rel = self.fn(state, self.train)
+        row.update(step=step, lte=float(error), lte_rel=float(rel))
+
+
 class Checkpoint(PeriodicAction):
     """An orbax checkpoint of the whole state (the last step's is saved after the loop)."""
 
@@ -171,9 +238,13 @@ def training_actions(exp, workdir: str, first_step: int, start: float, mngr,
         actions.append(Quality2D(exp, loop.log_every, steps))
     else:
         actions.append(ImageScores(exp, loop.score_every, steps))
+    if loop.lte_every:
+        actions.append(TruncationError(exp, loop.lte_every, steps))
     actions += [WriteRow(writer),
                 Progress(exp.config.name, first_step, steps, progress, echo)]
     if not exp.is_2d:
         actions.append(SampleGrid(exp, loop.sample_every, steps, workdir))
+    if loop.snapshot_steps:
+        actions.append(Snapshots(exp, loop.snapshot_steps, workdir))
     actions.append(Checkpoint(mngr, loop.checkpoint_every, steps))
     return actions

@@ -9,6 +9,8 @@ one place (with the training loop) that writes files.
     odegan neighbours RUN_DIR [--k 8]           samples next to their nearest training images
     odegan plot RUN_DIR                         regenerate the plots from the logs
     odegan interpolate RUN_DIR                  latent walks and vector arithmetic (004)
+    odegan reproduce [NAME [--full] [--seeds 0,1] [--workdir W] [--jobs N]]
+                                                the seeds' experiments into W/NAME/table.md
 
 ``--config`` takes the name of a file in ``configs/`` (e.g. ``mog16_official``) or a path to a
 config file defining ``get_config()``; without it, the main job (``mog16_rk4``) runs. Any
@@ -179,6 +181,39 @@ def _cmd_interpolate(args, extra) -> int:
     return 0
 
 
+PEER_PYTHON_ENV, PEER_SCRIPT_ENV = "ODEGAN_PEER_PYTHON", "ODEGAN_PEER_SCRIPT"
+
+
+def _peer(args) -> dict:
+    """The official notebook's script and its interpreter: the flags, else the environment,
+    else the places ../shared/peers/README.md installs them."""
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    python = (args.peer_python or os.environ.get(PEER_PYTHON_ENV)
+              or os.path.expanduser("~/.venvs/odegan-peer/bin/python"))
+    script = (args.peer_script or os.environ.get(PEER_SCRIPT_ENV)
+              or os.path.join(os.path.dirname(here), "shared", "peers",
+                              "official_notebook_mog16.py"))
+    return {"python": python, "script": script}
+
+
+def _cmd_reproduce(args, extra) -> int:
+    from odegan_jax import reproduce
+    from odegan_jax.config import split_overrides
+    overrides = split_overrides(extra)
+    if args.name is None:
+        _no_extra(extra)
+        for name in reproduce.NAMES:
+            study = reproduce.get_study(name)
+            print(f"{name:18s} {study.title} ({study.source})")
+        print("\nodegan reproduce NAME [--full] [--seeds 0,1] [--workdir W] [--jobs N]")
+        return 0
+    study = reproduce.get_study(args.name)
+    seeds = reproduce.parse_seeds(args.seeds) if args.seeds is not None else None
+    reproduce.run_study(study.name, args.workdir, full=args.full, seeds=seeds, jobs=args.jobs,
+                        overrides=overrides, peer=_peer(args))
+    return 0
+
+
 def _cmd_configs(args, extra) -> int:
     _no_extra(extra)
     for name in config_names():
@@ -254,6 +289,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--step", type=int)
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=_cmd_interpolate)
+    p = sub.add_parser("reproduce", help="list the seeds' studies, or run one into "
+                                          "W/NAME/ (table.md, results.json, figures)")
+    p.add_argument("name", nargs="?", help="a study (without it: the list)")
+    p.add_argument("--full", action="store_true",
+                   help="the seed's own sizes (steps, sample counts; for a GPU) instead of the "
+                        "CPU-sized default")
+    p.add_argument("--seeds", help="seeds, e.g. 0,1,2 or 0-15 (default: the study's)")
+    p.add_argument("--workdir", default="reproductions",
+                   help="studies go to WORKDIR/NAME (default: reproductions)")
+    p.add_argument("--jobs", type=_count, default=1, help="training runs at once (default 1)")
+    p.add_argument("--peer-python", help=f"interpreter of the official notebook's environment "
+                                         f"(default ${PEER_PYTHON_ENV}, else "
+                                         f"~/.venvs/odegan-peer/bin/python)")
+    p.add_argument("--peer-script", help=f"official_notebook_mog16.py (default "
+                                         f"${PEER_SCRIPT_ENV}, else ../shared/peers/)")
+    p.set_defaults(func=_cmd_reproduce)
     return parser
 
 
@@ -291,12 +342,13 @@ def main(argv: list[str] | None = None) -> int:
     from odegan_jax.data import DatasetError
     from odegan_jax.experiment import RunError
     from odegan_jax.metrics.inception import InceptionWeightsError
+    from odegan_jax.reproduce import StudyError
     from odegan_jax.rundir import RunDirError
     _one_line_background_errors()
     try:
         return args.func(args, extra)
     except (ConfigError, DatasetError, RunError, RunDirError, InceptionWeightsError,
-            FileNotFoundError) as e:
+            StudyError, FileNotFoundError) as e:
         print(f"odegan: error: {e}", file=sys.stderr)
         return 2
 

@@ -120,6 +120,12 @@ def base_config() -> ml_collections.ConfigDict:
     c.loop.sample_every = 1000  # images: PNG grid at fixed latents every N steps (0: only at the end)
     c.loop.sample_grid = 64  # images per grid
     c.loop.score_every = 0  # images: IS / FID / KID into metrics.jsonl every N steps (0: never)
+    # G at the fixed evaluation latents at these steps: snapshots/step_N.npy (2D: all
+    # loop.eval_samples points) or snapshots/step_N.png (images: loop.sample_grid images)
+    c.loop.snapshot_steps = ()
+    # ODE rules: every N steps, the local truncation error (one step of h against two of h/2
+    # from the same state and minibatch) as lte / lte_rel in metrics.jsonl (0: never)
+    c.loop.lte_every = 0
 
     c.eval = ml_collections.ConfigDict()
     c.eval.mode_fraction = 0.01  # a mode counts when it gets ≥ this share of samples within 3σ
@@ -174,7 +180,7 @@ def validate(config: ml_collections.ConfigDict) -> None:
         _check_positive(config, key, integer=True)
     for key in ("data.num_train", "model.num_blocks", "model.res_blocks", "data.image_size",
                 "loop.sample_every", "loop.score_every", "loop.checkpoint_every",
-                "loop.max_retries", "loop.max_rollbacks"):
+                "loop.max_retries", "loop.max_rollbacks", "loop.lte_every"):
         _check_positive(config, key, allow_zero=True, integer=True)
     for key in ("data.noise", "game.gp_weight", "rule.reg_weight", "optimizer.weight_decay"):
         _check_positive(config, key, allow_zero=True)
@@ -189,6 +195,13 @@ def validate(config: ml_collections.ConfigDict) -> None:
     if config.loop.nonfinite == "rollback" and config.rule.name != "ode":
         _fail("loop.nonfinite", "'rollback' halves the ODE step size h, so it needs "
                                 f"rule.name='ode' (got {config.rule.name!r}); use 'stop'")
+    if config.loop.lte_every and config.rule.name != "ode":
+        _fail("loop.lte_every", f"the truncation error is that of an ODE step, so it needs "
+                                f"rule.name='ode' (got {config.rule.name!r}); set it to 0")
+    snapshots = config.loop.snapshot_steps
+    if not isinstance(snapshots, (tuple, list)) or not all(
+            isinstance(s, int) and not isinstance(s, bool) and s >= 1 for s in snapshots):
+        _fail("loop.snapshot_steps", f"must be a tuple of steps ≥ 1, got {snapshots!r}")
     if config.eval.num_samples < 10:
         _fail("eval.num_samples", f"needs ≥ 10 samples (10 IS splits), got "
                                   f"{config.eval.num_samples}")

@@ -1,0 +1,6 @@
+"""004: WGAN-GP (λ = 10, n_critic = 5, Adam 1e-4, β = (0, 0.9)) on mog25."""
+from odegan_jax.configs._wgan2d import wgan_config
+
+
+def get_config():
+    return wgan_config("wgan_gp_mog25", "mog25", gradient_penalty=True)

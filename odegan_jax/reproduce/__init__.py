@@ -1,0 +1,444 @@
+"""``odegan reproduce``: the seeds' experiments as data, re-run into tables next to the seeds'
+numbers (SPEC C8).
+
+A study is a module in this package exposing ``STUDY``, a :class:`Study`: its runs (configs in
+``configs/`` with overrides, for each seed) and an ``analyse`` function that turns the finished
+runs into a :class:`Report` (the seed's claims next to ours with a verdict, detail tables, the
+numbers, figures). :func:`run_study` trains the runs as ``odegan train`` subprocesses into
+``W/NAME/runs/<run id>/`` and writes ``W/NAME/table.md``, ``results.json`` and the PNG figures.
+
+Resuming is the run directories' own: a run with ``summary.json`` is finished and skipped, a
+run that ended with an error wrote ``failed.json`` (it is a marked row, not retried), and a run
+killed mid-way resumes from its checkpoints, bit-exact. ``W/NAME/study.json`` records the
+study, its size (CPU or ``--full``) and any extra overrides; a directory made with other
+settings, or holding anything else, is refused before a run starts.
+"""
+from __future__ import annotations
+
+import ctypes
+import dataclasses
+import importlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Callable, Optional, Sequence
+
+import numpy as np
+
+from odegan_jax import logs
+from odegan_jax.rundir import RunDirError, RunLock
+
+NAMES = ("dirac_stability", "order_study", "lambda_sweep", "loss_balance", "depth_2d",
+         "wgan_critics", "optimizers_2d", "main_job_seeds", "official_notebook")
+VERDICTS = ("reproduced", "partly", "not reproduced", "not run")
+
+
+class StudyError(ValueError):
+    """A study cannot run as asked; the message says what to change."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Run:
+    """One training run of a study: ``odegan train --config CONFIG --config.seed=SEED
+    --config.KEY=VALUE ...`` into ``runs/<id>``; ``kind="peer"``: the official notebook's
+    script with ``peer_args`` (see ``../shared/peers``), its JSON in ``runs/<id>/peer.json``."""
+    id: str
+    config: str
+    overrides: tuple = ()  # ((key, value), ...): python values, typed like the config's
+    seed: int = 0
+    kind: str = "train"
+    peer_args: tuple = ()
+    labels: tuple = ()  # ((name, value), ...): what the analysis groups by
+
+    @property
+    def label(self) -> dict:
+        return dict(self.labels)
+
+
+@dataclasses.dataclass
+class Outcome:
+    """What became of a run: status ``ok`` | ``diverged`` (non-finite, exit 3) | ``failed``
+    (another error) | ``unavailable`` (a peer that is not installed)."""
+    run: Run
+    dir: str
+    status: str
+    summary: dict = dataclasses.field(default_factory=dict)
+    error: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    def metrics(self) -> list[dict]:
+        path = os.path.join(self.dir, "metrics.jsonl")
+        return logs.read_metrics(path) if os.path.exists(path) else []
+
+    def final(self) -> dict:
+        return self.summary.get("final", {})
+
+    def load(self, step: Optional[int] = None):
+        """``(experiment, state, step)`` of the run's checkpoint (default: the last)."""
+        from odegan_jax.experiment import load_run
+        return load_run(self.dir, step)
+
+
+@dataclasses.dataclass
+class Claim:
+    """One row of a study's claims table."""
+    claim: str
+    source: str
+    seed: str  # the seed's number or statement
+    ours: str
+    verdict: str
+    why: str
+
+
+@dataclasses.dataclass
+class Report:
+    claims: list
+    tables: list = dataclasses.field(default_factory=list)  # (title, headers, rows)
+    numbers: dict = dataclasses.field(default_factory=dict)
+    figures: dict = dataclasses.field(default_factory=dict)  # file name -> Figure
+    notes: list = dataclasses.field(default_factory=list)
+
+
+@dataclasses.dataclass(frozen=True)
+class Study:
+    name: str
+    title: str
+    source: str  # the seeds' sections this study re-runs
+    runs: Callable[[bool, Sequence[int]], list]  # (full, seeds) -> [Run]
+    analyse: Callable[["Context"], Report]
+    seeds: tuple = (0, 1)  # default seeds
+    sizes: str = ""  # what the CPU size and --full change, for the table
+
+
+@dataclasses.dataclass
+class Context:
+    study: Study
+    dir: str
+    full: bool
+    seeds: tuple
+    outcomes: list  # [Outcome] in the order of the study's runs
+    peer: dict = dataclasses.field(default_factory=dict)
+
+    def select(self, **labels) -> list:
+        return [o for o in self.outcomes
+                if all(o.run.label.get(k) == v for k, v in labels.items())]
+
+
+def get_study(name: str) -> Study:
+    if name not in NAMES:
+        raise StudyError(f"unknown study {name!r}; studies: {', '.join(NAMES)} "
+                         f"(`odegan reproduce` lists them)")
+    return importlib.import_module(f"odegan_jax.reproduce.{name}").STUDY
+
+
+def parse_seeds(text: str) -> tuple:
+    """``"0,1,2"``, ``"0-15"`` or a mix (``"0-3,7"``) → a tuple of distinct seeds ≥ 0."""
+    seeds: list[int] = []
+    try:
+        for part in text.split(","):
+            part = part.strip()
+            if "-" in part[1:]:
+                lo, hi = part.split("-", 1)
+                lo, hi = int(lo), int(hi)
+                if hi < lo:
+                    raise ValueError
+                seeds.extend(range(lo, hi + 1))
+            else:
+                seeds.append(int(part))
+    except ValueError:
+        raise StudyError(f"--seeds {text!r} does not parse; write seeds as 0,1,2 or a range "
+                         f"0-15 (or both: 0-3,7)") from None
+    if not seeds or min(seeds) < 0 or max(seeds) >= 2 ** 32:
+        raise StudyError(f"--seeds {text!r}: seeds are integers 0 … 2**32 - 1")
+    return tuple(dict.fromkeys(seeds))
+
+
+def override_text(value) -> str:
+    """A config value as ``--config.KEY=`` text (typed back by ``config.apply_override``)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (tuple, list)):
+        return "(" + ",".join(override_text(v) for v in value) + ("," if len(value) == 1 else "")\
+            + ")"
+    return repr(value) if isinstance(value, float) else str(value)
+
+
+def train_command(run: Run, run_dir: str, extra: Sequence[tuple] = ()) -> list[str]:
+    cmd = [sys.executable, "-m", "odegan_jax.cli", "train", "--config", run.config,
+           "--workdir", run_dir, "--no-progress", f"--config.seed={run.seed}"]
+    for key, value in tuple(run.overrides) + tuple(extra):
+        cmd.append(f"--config.{key}={override_text(value)}")
+    return cmd
+
+
+def _read_json(path: str) -> Optional[dict]:
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def _check_study_dir(study_dir: str, record: dict) -> None:
+    parent = os.path.dirname(study_dir)
+    if os.path.exists(os.path.join(parent, "config.json")):
+        raise StudyError(f"--workdir {parent} is a training run's directory; give a directory "
+                         f"for studies (e.g. reproductions/)")
+    if os.path.isfile(study_dir):
+        raise StudyError(f"{study_dir} is a file; choose another --workdir")
+    old = _read_json(os.path.join(study_dir, "study.json"))
+    if old is None:
+        if os.path.isdir(study_dir) and os.listdir(study_dir):
+            raise StudyError(f"{study_dir} exists and holds no study.json (it is not a study's "
+                             f"directory); move it aside or choose another --workdir")
+        return
+    for key, what in (("study", "study"), ("full", "size (--full or not)"),
+                      ("overrides", "extra --config overrides")):
+        if old.get(key) != record[key]:
+            raise StudyError(
+                f"{study_dir} holds the runs of another {what}: {old.get(key)!r} there, "
+                f"{record[key]!r} now. Nothing was changed; choose another --workdir")
+
+
+def _outcome(run: Run, run_dir: str) -> Optional[Outcome]:
+    """The finished outcome of a run, or None when it has to (re)start or resume."""
+    failed = _read_json(os.path.join(run_dir, "failed.json"))
+    if failed is not None:
+        return Outcome(run, run_dir, failed.get("status", "failed"), error=failed.get("error", ""))
+    if run.kind == "peer":
+        peer = _read_json(os.path.join(run_dir, "peer.json"))
+        return None if peer is None else Outcome(run, run_dir, "ok", summary=peer)
+    summary = _read_json(os.path.join(run_dir, "summary.json"))
+    return None if summary is None else Outcome(run, run_dir, "ok", summary=summary)
+
+
+def _last_error(text: str) -> str:
+    lines = [l for l in text.strip().splitlines() if l.strip()]
+    errors = [l for l in lines if l.startswith("odegan:") or "Error" in l]
+    return (errors or lines or ["(no output)"])[-1][:400]
+
+
+def _die_with_parent() -> None:
+    """In a run's subprocess: SIGTERM when the study's process dies, so that a killed study
+    leaves no orphan run holding its directory's lock (Linux; elsewhere a no-op)."""
+    try:
+        ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def _execute(run: Run, run_dir: str, extra, peer: dict, echo) -> Outcome:
+    done = _outcome(run, run_dir)
+    if done is not None:
+        echo(f"  {run.id}: finished before ({done.status}), skipped")
+        return done
+    os.makedirs(run_dir, exist_ok=True)
+    if run.kind == "peer":
+        python, script = peer.get("python", ""), peer.get("script", "")
+        if not (python and script and os.path.isfile(python) and os.path.isfile(script)):
+            return Outcome(run, run_dir, "unavailable",
+                           error="the official notebook's script or its environment is not "
+                                 "installed (see ../shared/peers/README.md; "
+                                 "--peer-python / --peer-script)")
+        args = [str(a) for a in run.peer_args]
+        for key, value in extra:  # a smoke test's shorter runs shorten the peer's too
+            if key == "steps" and "--steps" in args:
+                args[args.index("--steps") + 1] = str(value)
+        cmd = [python, script, *args, "--json",
+               os.path.join(run_dir, "peer.json.tmp")]
+    else:
+        cmd = train_command(run, run_dir, extra)
+    start = time.perf_counter()
+    with open(os.path.join(run_dir, "..", f"{run.id}.log"), "w", encoding="utf-8") as log:
+        proc = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, text=True,
+                              preexec_fn=_die_with_parent)
+    with open(os.path.join(run_dir, "..", f"{run.id}.log"), encoding="utf-8") as f:
+        output = f.read()
+    wall = time.perf_counter() - start
+    if run.kind == "peer" and proc.returncode == 0:
+        os.replace(os.path.join(run_dir, "peer.json.tmp"), os.path.join(run_dir, "peer.json"))
+    if proc.returncode < 0:  # killed by a signal: nothing is recorded, a re-run resumes
+        raise KeyboardInterrupt(f"run {run.id} was killed (signal {-proc.returncode})")
+    done = _outcome(run, run_dir)
+    if proc.returncode == 0 and done is not None:
+        echo(f"  {run.id}: done in {wall:.0f} s")
+        return done
+    status = "diverged" if proc.returncode == 3 else "failed"
+    error = _last_error(output)
+    logs.write_json(os.path.join(run_dir, "failed.json"),
+                    {"status": status, "error": error, "returncode": proc.returncode,
+                     "command": cmd})
+    echo(f"  {run.id}: {status} ({error})")
+    return Outcome(run, run_dir, status, error=error)
+
+
+def run_study(name: str, workdir: str, *, full: bool = False,
+              seeds: Optional[Sequence[int]] = None, jobs: int = 1,
+              overrides: Sequence[tuple] = (), peer: Optional[dict] = None,
+              echo: Callable[[str], None] = print, study: Optional[Study] = None) -> dict:
+    """Runs (or resumes) study ``name`` into ``workdir/name``; returns ``results.json``'s
+    content. ``overrides``: extra ``(key, text)`` config overrides for every training run
+    (smoke tests: ``("steps", "200")``)."""
+    study = study or get_study(name)
+    seeds = tuple(seeds) if seeds is not None else study.seeds
+    study_dir = os.path.abspath(os.path.join(workdir, study.name))
+    record = {"study": study.name, "full": bool(full),
+              "overrides": [list(o) for o in overrides]}
+    _check_study_dir(study_dir, record)
+    runs = study.runs(full, seeds)
+    ids = [r.id for r in runs]
+    if len(set(ids)) != len(ids):
+        raise StudyError(f"study {study.name}: run ids repeat")
+    os.makedirs(os.path.join(study_dir, "runs"), exist_ok=True)
+    try:
+        lock = RunLock(study_dir)
+    except RunDirError:
+        raise StudyError(f"another `odegan reproduce {study.name}` is running in {study_dir}; "
+                         f"wait for it, or choose another --workdir") from None
+    try:
+        logs.write_json(os.path.join(study_dir, "study.json"), record)
+        return _run_locked(study, study_dir, runs, full, seeds, jobs, overrides, peer or {},
+                           echo)
+    finally:
+        lock.release()
+
+
+def _run_locked(study, study_dir, runs, full, seeds, jobs, overrides, peer, echo) -> dict:
+    echo(f"odegan reproduce {study.name}: {len(runs)} runs "
+         f"({'full size' if full else 'CPU size'}, seeds {','.join(map(str, seeds)) or '-'}) "
+         f"into {study_dir}")
+    start = time.perf_counter()
+    run_dir = lambda r: os.path.join(study_dir, "runs", r.id)  # noqa: E731
+    if jobs > 1:
+        with ThreadPoolExecutor(jobs) as pool:
+            outcomes = list(pool.map(lambda r: _execute(r, run_dir(r), overrides, peer, echo),
+                                     runs))
+    else:
+        outcomes = [_execute(r, run_dir(r), overrides, peer, echo) for r in runs]
+    ctx = Context(study, study_dir, bool(full), seeds, outcomes, peer)
+    report = study.analyse(ctx)
+    results = write_report(ctx, report, overrides)
+    echo(f"odegan reproduce {study.name}: done in {time.perf_counter() - start:.0f} s; "
+         f"{os.path.join(study_dir, 'table.md')}")
+    return results
+
+
+# ------------------------------------------------------------------------------------------
+# Writing a report
+# ------------------------------------------------------------------------------------------
+
+def _cell(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value).replace("|", "\\|").replace("\n", " ")
+
+
+def markdown_table(headers: Sequence[str], rows: Sequence[Sequence]) -> str:
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(_cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def run_row(o: Outcome) -> dict:
+    """The per-run record of results.json."""
+    final = o.final()
+    row = {"config": o.run.config, "seed": o.run.seed, "kind": o.run.kind,
+           "overrides": {k: v for k, v in o.run.overrides}, "labels": o.run.label,
+           "status": o.status}
+    if o.error:
+        row["error"] = o.error
+    if o.ok and o.run.kind == "train":
+        row.update(params_sha256=o.summary.get("params_sha256"),
+                   wall_time_s=o.summary.get("wall_time_s"), retries=o.summary.get("retries"),
+                   rollbacks=o.summary.get("rollbacks"),
+                   final={k: final[k] for k in ("modes_covered", "hq_fraction", "loss_d",
+                                                 "loss_g", "d_real", "d_fake") if k in final})
+    elif o.ok:
+        row["peer"] = o.summary
+    return row
+
+
+def write_report(ctx: Context, report: Report, overrides=()) -> dict:
+    for claim in report.claims:
+        if claim.verdict not in VERDICTS:
+            raise ValueError(f"verdict {claim.verdict!r} is not one of {VERDICTS}")
+    study = ctx.study
+    figures = []
+    for fname, fig in report.figures.items():
+        fig.savefig(os.path.join(ctx.dir, fname), dpi=100)
+        figures.append(fname)
+    failed = [o for o in ctx.outcomes if not o.ok]
+    parts = [f"# {study.name}: {study.title}", "",
+             f"Seed sources: {study.source}. Size: {'full (--full)' if ctx.full else 'CPU'}"
+             f"{'; ' + study.sizes if study.sizes else ''}."
+             + (f" Seeds: {', '.join(map(str, ctx.seeds))}." if ctx.seeds else "")
+             + (f" Extra overrides: {', '.join(f'{k}={v}' for k, v in overrides)}."
+                if overrides else ""),
+             "", "## Claims", "",
+             markdown_table(["claim", "source", "seed's number", "ours", "verdict", "why"],
+                            [[c.claim, c.source, c.seed, c.ours, f"**{c.verdict}**", c.why]
+                             for c in report.claims])]
+    for title, headers, rows in report.tables:
+        parts += ["", f"## {title}", "", markdown_table(headers, rows)]
+    if report.notes:
+        parts += ["", "## Notes", ""] + [f"- {n}" for n in report.notes]
+    if figures:
+        parts += ["", "## Figures", ""] + [f"![{f}]({f})" for f in figures]
+    parts += ["", "## Runs", "",
+              f"{len(ctx.outcomes)} runs, {len(failed)} not finished normally "
+              f"(marked rows above; the error of each is in results.json)." if ctx.outcomes
+              else "No training runs (computed in the analysis).", ""]
+    if ctx.outcomes:
+        parts.append(markdown_table(
+            ["run", "status", "params_sha256", "wall s"],
+            [[o.run.id, o.status if o.ok else f"**{o.status}**",
+              (o.summary.get("params_sha256") or "")[:16], o.summary.get("wall_time_s",
+                                                                         o.summary.get("wall_s", ""))]
+             for o in ctx.outcomes]))
+    with open(os.path.join(ctx.dir, "table.md"), "w", encoding="utf-8") as f:
+        f.write("\n".join(parts) + "\n")
+    results = {"study": study.name, "title": study.title, "source": study.source,
+               "full": ctx.full, "seeds": list(ctx.seeds),
+               "overrides": [list(o) for o in overrides],
+               "claims": [dataclasses.asdict(c) for c in report.claims],
+               "numbers": report.numbers, "figures": figures,
+               "runs": {o.run.id: run_row(o) for o in ctx.outcomes}}
+    logs.write_json(os.path.join(ctx.dir, "results.json"), results)
+    return results
+
+
+# ------------------------------------------------------------------------------------------
+# Helpers shared by the studies
+# ------------------------------------------------------------------------------------------
+
+def mean_or_none(values) -> Optional[float]:
+    values = [v for v in values if v is not None and np.isfinite(v)]
+    return float(np.mean(values)) if values else None
+
+
+def fmt(value, pattern: str = "{:.3g}", missing: str = "–") -> str:
+    return missing if value is None else pattern.format(value)
+
+
+def quality(o: Outcome) -> tuple:
+    """(modes covered, HQ share) of a finished 2D run, (None, None) otherwise."""
+    if not o.ok:
+        return None, None
+    f = o.final()
+    return f.get("modes_covered"), f.get("hq_fraction")
+
+
+def status_cell(o: Outcome) -> str:
+    """'16/16, 87.9%' for a finished 2D run, the marked status otherwise."""
+    if not o.ok:
+        return f"**{o.status}**"
+    m, hq = quality(o)
+    n = o.final().get("num_modes", "?")
+    return f"{m}/{n}, {100 * hq:.1f}%" if m is not None else "ok"

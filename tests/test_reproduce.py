@@ -1,0 +1,294 @@
+"""`odegan reproduce`: the driver (errors, resume after a kill), each study's table builder on
+hand-made run outputs, and the Dirac-GAN amplification against the stability functions."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from odegan_jax import reproduce
+from odegan_jax.integrators import TABLEAUX, linear_amplification
+from odegan_jax.reproduce import (Context, Outcome, Run, StudyError, dirac_stability,
+                                  lambda_sweep, loss_balance, main_job_seeds,
+                                  official_notebook, optimizers_2d, order_study)
+from test_cli import odegan
+
+# --------------------------------------------------------------------------------------
+# hand-made run outputs
+# --------------------------------------------------------------------------------------
+
+
+def _outcome(tmp_path, run: Run, rows=(), final=None, status="ok", summary=None) -> Outcome:
+    d = tmp_path / "runs" / run.id
+    d.mkdir(parents=True, exist_ok=True)
+    with open(d / "metrics.jsonl", "w") as f:
+        for r in rows:
+            f.write(json.dumps(r) + "\n")
+    summary = summary if summary is not None else (
+        {"final": final or (rows[-1] if rows else {}), "params_sha256": "ab" * 32,
+         "wall_time_s": 10.0, "steps": 1000, "retries": 0, "rollbacks": 0}
+        if status == "ok" else {})
+    return Outcome(run, str(d), status, summary=summary,
+                   error="" if status == "ok" else "non-finite loss_d at step 12")
+
+
+def _ctx(tmp_path, study, outcomes, seeds=(0, 1)):
+    return Context(study, str(tmp_path), False, tuple(seeds), outcomes)
+
+
+def _final(modes, hq, num=16, **extra):
+    return {"step": 1000, "modes_covered": modes, "hq_fraction": hq, "num_modes": num,
+            "loss_d": 1.3, "loss_g": 0.7, "d_real": 0.5, "d_fake": 0.5, **extra}
+
+
+def _verdicts(report):
+    return [c.verdict for c in report.claims]
+
+
+def test_main_job_seeds_counts_the_seeds_that_pass(tmp_path):
+    runs = main_job_seeds.runs(False, range(4))
+    quality = [(16, 0.9), (16, 0.79), (15, 0.95), None]  # pass, HQ short, a mode short, diverged
+    outs = [_outcome(tmp_path, r, [_final(*q)]) if q else _outcome(tmp_path, r, status="diverged")
+            for r, q in zip(runs, quality)]
+    report = main_job_seeds.analyse(_ctx(tmp_path, main_job_seeds.STUDY, outs, range(4)))
+    assert report.numbers["passed"] == 1 and report.numbers["pass_rate"] == 0.25
+    assert _verdicts(report) == ["not reproduced"]
+    assert report.tables[0][2][3][3] == "**diverged**"
+
+
+def test_order_study_finds_each_integrators_first_diverging_h(tmp_path):
+    study = order_study.STUDY
+    outs = []
+    for run in study.runs(False, (0,)):
+        name, h = run.label["integrator"], run.label["h"]
+        first_bad = {"euler": 0.08, "heun": 0.64, "rk4": None}[name]
+        if first_bad is not None and h >= first_bad:
+            outs.append(_outcome(tmp_path, run, status="diverged"))
+        else:
+            hq = {"euler": 0.5, "heun": 0.6, "rk4": 0.7}[name]
+            outs.append(_outcome(tmp_path, run, [_final(16, hq)]))
+    report = study.analyse(_ctx(tmp_path, study, outs, (0,)))
+    assert report.numbers["first_failing_h"] == {"euler": 0.08, "heun": 0.64, "rk4": None}
+    assert _verdicts(report) == ["reproduced", "reproduced"]
+    # the other way round the ordering claim fails
+    flipped = [_outcome(tmp_path, o.run, status="diverged") if o.run.label["integrator"] == "rk4"
+               else o for o in outs]
+    report = study.analyse(_ctx(tmp_path, study, flipped, (0,)))
+    assert report.numbers["first_failing_h"]["rk4"] == 0.01
+    assert _verdicts(report)[0] == "partly"
+
+
+def test_lambda_sweep_correlates_lambda_with_the_truncation_error(tmp_path):
+    study = lambda_sweep.STUDY
+    outs = []
+    for run in study.runs(False, (0,)):
+        lam = run.label["lambda"]
+        rows = [{"step": s, "lte": 1e-3 / (1 + 100 * lam) * (1 + 0.01 * i),
+                 "lte_rel": 1e-2 / (1 + 10 * lam)} for i, s in enumerate((250, 500, 750))]
+        rows[-1].update(_final(16, 0.5 + lam))
+        outs.append(_outcome(tmp_path, run, rows))
+    report = study.analyse(_ctx(tmp_path, study, outs, (0,)))
+    assert report.numbers["spearman"] == pytest.approx(-1.0)
+    assert report.numbers["median_lte"]["0.0"] == pytest.approx(1.01e-3)
+    assert _verdicts(report) == ["reproduced", "reproduced"]
+
+
+def test_loss_balance_measures_distance_from_nash_and_the_trends(tmp_path):
+    study = loss_balance.STUDY
+    outs, steps = [], np.arange(100, 10_001, 100)
+    for run in study.runs(False, (0,)):
+        if run.label["rule"] == "rk4":
+            ld, lg = np.full(len(steps), 2 * np.log(2)), np.full(len(steps), np.log(2))
+            dr, df = np.full(len(steps), 0.5), np.full(len(steps), 0.5)
+        else:  # D dominates: ℓ_D falls, ℓ_G rises, D(x) − D(G(z)) opens
+            ld, lg = 1.3 - steps / 1e5, 0.8 + steps / 1e5
+            dr, df = 0.5 + steps / 4e4, 0.5 - steps / 4e4
+        rows = [{"step": int(s), "loss_d": float(a), "loss_g": float(b), "d_real": float(c),
+                 "d_fake": float(d)} for s, a, b, c, d in zip(steps, ld, lg, dr, df)]
+        outs.append(_outcome(tmp_path, run, rows))
+    report = study.analyse(_ctx(tmp_path, study, outs, (0,)))
+    rk4, adam = report.numbers["mean"]["rk4"], report.numbers["mean"]["adam"]
+    assert rk4["dist_nash"] == pytest.approx(0.0, abs=1e-12)
+    assert adam["slope_d"] == pytest.approx(-0.01) and adam["slope_g"] == pytest.approx(0.01)
+    assert _verdicts(report) == ["reproduced", "reproduced"]
+
+
+def test_optimizers_2d_reads_quality_at_equal_wall_time(tmp_path):
+    study = optimizers_2d.STUDY
+    outs = []
+    for run in study.runs(False, (0,)):
+        method = run.label["method"]
+        cost = 2.0 if method in optimizers_2d.INTEGRATORS else 1.0  # seconds per 1,000 steps
+        rows = [{"step": s, "time_s": cost * s / 1000, "modes_covered": 8,
+                 "hq_fraction": (0.9 if method == "rk4" else 0.4) * s / 8000, "num_modes": 8}
+                for s in range(1000, 8001, 1000)]
+        outs.append(_outcome(tmp_path, run, rows))
+    report = study.analyse(_ctx(tmp_path, study, outs, (0,)))
+    assert report.numbers["equal_time_budget_s"] == 8.0
+    at = report.numbers["at_equal_time"]
+    assert at["ode_rk4_seed0"]["step"] == 4000 and at["adam_seed0"]["step"] == 8000
+    assert report.numbers["mean_hq_at_equal_time"]["rk4"] == pytest.approx(0.45)
+    assert _verdicts(report) == ["not reproduced", "reproduced"]
+
+
+def test_official_notebook_without_the_peer_says_so(tmp_path):
+    study = official_notebook.STUDY
+    outs = []
+    for run in study.runs(False, (0, 1)):
+        if run.kind == "peer":
+            outs.append(Outcome(run, str(tmp_path), "unavailable", error="not installed"))
+        else:
+            rows = [{"step": s, "modes_covered": m, "hq_fraction": q, "num_modes": 16}
+                    for s, m, q in ((10_000, 10, 0.4), (20_000, 14, 0.5), (30_001, 16, 0.7))]
+            outs.append(_outcome(tmp_path, run, rows,
+                                 summary={"final": rows[-1], "wall_time_s": 60.0,
+                                          "steps": 30_001, "params_sha256": "cd" * 32}))
+    report = study.analyse(_ctx(tmp_path, study, outs, (0, 1)))
+    assert _verdicts(report) == ["not run"] and "not installed" in report.claims[0].why
+    assert report.numbers["ours"]["0"]["last"] == (16, 0.7)
+    assert report.numbers["final_modes_mean"]["ours"] == 16.0
+    # with the peer's JSON the distributions are compared
+    outs = [o if o.run.kind == "train" else Outcome(o.run, o.dir, "ok", summary={
+        "ms_per_step": 3.0, "quality": [{"step": 10_000, "modes": 9, "hq": 0.3},
+                                        {"step": 30_000, "modes": 15, "hq": 0.68}]})
+        for o in outs]
+    report = study.analyse(_ctx(tmp_path, study, outs, (0, 1)))
+    assert report.numbers["final_modes_mean"]["notebook"] == 15.0
+    assert _verdicts(report) == ["reproduced"]
+
+
+def test_write_report_marks_failed_runs_and_rejects_unknown_verdicts(tmp_path):
+    study = main_job_seeds.STUDY
+    runs = study.runs(False, (0, 1))
+    outs = [_outcome(tmp_path, runs[0], [_final(16, 0.9)]),
+            _outcome(tmp_path, runs[1], status="diverged")]
+    ctx = _ctx(tmp_path, study, outs)
+    results = reproduce.write_report(ctx, study.analyse(ctx))
+    table = (tmp_path / "table.md").read_text()
+    assert "| seed1 | **diverged** |" in table and "hq_per_seed.png" in table
+    assert results["runs"]["seed1"]["status"] == "diverged"
+    assert results["runs"]["seed0"]["params_sha256"] == "ab" * 32
+    assert json.loads((tmp_path / "results.json").read_text())["claims"][0]["verdict"]
+    bad = study.analyse(ctx)
+    bad.claims[0].verdict = "maybe"
+    with pytest.raises(ValueError, match="verdict"):
+        reproduce.write_report(ctx, bad)
+
+
+# --------------------------------------------------------------------------------------
+# the Dirac-GAN: measured amplification = stability function
+# --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["euler", "heun", "kutta3", "rk4"])
+def test_dirac_measured_amplification_equals_the_stability_function(name):
+    hs = np.array([0.04, 0.3, 1.0, 2.5, 3.0])
+    maps = dirac_stability.measured_maps(name, 0.0, hs)
+    rho = dirac_stability.spectral_radius(maps)
+    expected = [abs(linear_amplification(TABLEAUX[name], 1j * h)) for h in hs]
+    np.testing.assert_allclose(rho, expected, rtol=2e-6)
+
+
+def test_dirac_regularised_and_gradient_descent_maps_match_the_closed_forms():
+    hs = np.array([0.1, 0.5, 1.5])
+    for name, lam in (("euler", 0.3), ("rk4", 0.07), ("simultaneous", 0.0),
+                      ("alternating", 0.0)):
+        maps = dirac_stability.measured_maps(name, lam, hs)
+        ref = np.stack([dirac_stability.reference_map(name, h, lam) for h in hs])
+        np.testing.assert_allclose(maps, ref, atol=2e-6)
+    # simultaneous GD: ρ = √(1 + h²); alternating: ρ = 1 for h ≤ 2
+    sim = dirac_stability.spectral_radius(dirac_stability.measured_maps("simultaneous", 0, hs))
+    np.testing.assert_allclose(sim, np.sqrt(1 + hs ** 2), rtol=1e-6)
+    alt = dirac_stability.spectral_radius(dirac_stability.measured_maps("alternating", 0, hs))
+    np.testing.assert_allclose(alt, 1.0, atol=1e-5)
+    assert dirac_stability.largest_stable_h(np.array([0.1, 0.2, 0.3]),
+                                            np.array([0.9, 1.0, 1.1])) == 0.2
+
+
+# --------------------------------------------------------------------------------------
+# the driver
+# --------------------------------------------------------------------------------------
+
+
+def test_seeds_parse_or_fail_with_one_message():
+    assert reproduce.parse_seeds("0-3,7") == (0, 1, 2, 3, 7)
+    assert reproduce.parse_seeds("2,2,1") == (2, 1)
+    for bad in ("a", "3-1", "", "-1", "1,,2"):
+        with pytest.raises(StudyError, match="--seeds"):
+            reproduce.parse_seeds(bad)
+    assert reproduce.override_text((100, 2000)) == "(100,2000)"
+    assert reproduce.override_text((5,)) == "(5,)"
+    assert reproduce.override_text(False) == "false"
+
+
+def test_bad_study_names_seeds_and_workdirs_are_one_clear_error(tmp_path):
+    r = odegan("reproduce", "nope", "--workdir", str(tmp_path))
+    assert r.returncode == 2 and "unknown study 'nope'" in r.stderr and "order_study" in r.stderr
+    r = odegan("reproduce", "order_study", "--seeds", "1-x", "--workdir", str(tmp_path))
+    assert r.returncode == 2 and "--seeds '1-x' does not parse" in r.stderr
+    assert "Traceback" not in r.stderr
+    # a directory made by another study, with another size, or holding something else
+    (tmp_path / "order_study").mkdir()
+    (tmp_path / "order_study" / "study.json").write_text(json.dumps(
+        {"study": "lambda_sweep", "full": False, "overrides": []}))
+    r = odegan("reproduce", "order_study", "--workdir", str(tmp_path))
+    assert r.returncode == 2 and "holds the runs of another study" in r.stderr
+    (tmp_path / "order_study" / "study.json").write_text(json.dumps(
+        {"study": "order_study", "full": True, "overrides": []}))
+    r = odegan("reproduce", "order_study", "--workdir", str(tmp_path))
+    assert r.returncode == 2 and "another size" in r.stderr
+    (tmp_path / "lambda_sweep").mkdir()
+    (tmp_path / "lambda_sweep" / "notes.txt").write_text("mine")
+    r = odegan("reproduce", "lambda_sweep", "--workdir", str(tmp_path))
+    assert r.returncode == 2 and "holds no study.json" in r.stderr
+    assert (tmp_path / "lambda_sweep" / "notes.txt").read_text() == "mine"
+    r = odegan("reproduce")
+    assert r.returncode == 0 and all(name in r.stdout for name in reproduce.NAMES)
+
+
+SMOKE = ["--seeds", "0", "--config.steps=300", "--config.loop.log_every=100",
+         "--config.loop.checkpoint_every=100", "--config.loop.eval_samples=1000",
+         "--peer-python", "/nonexistent"]
+
+
+def _numbers(path):
+    results = json.loads(path.read_text())
+    return results["numbers"], {k: (v["status"], v.get("params_sha256"))
+                                for k, v in results["runs"].items()}
+
+
+def test_a_killed_study_resumes_to_the_same_results(tmp_path):
+    """loss_balance at 300 steps: uninterrupted in A; in B killed (SIGKILL, runs included)
+    once the second run has a checkpoint, then run again: the same numbers and params."""
+    whole = odegan("reproduce", "loss_balance", "--workdir", str(tmp_path / "A"), *SMOKE)
+    assert whole.returncode == 0, whole.stderr
+    exe = os.path.join(os.path.dirname(sys.executable), "odegan")
+    cmd = ([exe] if os.path.exists(exe) else [sys.executable, "-m", "odegan_jax.cli"])
+    proc = subprocess.Popen(cmd + ["reproduce", "loss_balance", "--workdir",
+                                   str(tmp_path / "B"), *SMOKE],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env=dict(os.environ, CI="true"))
+    second = tmp_path / "B" / "loss_balance" / "runs" / "adam_seed0" / "checkpoints"
+    deadline = time.time() + 300
+    while time.time() < deadline and not (second.is_dir() and any(
+            (second / s / "_CHECKPOINT_METADATA").exists() for s in os.listdir(second))):
+        time.sleep(0.2)
+    assert second.is_dir(), "the second run never checkpointed"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    time.sleep(1)  # the runs die with the driver (PR_SET_PDEATHSIG)
+    assert not (tmp_path / "B" / "loss_balance" / "runs" / "adam_seed0" / "summary.json").exists()
+    again = odegan("reproduce", "loss_balance", "--workdir", str(tmp_path / "B"), *SMOKE)
+    assert again.returncode == 0, again.stderr
+    assert "rk4_seed0: finished before (ok), skipped" in again.stdout
+    log = (tmp_path / "B" / "loss_balance" / "runs" / "adam_seed0.log").read_text()
+    assert "resum" in log.lower(), log[-2000:]
+    assert _numbers(tmp_path / "A" / "loss_balance" / "results.json") == \
+        _numbers(tmp_path / "B" / "loss_balance" / "results.json")
+    assert (tmp_path / "B" / "loss_balance" / "losses.png").stat().st_size > 0
