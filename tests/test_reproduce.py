@@ -292,3 +292,50 @@ def test_a_killed_study_resumes_to_the_same_results(tmp_path):
     assert _numbers(tmp_path / "A" / "loss_balance" / "results.json") == \
         _numbers(tmp_path / "B" / "loss_balance" / "results.json")
     assert (tmp_path / "B" / "loss_balance" / "losses.png").stat().st_size > 0
+
+
+# --------------------------------------------------------------------------------------
+# the loop's instruments the studies read: loop.lte_every and loop.snapshot_steps
+# --------------------------------------------------------------------------------------
+
+
+def test_truncation_error_has_eulers_order_and_shrinks_with_higher_orders():
+    """The step-doubling error of Euler is O(h²): halving h divides it by about 4. The
+    networks are ReLU MLPs, whose gradient field has kinks, and float32 puts a floor near
+    1e-6 under the estimate, so the higher orders show no clean rate at any h here; their
+    error must still be below Euler's and fall with h."""
+    from odegan_jax.actions import truncation_error_fn
+    from odegan_jax.config import base_config
+    from odegan_jax.experiment import build, init_state
+
+    errors = {}
+    for integrator in ("euler", "heun", "rk4"):
+        for h in (0.02, 0.01):
+            c = base_config()
+            c.model.width, c.data.batch_size = 16, 64
+            c.rule.update(integrator=integrator, h=h, reg_weight=0.0, schedule="constant")
+            exp = build(c)
+            errors[integrator, h] = float(truncation_error_fn(exp)(init_state(exp), None)[0])
+    assert 3.0 < errors["euler", 0.02] / errors["euler", 0.01] < 5.0, errors
+    for name in ("heun", "rk4"):
+        assert errors[name, 0.02] < errors["euler", 0.02], errors
+        assert errors[name, 0.01] < errors[name, 0.02], errors
+
+
+def test_snapshots_hold_g_at_the_fixed_latents_at_their_steps(tmp_path):
+    from odegan_jax.experiment import load_run
+    run = tmp_path / "run"
+    r = odegan("train", "--workdir", str(run), "--config.steps=60",
+               "--config.loop.steps_per_call=20", "--config.loop.log_every=20",
+               "--config.loop.checkpoint_every=20", "--config.loop.keep_checkpoints=5",
+               "--config.loop.eval_samples=500", "--config.loop.snapshot_steps=(20,40)",
+               "--config.loop.lte_every=20")
+    assert r.returncode == 0, r.stderr
+    assert sorted(os.listdir(run / "snapshots")) == ["step_0000020.npy", "step_0000040.npy"]
+    for step in (20, 40):
+        exp, state, found = load_run(str(run), step)
+        np.testing.assert_array_equal(np.load(run / "snapshots" / f"step_{step:07d}.npy"),
+                                      exp.samples(state, 500))
+    rows = [json.loads(line) for line in open(run / "metrics.jsonl")]
+    assert [row["step"] for row in rows if "lte" in row] == [20, 40, 60]
+    assert all(0 < row["lte_rel"] < 1 for row in rows if "lte" in row)

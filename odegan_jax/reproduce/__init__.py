@@ -35,6 +35,23 @@ from odegan_jax.rundir import RunDirError, RunLock
 NAMES = ("dirac_stability", "order_study", "lambda_sweep", "loss_balance", "depth_2d",
          "wgan_critics", "optimizers_2d", "main_job_seeds", "official_notebook")
 VERDICTS = ("reproduced", "partly", "not reproduced", "not run")
+# the seeds' claims that need image runs (GPU-sized): studies of the next wave
+IMAGE_CLAIMS = (
+    ("003 Table 1", "ODE-GAN (RK4) DCGAN on CIFAR-10: FID 17.66 best / 18.05 final, IS 7.97 / "
+                    "7.86, better than SN-GAN's 21.71 / 26.16"),
+    ("003 Table 1, Fig. 6", "ODE-GAN (RK4) ResNet on CIFAR-10: FID 11.85 / 12.50 vs SN-GAN "
+                            "15.97 / 23.98"),
+    ("003 Fig. 7, Table 1", "RK4 + Adam is as good early but degrades late (final FID 23.20 "
+                            "against RK4's 18.05)"),
+    ("003 Fig. 3 / 4 on CIFAR-10", "the order and λ studies at the seed's own scale (h = 0.02 / "
+                                   "0.04 on CIFAR-10)"),
+    ("000 §4", "NGAN (Neural-ODE blocks) against DCGAN on MNIST, judged by GAM"),
+    ("001 §5.2", "MNIST depth: M3_B best (IS 9.73 vs M0_B 9.14), deeper models worse; removing "
+                 "BN from D degrades image GANs"),
+    ("001 §5.2", "CIFAR-10 depth (M_dC): scores per d, mode collapse of the deepest"),
+    ("002 Exp. A", "latent size 10 / 100 / 200 does not change the GAN's results on MNIST"),
+    ("002 Exp. D", "optimisers with DCGANs on MNIST (SGD best); here on 2D in optimizers_2d"),
+)
 
 
 class StudyError(ValueError):
@@ -325,6 +342,7 @@ def _run_locked(study, study_dir, runs, full, seeds, jobs, overrides, peer, echo
     ctx = Context(study, study_dir, bool(full), seeds, outcomes, peer)
     report = study.analyse(ctx)
     results = write_report(ctx, report, overrides)
+    write_index(os.path.dirname(study_dir))
     echo(f"odegan reproduce {study.name}: done in {time.perf_counter() - start:.0f} s; "
          f"{os.path.join(study_dir, 'table.md')}")
     return results
@@ -412,6 +430,38 @@ def write_report(ctx: Context, report: Report, overrides=()) -> dict:
                "runs": {o.run.id: run_row(o) for o in ctx.outcomes}}
     logs.write_json(os.path.join(ctx.dir, "results.json"), results)
     return results
+
+
+def write_index(workdir: str) -> None:
+    """``workdir/README.md``: every claim of every study found in ``workdir/*/results.json``,
+    with its verdict and a link to the study's table, in the order of :data:`NAMES`."""
+    found = {name: _read_json(os.path.join(workdir, name, "results.json")) for name in NAMES}
+    found = {k: v for k, v in found.items() if v is not None}
+    rows, counts = [], {v: 0 for v in VERDICTS}
+    for name, res in found.items():
+        for c in res.get("claims", []):
+            counts[c["verdict"]] = counts.get(c["verdict"], 0) + 1
+            rows.append([f"[{name}]({name}/table.md)", c["source"], c["claim"],
+                         f"**{c['verdict']}**", c["ours"]])
+    missing = [n for n in NAMES if n not in found]
+    parts = ["# Reproductions: every claim, its study and its verdict", "",
+             "Written by `odegan reproduce` from the studies' `results.json` in this directory "
+             "(re-run a study: `odegan reproduce NAME --workdir results`; `--full` for the "
+             "seeds' own sizes). Each study's `table.md` has the details, the runs and "
+             "the figures; a failed or diverged run is a marked row there.", "",
+             "Verdicts: " + ", ".join(f"{k} {v}" for k, v in counts.items()) + ".", "",
+             markdown_table(["study", "source", "claim", "verdict", "ours"], rows)]
+    parts += ["", "Studies and sizes: " + "; ".join(
+        f"{n} ({'full' if r.get('full') else 'CPU'} size, seeds "
+        f"{','.join(map(str, r.get('seeds', []))) or '-'})" for n, r in found.items()) + "."]
+    if missing:
+        parts += ["", "Not run in this directory: " + ", ".join(missing) + "."]
+    parts += ["", "## Claims that need image runs (not in these studies)", "",
+              "Trained on images at the seeds' sizes they need a GPU; they are the next "
+              "wave's studies and have no verdict here.", "",
+              markdown_table(["source", "claim"], [list(c) for c in IMAGE_CLAIMS])]
+    with open(os.path.join(workdir, "README.md"), "w", encoding="utf-8") as f:
+        f.write("\n".join(parts) + "\n")
 
 
 # ------------------------------------------------------------------------------------------
