@@ -71,7 +71,7 @@ def test_order_study_finds_each_integrators_first_diverging_h(tmp_path):
         if first_bad is not None and h >= first_bad:
             outs.append(_outcome(tmp_path, run, status="diverged"))
         else:
-            hq = {"euler": 0.5, "heun": 0.6, "rk4": 0.7}[name]
+            hq = {"euler": 0.1, "heun": 0.6, "rk4": 0.7}[name]
             outs.append(_outcome(tmp_path, run, [_final(16, hq)]))
     report = study.analyse(_ctx(tmp_path, study, outs, (0,)))
     assert report.numbers["first_failing_h"] == {"euler": 0.08, "heun": 0.64, "rk4": None}
@@ -81,6 +81,15 @@ def test_order_study_finds_each_integrators_first_diverging_h(tmp_path):
                else o for o in outs]
     report = study.analyse(_ctx(tmp_path, study, flipped, (0,)))
     assert report.numbers["first_failing_h"]["rk4"] == 0.01
+    assert _verdicts(report)[0] == "not reproduced"
+    # nothing non-finite, but Euler's critic dies (vanishing D gradient) from h = 0.32 on
+    dying = [_outcome(tmp_path, o.run, [_final(
+        16, 0.5, grad_norm_d=1e-5 if (o.run.label["integrator"] == "euler"
+                                      and o.run.label["h"] >= 0.32) else 0.5)])
+        for o in outs]
+    report = study.analyse(_ctx(tmp_path, study, dying, (0,)))
+    assert report.numbers["first_failing_h"]["euler"] is None
+    assert report.numbers["first_breakdown_h"] == {"euler": 0.32, "heun": None, "rk4": None}
     assert _verdicts(report)[0] == "partly"
 
 
