@@ -23,7 +23,7 @@ LR = 2e-4
 
 
 def runs(full, seeds):
-    steps = 40_000 if full else 8_000
+    steps = 40_000 if full else 5_000
     common = (("steps", steps), ("data.name", "mog8"), ("data.stratified", False),
               ("loop.log_every", 250), ("loop.checkpoint_every", 0), ("loop.plot", False))
     out = []
@@ -122,4 +122,4 @@ def analyse(ctx) -> Report:
 
 STUDY = Study("optimizers_2d", "002's optimiser comparison on 2D, with the ODE integrators",
               "002 Experiment D; 003", runs, analyse, seeds=(0,),
-              sizes="8,000 steps per run (--full: 40,000)")
+              sizes="5,000 steps per run (--full: 40,000)")

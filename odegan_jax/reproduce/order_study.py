@@ -73,7 +73,7 @@ def analyse(ctx) -> Report:
                 first_bad = h
             if first_dead is None and outs and any(broke_down(o) for o in outs):
                 first_dead = h
-            hq_curve.append(mean_or_none([quality(o)[1] for o in outs if not failed(o)]))
+            hq_curve.append(mean_or_none([quality(o)[1] for o in outs if not broke_down(o)]))
         threshold[name] = first_bad
         dead[name] = first_dead
         curves[name] = hq_curve
@@ -120,10 +120,10 @@ def analyse(ctx) -> Report:
             "003 §5.2.1, Fig. 3", "RK4 ≥ Heun > Euler in FID / IS at h = 0.02",
             "mean HQ at h = 0.02: " + ", ".join(f"{n} {100 * hq02[n]:.1f}%" if hq02[n] is not
                                                 None else f"{n} –" for n in INTEGRATORS)
-            + f"; at h = {H_GRID[i]:g} (largest h where all train): "
+            + f"; at h = {H_GRID[i]:g} (the largest h where no run broke down): "
             + ", ".join(f"{n} {100 * best[n]:.1f}%" for n in INTEGRATORS),
             "reproduced" if improves else "not reproduced",
-            "HQ share of the runs that did not diverge, mean over seeds; RK4 must beat Euler "
+            "HQ share of the runs that did not break down, mean over seeds; RK4 must beat Euler "
             "by > 2 points" + ("" if trained else "; no integrator reached 10% HQ at this "
                                                    "size, so the runs cannot rank the orders")))
     fig = Figure(figsize=(6, 3.6))
@@ -135,7 +135,7 @@ def analyse(ctx) -> Report:
             ax.axvline(threshold[name], ls=":", color=ax.lines[-1].get_color())
     ax.set_xscale("log", base=2)
     ax.set_xlabel("h (dotted: first h with a diverged run)")
-    ax.set_ylabel("HQ % (runs that trained, mean over seeds)")
+    ax.set_ylabel("HQ % (runs that did not break down, mean over seeds)")
     ax.set_title(f"order study: λ = {LAMBDA}, same steps for every h")
     ax.legend()
     fig.tight_layout()

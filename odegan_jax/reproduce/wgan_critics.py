@@ -26,13 +26,13 @@ DEEP = 12
 
 def _overrides(variant, full, deep=False):
     width = 512 if full else 128
-    steps = 20_000 if full else 2_000
+    steps = 20_000 if full else 1_000
     o = [("steps", steps), ("model.width", width if not deep else 64 if not full else 128),
          ("loop.checkpoint_every", 0), ("loop.plot", False)]
     if variant.startswith("clip"):
         o.append(("game.clip_value", float(variant[4:])))
     if deep:
-        o += [("model.depth", DEEP), ("steps", 1_000 if not full else 10_000)]
+        o += [("model.depth", DEEP), ("steps", 500 if not full else 10_000)]
     return tuple(dict(o).items())
 
 
@@ -155,5 +155,5 @@ def analyse(ctx) -> Report:
 
 STUDY = Study("wgan_critics", "WGAN weight clipping vs WGAN-GP: critics and gradient norms",
               "004 (WGAN / WGAN-GP)", runs, analyse, seeds=(0,),
-              sizes="3 × 128 MLPs, 2,000 generator iterations; deep critic 12 × 64, 1,000 "
+              sizes="3 × 128 MLPs, 1,000 generator iterations; deep critic 12 × 64, 500 "
                     "(--full: 3 × 512, 20,000; 12 × 128, 10,000)")
