@@ -347,3 +347,38 @@ def test_snapshots_hold_g_at_the_fixed_latents_at_their_steps(tmp_path):
     rows = [json.loads(line) for line in open(run / "metrics.jsonl")]
     assert [row["step"] for row in rows if "lte" in row] == [20, 40, 60]
     assert all(0 < row["lte_rel"] < 1 for row in rows if "lte" in row)
+
+
+def test_wgan_gradient_claims_read_vanishing_and_exploding_by_magnitude():
+    from odegan_jax.reproduce import wgan_critics
+    layers = 13
+    norms = {"clip0.001": [0.0] * layers, "clip0.01": [1e-16] * (layers - 2) + [0.0, 0.0],
+             "clip0.1": [2e3] + [4e2] * (layers - 1), "gp": [0.3] + [2.0] * (layers - 1)}
+    claims, ratio, med = wgan_critics.gradient_claims(norms)
+    assert ratio["clip0.001"] is None and ratio["clip0.01"] == float("inf")
+    assert ratio["gp"] == pytest.approx(0.15) and med["clip0.1"] == 4e2
+    assert [c.verdict for c in claims] == ["reproduced", "reproduced"]
+    norms["clip0.1"] = [1.0] * layers  # no explosion: only half of the claim holds
+    assert wgan_critics.gradient_claims(norms)[0][0].verdict == "partly"
+
+
+def test_depth_2d_measures_snapshot_drift_and_quality(tmp_path):
+    from odegan_jax.reproduce import depth_2d
+    study = depth_2d.STUDY
+    outs, rng = [], np.random.default_rng(0)
+    base = rng.normal(size=(100, 2))
+    for run in study.runs(False, (0,)):
+        model = run.label["model"]
+        hq = {"m0a": 0.3, "m1a": 0.0, "m1a_nobn": 0.9}[model]
+        o = _outcome(tmp_path, run, [_final(8, hq, num=8)])
+        os.makedirs(os.path.join(o.dir, "snapshots"), exist_ok=True)
+        move = {"m0a": 0.1, "m1a": 2.0, "m1a_nobn": 0.2}[model]
+        for i, step in enumerate(depth_2d.SNAPSHOTS):  # each late snapshot shifts by `move`
+            np.save(os.path.join(o.dir, "snapshots", f"step_{step:07d}.npy"),
+                    base + np.array([move * i, 0.0]))
+        outs.append(o)
+    report = study.analyse(_ctx(tmp_path, study, outs, (0,)))
+    assert report.numbers["drift"]["mog8/m1a"] == pytest.approx(2.0)
+    assert report.numbers["drift"]["swiss_roll/m0a"] == pytest.approx(0.1)
+    assert _verdicts(report) == ["reproduced"] * 4
+    assert set(report.figures) == {"progress_swiss_roll.png", "progress_mog8.png"}

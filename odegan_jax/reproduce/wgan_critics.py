@@ -95,6 +95,38 @@ def critic_panel(ax, o, title):
     ax.set_title(title, fontsize=8)
 
 
+def gradient_claims(norms: dict) -> tuple:
+    """The two claims on the deep critics' per-layer gradient norms ``{variant: [norm per
+    layer, input first]}``; returns ``(claims, input/output ratios, median norms)``."""
+    ratio = {v: _ratio(ns) for v, ns in norms.items()}
+    have = all(ratio.get(v) is not None for v in ("clip0.001", "clip0.1"))
+    med = {v: float(np.median(ns)) for v, ns in norms.items()}
+    have = all(v in med for v in ("clip0.01", "clip0.1", "gp")) and med["gp"] > 0
+    vanish = have and med["clip0.01"] < 1e-3 * med["gp"]
+    explode = have and med["clip0.1"] > 10 * med["gp"]
+    return [
+        Claim("with weight clipping the critic's gradients vanish for small c and explode for "
+              "large c (0.01 → 0.1), without BatchNorm in a deep critic", "004 (WGAN-GP paper's "
+              "quote and figure)", "diminishing at c = 0.01, exploding at c = 0.1",
+              "median layer gradient norm: " + ", ".join(
+                  f"{v} {med[v]:.2e}" for v in VARIANTS if v in med)
+              + "; input / output layer ratio: " + ", ".join(
+                  f"{v} {fmt(r, '{:.2e}', 'undefined')}" for v, r in ratio.items()),
+              ("reproduced" if vanish and explode else "partly" if vanish or explode
+               else "not reproduced") if have else "not run",
+              "magnitude against the penalised critic's: vanishing = median norm < 10⁻³ × "
+              "WGAN-GP's, exploding = > 10 × (the first analysis used the input / output "
+              "ratio, which is undefined when every layer's gradient is 0, as at c = 0.001; "
+              "it is listed for reference)"),
+        Claim("the gradient penalty keeps the gradient norms level across layers", "004",
+              "norms stay within an order of magnitude", f"input / output ratio with the "
+              f"penalty: {fmt(ratio.get('gp'), '{:.2e}')}",
+              ("reproduced" if 0.1 <= ratio["gp"] <= 10 else "not reproduced")
+              if ratio.get("gp") is not None else "not run",
+              "the ratio within [0.1, 10] counts as level"),
+    ], ratio, med
+
+
 def analyse(ctx) -> Report:
     seed = ctx.seeds[0]
     fig = Figure(figsize=(3 * len(VARIANTS), 3 * len(DATASETS)))
@@ -131,31 +163,8 @@ def analyse(ctx) -> Report:
     ax.set_title(f"Swiss roll, {DEEP}-layer critic after training")
     ax.legend()
     gfig.tight_layout()
-    ratio = {v: _ratio(ns) for v, ns in norms.items()}
-    have = all(ratio.get(v) is not None for v in ("clip0.001", "clip0.1"))
-    med = {v: float(np.median(ns)) for v, ns in norms.items()}
-    have = all(v in med for v in ("clip0.01", "clip0.1", "gp")) and med["gp"] > 0
-    vanish = have and med["clip0.01"] < 1e-3 * med["gp"]
-    explode = have and med["clip0.1"] > 10 * med["gp"]
-    claims = [
-        Claim("with weight clipping the critic's gradients vanish for small c and explode for "
-              "large c (0.01 → 0.1), without BatchNorm in a deep critic", "004 (WGAN-GP paper's "
-              "quote and figure)", "diminishing at c = 0.01, exploding at c = 0.1",
-              "median layer gradient norm: " + ", ".join(
-                  f"{v} {med[v]:.2e}" for v in VARIANTS if v in med)
-              + "; input / output layer ratio: " + ", ".join(
-                  f"{v} {fmt(r, '{:.2e}', 'undefined')}" for v, r in ratio.items()),
-              ("reproduced" if vanish and explode else "partly" if vanish or explode
-               else "not reproduced") if have else "not run",
-              "magnitude against the penalised critic's: vanishing = median norm < 10⁻³ × "
-              "WGAN-GP's, exploding = > 10 × (the first analysis used the input / output "
-              "ratio, which is undefined when every layer's gradient is 0, as at c = 0.001; "
-              "it is listed for reference)"),
-        Claim("the gradient penalty keeps the gradient norms level across layers", "004",
-              "norms stay within an order of magnitude", f"input / output ratio with the "
-              f"penalty: {fmt(ratio.get('gp'), '{:.2e}')}",
-              ("reproduced" if 0.1 <= ratio["gp"] <= 10 else "not reproduced")
-              if ratio.get("gp") is not None else "not run", "the ratio within [0.1, 10] counts as level"),
+    claims, ratio, med = gradient_claims(norms)
+    claims += [
         Claim("clipping limits the critic's capacity: its contours are simpler than the "
               "penalised critic's", "004 (\"weight clipping behaves as a weight regulation\"; "
               "8 Gaussians, 25 Gaussians, Swiss roll)", "contour figure",
