@@ -237,33 +237,37 @@ def test_seeds_parse_or_fail_with_one_message():
 
 
 def test_bad_study_names_seeds_and_workdirs_are_one_clear_error(tmp_path):
-    r = odegan("reproduce", "nope", "--workdir", str(tmp_path))
+    r = odegan("reproduce", "nope", "--seeds", "1-x", "--workdir", str(tmp_path))
     assert r.returncode == 2 and "unknown study 'nope'" in r.stderr and "order_study" in r.stderr
     r = odegan("reproduce", "order_study", "--seeds", "1-x", "--workdir", str(tmp_path))
     assert r.returncode == 2 and "--seeds '1-x' does not parse" in r.stderr
     assert "Traceback" not in r.stderr
-    # a directory made by another study, with another size, or holding something else
+    # a directory made by another study, with another size, or holding something else:
+    # refused before any run starts
     (tmp_path / "order_study").mkdir()
     (tmp_path / "order_study" / "study.json").write_text(json.dumps(
         {"study": "lambda_sweep", "full": False, "overrides": []}))
-    r = odegan("reproduce", "order_study", "--workdir", str(tmp_path))
-    assert r.returncode == 2 and "holds the runs of another study" in r.stderr
+    with pytest.raises(StudyError, match="holds the runs of another study"):
+        reproduce.run_study("order_study", str(tmp_path))
     (tmp_path / "order_study" / "study.json").write_text(json.dumps(
         {"study": "order_study", "full": True, "overrides": []}))
-    r = odegan("reproduce", "order_study", "--workdir", str(tmp_path))
-    assert r.returncode == 2 and "another size" in r.stderr
+    with pytest.raises(StudyError, match="another size"):
+        reproduce.run_study("order_study", str(tmp_path))
+    with pytest.raises(StudyError, match="another extra --config overrides"):
+        reproduce.run_study("order_study", str(tmp_path), full=True, overrides=[("steps", "9")])
     (tmp_path / "lambda_sweep").mkdir()
     (tmp_path / "lambda_sweep" / "notes.txt").write_text("mine")
-    r = odegan("reproduce", "lambda_sweep", "--workdir", str(tmp_path))
-    assert r.returncode == 2 and "holds no study.json" in r.stderr
+    with pytest.raises(StudyError, match="holds no study.json"):
+        reproduce.run_study("lambda_sweep", str(tmp_path))
     assert (tmp_path / "lambda_sweep" / "notes.txt").read_text() == "mine"
+    assert os.listdir(tmp_path / "order_study") == ["study.json"]  # nothing was run
     r = odegan("reproduce")
     assert r.returncode == 0 and all(name in r.stdout for name in reproduce.NAMES)
 
 
-SMOKE = ["--seeds", "0", "--config.steps=200", "--config.loop.log_every=50",
+SMOKE = ["--seeds", "0", "--config.steps=400", "--config.loop.log_every=50",
          "--config.loop.checkpoint_every=50", "--config.loop.eval_samples=500",
-         "--peer-python", "/nonexistent"]
+         "--config.loop.plot=false"]
 
 
 def _numbers(path):
@@ -273,34 +277,36 @@ def _numbers(path):
 
 
 def test_a_killed_study_resumes_to_the_same_results(tmp_path):
-    """loss_balance at 200 steps: uninterrupted in A; in B killed (SIGKILL, runs included)
-    once the second run has a checkpoint, then run again: the same numbers and params."""
-    whole = odegan("reproduce", "loss_balance", "--workdir", str(tmp_path / "A"), *SMOKE)
+    """main_job_seeds on seed 0 at 400 steps: uninterrupted in A; in B killed (SIGKILL, its
+    run included) once the run has a checkpoint, then run again: the run resumes from its
+    checkpoint and the study ends with A's numbers and params. A again skips its run."""
+    whole = odegan("reproduce", "main_job_seeds", "--workdir", str(tmp_path / "A"), *SMOKE)
     assert whole.returncode == 0, whole.stderr
     exe = os.path.join(os.path.dirname(sys.executable), "odegan")
     cmd = ([exe] if os.path.exists(exe) else [sys.executable, "-m", "odegan_jax.cli"])
-    proc = subprocess.Popen(cmd + ["reproduce", "loss_balance", "--workdir",
+    proc = subprocess.Popen(cmd + ["reproduce", "main_job_seeds", "--workdir",
                                    str(tmp_path / "B"), *SMOKE],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             env=dict(os.environ, CI="true"))
-    second = tmp_path / "B" / "loss_balance" / "runs" / "adam_seed0" / "checkpoints"
+    run = tmp_path / "B" / "main_job_seeds" / "runs" / "seed0"
     deadline = time.time() + 300
-    while time.time() < deadline and not (second.is_dir() and any(
-            (second / s / "_CHECKPOINT_METADATA").exists() for s in os.listdir(second))):
-        time.sleep(0.2)
-    assert second.is_dir(), "the second run never checkpointed"
+    while time.time() < deadline and not ((run / "checkpoints").is_dir() and any(
+            s.isdigit() and (run / "checkpoints" / s / "_CHECKPOINT_METADATA").exists()
+            for s in os.listdir(run / "checkpoints"))):  # a committed step folder
+        time.sleep(0.1)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    time.sleep(1)  # the runs die with the driver (PR_SET_PDEATHSIG)
-    assert not (tmp_path / "B" / "loss_balance" / "runs" / "adam_seed0" / "summary.json").exists()
-    again = odegan("reproduce", "loss_balance", "--workdir", str(tmp_path / "B"), *SMOKE)
+    time.sleep(1)  # the run dies with the driver (PR_SET_PDEATHSIG)
+    assert not (run / "summary.json").exists(), "the run finished before the kill"
+    again = odegan("reproduce", "main_job_seeds", "--workdir", str(tmp_path / "B"), *SMOKE)
     assert again.returncode == 0, again.stderr
-    assert "rk4_seed0: finished before (ok), skipped" in again.stdout
-    log = (tmp_path / "B" / "loss_balance" / "runs" / "adam_seed0.log").read_text()
-    assert "resum" in log.lower(), log[-2000:]
-    assert _numbers(tmp_path / "A" / "loss_balance" / "results.json") == \
-        _numbers(tmp_path / "B" / "loss_balance" / "results.json")
-    assert (tmp_path / "B" / "loss_balance" / "losses.png").stat().st_size > 0
+    log = (tmp_path / "B" / "main_job_seeds" / "runs" / "seed0.log").read_text()
+    assert "resuming from the checkpoint" in log, log[-2000:]
+    assert _numbers(tmp_path / "A" / "main_job_seeds" / "results.json") == \
+        _numbers(tmp_path / "B" / "main_job_seeds" / "results.json")
+    skip = odegan("reproduce", "main_job_seeds", "--workdir", str(tmp_path / "A"), *SMOKE)
+    assert skip.returncode == 0 and "seed0: finished before (ok), skipped" in skip.stdout
+    assert (tmp_path / "A" / "main_job_seeds" / "hq_per_seed.png").stat().st_size > 0
 
 
 # --------------------------------------------------------------------------------------

@@ -48,7 +48,6 @@ def _copy(src, dst):
     return dst
 
 
-@pytest.mark.xdist_group("finished_run")  # one worker builds the module fixture
 def test_1_resuming_with_another_config_is_refused_unless_asked(finished, tmp_path):
     run = _copy(finished[0], tmp_path / "run")
     before = _files(run)
@@ -79,7 +78,6 @@ def test_1_the_default_workdir_encodes_the_overrides(tmp_path):
     assert a.startswith(os.path.join("runs", "mog16_rk4-0-")) and a != b
 
 
-@pytest.mark.xdist_group("finished_run")  # one worker builds the module fixture
 def test_2_a_stray_step_folder_is_set_aside_and_the_run_resumes_exactly(finished, tmp_path):
     run, ref = _copy(finished[0], tmp_path / "run"), finished[1]
     os.makedirs(run / "checkpoints" / "350")  # empty: never committed by orbax
@@ -94,7 +92,6 @@ def test_2_a_stray_step_folder_is_set_aside_and_the_run_resumes_exactly(finished
     assert [r["step"] for r in rows] == [100, 200, 300, 400]
 
 
-@pytest.mark.xdist_group("finished_run")  # one worker builds the module fixture
 def test_2_fewer_steps_than_the_newest_checkpoint_is_refused(finished, tmp_path):
     run = _copy(finished[0], tmp_path / "run")
     before = _files(run)
@@ -104,7 +101,6 @@ def test_2_fewer_steps_than_the_newest_checkpoint_is_refused(finished, tmp_path)
     assert _files(run) == before
 
 
-@pytest.mark.xdist_group("finished_run")  # one worker builds the module fixture
 def test_2_arrays_that_disagree_with_their_checksum_fall_back(finished, tmp_path):
     run, ref = _copy(finished[0], tmp_path / "run"), finished[1]
     with open(run / "checkpoints" / "300" / "state.sha256", "w") as f:
@@ -116,7 +112,6 @@ def test_2_arrays_that_disagree_with_their_checksum_fall_back(finished, tmp_path
     assert _sha(run) == _sha(ref)
 
 
-@pytest.mark.xdist_group("finished_run")  # one worker builds the module fixture
 def test_3_a_torn_last_metrics_line_blocks_neither_plot_nor_resume(finished, tmp_path):
     run, ref = _copy(finished[0], tmp_path / "run"), finished[1]
     with open(run / "metrics.jsonl", "a") as f:
@@ -163,7 +158,6 @@ def test_4_a_second_process_on_the_workdir_is_refused_and_a_kill_leaves_no_lock(
     assert third.returncode == 0, third.stderr
 
 
-@pytest.mark.xdist_group("finished_run")  # one worker builds the module fixture
 def test_5_rerunning_a_finished_run_changes_nothing(finished, tmp_path):
     run = _copy(finished[0], tmp_path / "run")
     before = _files(run)
@@ -182,7 +176,6 @@ def test_6_a_workdir_that_is_or_lies_under_a_file_is_one_error(tmp_path, where):
     assert ("is a file" if where == "file" else "lies under the file") in result.stderr
 
 
-@pytest.mark.xdist_group("finished_run")  # one worker builds the module fixture
 def test_7_evaluation_falls_back_from_a_damaged_newest_checkpoint(finished, tmp_path):
     run = _copy(finished[0], tmp_path / "run")
     with open(run / "checkpoints" / "300" / "state.sha256", "w") as f:
