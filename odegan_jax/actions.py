@@ -15,7 +15,6 @@ import time
 from typing import Callable, Optional
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 from optax.tree_utils import tree_norm, tree_sub
 
@@ -204,12 +203,12 @@ def truncation_error_fn(exp):
 
 
 class TruncationError(PeriodicAction):
-    """ODE rules: ``lte`` / ``lte_rel`` (:func:`truncation_error_fn`) every ``every`` steps."""
+    """ODE rules: ``lte`` / ``lte_rel`` (:func:`truncation_error_fn`) every ``every`` steps.
+    ``train``: the training set as the loop's compiled calls hold it (one device copy)."""
 
-    def __init__(self, exp, every: int, last_step: int):
+    def __init__(self, exp, every: int, last_step: int, train):
         super().__init__(every, last_step)
-        self.fn = truncation_error_fn(exp)
-        self.train = None if exp.dataset.train is None else jnp.asarray(exp.dataset.train)
+        self.fn, self.train = truncation_error_fn(exp), train
 
     def __call__(self, step, state, metrics, row):
         error, rel = self.fn(state, self.train)
@@ -230,8 +229,9 @@ class Checkpoint(PeriodicAction):
 
 def training_actions(exp, workdir: str, first_step: int, start: float, mngr,
                      writer: logs.MetricsWriter, echo: Callable[[str], None],
-                     progress: bool) -> list[PeriodicAction]:
-    """The loop's actions, in the order they run at a step."""
+                     progress: bool, train=None) -> list[PeriodicAction]:
+    """The loop's actions, in the order they run at a step. ``train``: the training set on
+    the device (None: samples are drawn fresh), shared with the compiled calls."""
     loop, steps = exp.config.loop, exp.config.steps
     actions: list[PeriodicAction] = [LogMetrics(loop.log_every, steps, start)]
     if exp.is_2d:
@@ -239,7 +239,7 @@ def training_actions(exp, workdir: str, first_step: int, start: float, mngr,
     else:
         actions.append(ImageScores(exp, loop.score_every, steps))
     if loop.lte_every:
-        actions.append(TruncationError(exp, loop.lte_every, steps))
+        actions.append(TruncationError(exp, loop.lte_every, steps, train))
     actions += [WriteRow(writer),
                 Progress(exp.config.name, first_step, steps, progress, echo)]
     if not exp.is_2d:

@@ -125,6 +125,14 @@ def save_neighbour_grid(path: str, samples: np.ndarray, neighbours: np.ndarray,
     fig.savefig(path, dpi=100)
 
 
+def discriminator_grid(exp, state, bbox, n: int) -> tuple:
+    """``(xx, yy, values)``: D's output on an n × n meshgrid over ``bbox`` (x0, x1, y0, y1)."""
+    xx, yy = np.meshgrid(np.linspace(bbox[0], bbox[1], n), np.linspace(bbox[2], bbox[3], n))
+    grid = jnp.asarray(np.stack([xx.ravel(), yy.ravel()], axis=1), jnp.float32)
+    values = np.asarray(exp.discriminate(state.params, state.model_state, grid))
+    return xx, yy, values.reshape(xx.shape)
+
+
 def write_run_plots(exp, state, workdir: str) -> None:
     """``curves.png`` from ``metrics.jsonl``; ``samples.png``: for 2D data, G at the fixed
     evaluation latents over a KDE with D's contours and the modes, for images a grid of G at
@@ -140,10 +148,8 @@ def write_run_plots(exp, state, workdir: str) -> None:
     lo, hi = dist.modes.min(axis=0), dist.modes.max(axis=0)
     pad = 0.3 * float(np.max(hi - lo)) + 0.5
     bbox = (lo[0] - pad, hi[0] + pad, lo[1] - pad, hi[1] + pad)
-    xx, yy = np.meshgrid(np.linspace(bbox[0], bbox[1], 80), np.linspace(bbox[2], bbox[3], 80))
-    grid = jnp.asarray(np.stack([xx.ravel(), yy.ravel()], axis=1), jnp.float32)
-    logits = np.asarray(exp.discriminate(state.params, state.model_state, grid))
+    xx, yy, logits = discriminator_grid(exp, state, bbox, 80)
     title = (f"{exp.config.name} seed {exp.config.seed}, step {int(state.step)}"
              + (f"\n{format_row(rows[-1])}" if rows and "loss_d" in rows[-1] else ""))
     plot_samples_2d(os.path.join(workdir, "samples.png"), samples, dist.modes,
-                    d_grid=(xx, yy, logits.reshape(xx.shape)), bbox=bbox, title=title)
+                    d_grid=(xx, yy, logits), bbox=bbox, title=title)

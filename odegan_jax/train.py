@@ -102,7 +102,8 @@ def _train(exp: Experiment, mesh, workdir: str, changed: dict, echo, progress: b
                       "changes": {k: list(v) for k, v in changed.items()}})
     calls = Calls(exp, mesh, state, mngr, writer, echo)
     start = time.perf_counter()
-    actions = training_actions(exp, workdir, step, start, mngr, writer, echo, progress)
+    actions = training_actions(exp, workdir, step, start, mngr, writer, echo, progress,
+                               calls.train)
     # MLP steps are fused in lax.scan; conv nets run one step per call (XLA on CPU
     # differentiates convolutions inside loops 5-15x slower, JAX issue 12868)
     per_call = loop.steps_per_call if exp.dataset.sample_shape == (2,) else 1

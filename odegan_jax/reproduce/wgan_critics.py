@@ -16,6 +16,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from odegan_jax import game as game_lib
+from odegan_jax.plots import discriminator_grid
 from odegan_jax.reproduce import Claim, Report, Run, Study, fmt, status_cell
 
 DATASETS = ("mog8", "mog25", "swiss_roll")
@@ -80,9 +81,7 @@ def critic_panel(ax, o, title):
     exp, state, _ = o.load()
     dist = exp.dataset.distribution
     lo, hi = dist.modes.min(axis=0) - 1.0, dist.modes.max(axis=0) + 1.0
-    xx, yy = np.meshgrid(np.linspace(lo[0], hi[0], 90), np.linspace(lo[1], hi[1], 90))
-    grid = jnp.asarray(np.stack([xx.ravel(), yy.ravel()], 1), jnp.float32)
-    values = np.asarray(exp.discriminate(state.params, state.model_state, grid)).reshape(xx.shape)
+    xx, yy, values = discriminator_grid(exp, state, (lo[0], hi[0], lo[1], hi[1]), 90)
     ax.contourf(xx, yy, values, levels=20, cmap="viridis")
     real = np.asarray(dist.sample(jax.random.PRNGKey(7), 500))
     fake = exp.samples(state, 500)
