@@ -282,7 +282,8 @@ def _execute(run: Run, run_dir: str, extra, peer: dict, echo) -> Outcome:
     if run.kind == "peer" and proc.returncode == 0:
         os.replace(os.path.join(run_dir, "peer.json.tmp"), os.path.join(run_dir, "peer.json"))
     if proc.returncode < 0:  # killed by a signal: nothing is recorded, a re-run resumes
-        raise KeyboardInterrupt(f"run {run.id} was killed (signal {-proc.returncode})")
+        raise StudyError(f"run {run.id} was killed by signal {-proc.returncode}; nothing was "
+                         f"recorded for it: run the study again to resume it")
     done = _outcome(run, run_dir)
     if proc.returncode == 0 and done is not None:
         echo(f"  {run.id}: done in {wall:.0f} s")
@@ -333,12 +334,9 @@ def _run_locked(study, study_dir, runs, full, seeds, jobs, overrides, peer, echo
          f"into {study_dir}")
     start = time.perf_counter()
     run_dir = lambda r: os.path.join(study_dir, "runs", r.id)  # noqa: E731
-    if jobs > 1:
-        with ThreadPoolExecutor(jobs) as pool:
-            outcomes = list(pool.map(lambda r: _execute(r, run_dir(r), overrides, peer, echo),
-                                     runs))
-    else:
-        outcomes = [_execute(r, run_dir(r), overrides, peer, echo) for r in runs]
+    with ThreadPoolExecutor(jobs) as pool:  # jobs = 1: one after another, in order
+        outcomes = list(pool.map(lambda r: _execute(r, run_dir(r), overrides, peer, echo),
+                                 runs))
     ctx = Context(study, study_dir, bool(full), seeds, outcomes, peer)
     report = study.analyse(ctx)
     results = write_report(ctx, report, overrides)
