@@ -167,8 +167,9 @@ def analyse(ctx) -> Report:
         Claim("clipping limits the critic's capacity: its contours are simpler than the "
               "penalised critic's", "004 (\"weight clipping behaves as a weight regulation\"; "
               "8 Gaussians, 25 Gaussians, Swiss roll)", "contour figure",
-              "see critics.png (one row per dataset)", "partly",
-              "a figure, judged by eye; the table gives each run's modes / HQ"),
+              "see critics.png (one row per dataset)", "not run",
+              "no number here measures a contour's complexity, so no verdict is given; the "
+              "figure shows the critics as they are, and the table each run's modes / HQ"),
     ]
     return Report(claims, tables=[
         ("Final modes / HQ (shallow critics)", ["data"] + list(VARIANTS), table),
