@@ -2,6 +2,7 @@
 one place (with the training loop) that writes files.
 
     odegan train [--config NAME|FILE] [--workdir DIR] [--config.KEY=VALUE ...]
+    odegan train --population seed=0:16 ...     N runs as one vmapped program
     odegan configs
     odegan eval RUN_DIR [--step N] [--n N]      scores into RUN_DIR/eval.json
     odegan sample RUN_DIR [--n 64]              PNG grid of samples
@@ -42,6 +43,8 @@ def _cmd_train(args, extra) -> int:
     workdir = args.workdir or default_workdir(config, load_config(args.config or DEFAULT_CONFIG))
     config.eval.inception_weights = _inception_path(configured=config.eval.inception_weights)
     progress = not args.no_progress and sys.stderr.isatty() and not os.environ.get("CI")
+    if args.population:
+        return _train_population(args, config, progress)
     try:
         train.train(config, workdir, progress=progress,
                     resume_with_changes=args.resume_with_changes)
@@ -51,6 +54,27 @@ def _cmd_train(args, extra) -> int:
     except SaveError as e:
         print(f"odegan: error: {e}", file=sys.stderr)
         return 4
+    return 0
+
+
+def _train_population(args, config, progress: bool) -> int:
+    from odegan_jax import population
+    from odegan_jax.checkpoints import SaveError
+    key, values = population.parse_population(args.population)
+    if args.resume_with_changes:
+        raise ConfigError("--resume-with-changes applies to single runs, not to --population")
+    spec = args.population.split("=", 1)[1].strip()
+    workdir = args.workdir or os.path.join("runs", f"{config.name}-population-{key}={spec}")
+    try:
+        out = population.train_population(config, key, values, workdir, progress=progress)
+    except SaveError as e:
+        print(f"odegan: error: {e}", file=sys.stderr)
+        return 4
+    diverged = [name for name, summary in out.items() if summary is None]
+    if diverged:
+        print(f"odegan: {len(diverged)} member(s) diverged: {', '.join(diverged)} (see their "
+              f"diverged.json)", file=sys.stderr)
+        return 3
     return 0
 
 
@@ -241,6 +265,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", help=f"config name or file (default: {DEFAULT_CONFIG})")
     p.add_argument("--workdir", help="run directory (default: runs/<config>-<seed>, plus a "
                                      "digest of the overrides that change the trajectory)")
+    p.add_argument("--population", metavar="KEY=VALUES",
+                   help="train N runs as one vmapped program: seed=0:16, rule.h=0.2,0.4,0.8, "
+                        "rule.reg_weight=..., optimizer.learning_rate=...; member i goes to "
+                        "WORKDIR/KEY=VALUE (default WORKDIR: runs/<config>-population-KEY=VALUES)")
     p.add_argument("--resume-with-changes", action="store_true",
                    help="go on from the workdir's checkpoints although its config differs "
                         "(recorded in metrics.jsonl); without it such a resume is refused")

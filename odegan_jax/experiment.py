@@ -21,7 +21,7 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
-from odegan_jax import checkpoints, rules
+from odegan_jax import checkpoints, rules, xla_cpu
 from odegan_jax import config as config_lib
 from odegan_jax.config import ConfigError
 from odegan_jax.data import Dataset, expected_sample_shape, make_dataset
@@ -79,25 +79,40 @@ def build_game(config, networks) -> Game:
                 has_ode_blocks=network_spec(config.model.name).has_ode_blocks)
 
 
-def _optimizer(config, player: str):
+# Config values that may be given to :func:`build_rule` as (traced) numbers instead: the
+# hyperparameters a population (:mod:`.population`) varies inside one compiled program.
+TRACEABLE = ("rule.h", "rule.reg_weight", "optimizer.learning_rate",
+             "optimizer.d_learning_rate", "optimizer.g_learning_rate")
+
+
+def _optimizer(config, player: str, values: dict):
     opt = config.optimizer
-    lr = opt[f"{player}_learning_rate"]
+    lr = values.get(f"optimizer.{player}_learning_rate", opt[f"{player}_learning_rate"])
+    if lr is None:
+        lr = values.get("optimizer.learning_rate", opt.learning_rate)
     settings = {k: opt[k] for k in rules.OPTIMIZER_HYPERPARAMETERS}
-    return rules.make_optimizer(opt.name, opt.learning_rate if lr is None else lr,
-                                opt.weight_decay, **settings)
+    return rules.make_optimizer(opt.name, lr, opt.weight_decay, **settings)
 
 
-def build_rule(config, game: Game) -> rules.TrainingRule:
-    """The training rule of ``config.rule`` (and ``config.optimizer``, always checked)."""
+def build_rule(config, game: Game, values: Optional[dict] = None) -> rules.TrainingRule:
+    """The training rule of ``config.rule`` (and ``config.optimizer``, always checked).
+
+    ``values``: keys of :data:`TRACEABLE` → numbers (JAX scalars inside a trace) used instead
+    of the config's values."""
+    values = values or {}
+    unknown = set(values) - set(TRACEABLE)
+    if unknown:
+        raise ValueError(f"build_rule: {sorted(unknown)} cannot be traced; only {TRACEABLE}")
     r = config.rule
     config_lib.choose("rule.name", r.name, ("ode",) + rules.UPDATES)
-    d_opt, g_opt = _optimizer(config, "d"), _optimizer(config, "g")
+    d_opt, g_opt = _optimizer(config, "d", values), _optimizer(config, "g", values)
     if r.name == "ode":
         if r.n_critic != 1:
             raise ConfigError(f"config.rule.n_critic: is {r.n_critic}, which needs "
                               f"rule.name='alternating' (got 'ode')")
         return rules.ode_rule(
-            game, get_tableau(r.integrator), r.h, reg_weight=r.reg_weight,
+            game, get_tableau(r.integrator), values.get("rule.h", r.h),
+            reg_weight=values.get("rule.reg_weight", r.reg_weight),
             reg_placement=r.reg_placement, stage_batches=r.stage_batches, coupling=r.coupling,
             schedule=r.schedule, schedule_boundaries=tuple(r.schedule_boundaries),
             schedule_scales=tuple(r.schedule_scales), d_rate=r.d_rate,
@@ -111,6 +126,7 @@ def build(config: ml_collections.ConfigDict) -> Experiment:
     Where the data's shape is known before reading files, the networks, the game and the
     rule are built first, so a bad key fails before a large dataset loads."""
     config_lib.validate(config)
+    xla_cpu.unroll_threefry()  # same random bits, faster on CPU (odegan_jax.xla_cpu)
     keys = dict(zip(KEY_NAMES, jax.random.split(jax.random.PRNGKey(config.seed),
                                                 len(KEY_NAMES))))
     shape, dataset = expected_sample_shape(config.data), None

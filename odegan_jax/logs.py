@@ -106,6 +106,14 @@ def write_json(path: str, obj) -> None:
     os.replace(tmp, path)
 
 
+def read_json(path: str):
+    """The JSON object in ``path``, or None when there is no such file."""
+    if not os.path.exists(path):
+        return None
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
 def columns(rows: Iterable[dict], key: str) -> tuple[list, list]:
     """(steps, values) of the rows that carry ``key``."""
     steps, values = [], []

@@ -10,8 +10,6 @@ import os
 
 import jax.numpy as jnp
 import numpy as np
-from matplotlib.figure import Figure
-from scipy.stats import gaussian_kde
 
 from odegan_jax.logs import columns, format_row, read_metrics
 
@@ -20,6 +18,8 @@ def plot_samples_2d(path: str, samples: np.ndarray, modes: np.ndarray, *, d_grid
                     bbox=None, title: str = "", kde_points: int = 2000) -> None:
     """Generated samples as a KDE (filled contours), D's output as contour lines, modes as
     crosses. ``d_grid`` is ``(xx, yy, values)`` on a meshgrid or None."""
+    from matplotlib.figure import Figure  # lazy: 0.5 s of import a run needs only at the end
+    from scipy.stats import gaussian_kde  # lazy: scipy.stats takes 1.2 s to import
     samples = np.asarray(samples)
     samples = samples[np.all(np.isfinite(samples), axis=1)]
     if bbox is None:
@@ -49,6 +49,7 @@ def plot_samples_2d(path: str, samples: np.ndarray, modes: np.ndarray, *, d_grid
 
 def plot_training_curves(path: str, rows: list[dict]) -> None:
     """Losses, D(x) / D(G(z)) and (if logged) modes covered / HQ share over steps."""
+    from matplotlib.figure import Figure  # lazy: 0.5 s of import a run needs only at the end
     panels = [("losses", ["loss_d", "loss_g"]), ("discriminator", ["d_real", "d_fake"])]
     if any("modes_covered" in r for r in rows):
         panels.append(("2D quality", ["modes_covered", "hq_fraction"]))
@@ -109,6 +110,7 @@ def save_image_grid(path: str, images: np.ndarray, ncols: int = 0, scale: int = 
 def save_neighbour_grid(path: str, samples: np.ndarray, neighbours: np.ndarray,
                         distances) -> None:
     """Rows of (generated sample | nearest training image), each titled with the L2 distance."""
+    from matplotlib.figure import Figure  # lazy: 0.5 s of import a run needs only at the end
     k = len(samples)
     fig = Figure(figsize=(3.0, 1.5 * k))
     axes = fig.subplots(k, 2, squeeze=False)

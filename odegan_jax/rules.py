@@ -181,8 +181,10 @@ def ode_rule(game: Game, tableau: ButcherTableau, h: float, *, reg_weight: float
     choose("rule.coupling", coupling, COUPLINGS)
     s = tableau.num_stages
     h_at = step_size_schedule(schedule, h, schedule_boundaries, schedule_scales)
-    use_reg = reg_weight > 0
-    first_stage_weight = reg_weight / tableau.b[0] if reg_placement == "first_stage" else 0.0
+    # a traced λ (a population's member) always computes the regulariser; its weight may be 0
+    use_reg = not isinstance(reg_weight, (int, float)) or reg_weight > 0
+    first_stage = use_reg and reg_placement == "first_stage"
+    first_stage_weight = reg_weight / tableau.b[0] if first_stage else 0.0
 
     def init(params):
         if optimizer is None:
@@ -211,7 +213,7 @@ def ode_rule(game: Game, tableau: ButcherTableau, h: float, *, reg_weight: float
             if i == 0:
                 ev = gradients_at(y, 0, penalty=use_reg)
                 v = velocity(ev.grads["d"], ev.grads["g"])
-                if use_reg and first_stage_weight:
+                if first_stage:
                     v = {"d": tree_add_scaled(v["d"], [(-first_stage_weight, ev.penalty_grad)]),
                          "g": v["g"]}
                 return v, ev

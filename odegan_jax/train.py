@@ -86,20 +86,10 @@ def _train(exp: Experiment, mesh, workdir: str, changed: dict, echo, progress: b
     echo(f"odegan: training {config.name} (seed {config.seed}, {steps} steps, "
          f"rule {exp.rule.name}) into {workdir}"
          + (f" on {mesh.size} devices (data parallel)" if mesh is not None else ""))
-    ckpt_dir = os.path.join(workdir, "checkpoints")
-    for name, moved in checkpoints.set_aside_incomplete(ckpt_dir):
-        echo(f"odegan: checkpoints/{name} was never completed (no orbax commit); moved it "
-             f"to {moved}")
-    mngr = checkpoints.manager(ckpt_dir, loop.keep_checkpoints, loop.checkpoint_every or steps)
-    state, step, finished = _resume(exp, mngr, workdir, changed, echo)
+    mngr, state, step, finished = open_checkpoints(exp, workdir, changed, echo)
     if finished is not None:
         return finished
-    logs.write_json(os.path.join(workdir, "config.json"), config.to_dict())
-    logs.truncate_metrics(os.path.join(workdir, "metrics.jsonl"), step)
-    writer = logs.MetricsWriter(workdir)
-    if changed:
-        writer.write({"step": step, "event": "config_changed",
-                      "changes": {k: list(v) for k, v in changed.items()}})
+    writer = start_logs(config, workdir, step, changed)
     calls = Calls(exp, mesh, state, mngr, writer, echo)
     start = time.perf_counter()
     actions = training_actions(exp, workdir, step, start, mngr, writer, echo, progress,
@@ -124,27 +114,58 @@ def _train(exp: Experiment, mesh, workdir: str, changed: dict, echo, progress: b
             except OSError as e:
                 echo(f"odegan: closing the {type(closeable).__name__} failed: {e}")
     wall = time.perf_counter() - start
+    return finish_run(calls.exp, state, mngr, writer, workdir, wall, echo,
+                      rollbacks=calls.rollbacks, retries=calls.retries)
 
+
+def open_checkpoints(exp: Experiment, workdir: str, changed: dict, echo):
+    """The run's checkpoint manager (incomplete checkpoints set aside first) and
+    ``(state, step, None)`` to train from, or ``(…, summary)`` of a run already complete."""
+    loop = exp.config.loop
+    ckpt_dir = os.path.join(workdir, "checkpoints")
+    for name, moved in checkpoints.set_aside_incomplete(ckpt_dir):
+        echo(f"odegan: checkpoints/{name} was never completed (no orbax commit); moved it "
+             f"to {moved}")
+    mngr = checkpoints.manager(ckpt_dir, loop.keep_checkpoints,
+                               loop.checkpoint_every or exp.config.steps)
+    return (mngr, *_resume(exp, mngr, workdir, changed, echo))
+
+
+def start_logs(config, workdir: str, step: int, changed: dict) -> logs.MetricsWriter:
+    """config.json, metrics.jsonl cut at ``step`` (a resumed run), the writer of new rows."""
+    logs.write_json(os.path.join(workdir, "config.json"), config.to_dict())
+    logs.truncate_metrics(os.path.join(workdir, "metrics.jsonl"), step)
+    writer = logs.MetricsWriter(workdir)
+    if changed:
+        writer.write({"step": step, "event": "config_changed",
+                      "changes": {k: list(v) for k, v in changed.items()}})
+    return writer
+
+
+def finish_run(exp: Experiment, state, mngr, writer: logs.MetricsWriter, workdir: str,
+               wall: float, echo, **extra) -> dict:
+    """The final checkpoint, the plots and ``summary.json`` (returned); ``extra`` goes into
+    the summary."""
+    config, steps = exp.config, exp.config.steps
     if steps not in mngr.all_steps():
         checkpoints.save(mngr, steps, state, force=True)
     mngr.close()
     rows = logs.read_metrics(writer.path)
     final = next((r for r in reversed(rows) if "loss_d" in r), {})
-    if loop.plot:
-        plots.write_run_plots(calls.exp, state, workdir)
+    if config.loop.plot:
+        plots.write_run_plots(exp, state, workdir)
     summary = {
         "config": config.name, "seed": config.seed, "steps": steps, "rule": exp.rule.name,
         "final": final, "params_sha256": checkpoints.params_sha256(state.params,
                                                                    state.model_state),
         "wall_time_s": round(wall, 2), "steps_per_s": round(steps / max(wall, 1e-9), 1),
-        "workdir": workdir, "rollbacks": calls.rollbacks, "retries": calls.retries,
-        "final_h": calls.exp.config.rule.h,
+        "workdir": workdir, **extra, "final_h": config.rule.h,
     }
     logs.write_json(os.path.join(workdir, "summary.json"), summary)
     if "modes_covered" in final:
         echo(f"final: modes covered {final['modes_covered']}/{final['num_modes']}, "
              f"high-quality samples {100 * final['hq_fraction']:.1f}% "
-             f"({loop.eval_samples} samples, within {config.eval.num_sigmas:g}σ)")
+             f"({config.loop.eval_samples} samples, within {config.eval.num_sigmas:g}σ)")
     echo(f"done in {wall:.1f}s; params_sha256 {summary['params_sha256'][:16]}…; "
          f"summary in {os.path.join(workdir, 'summary.json')}")
     return summary

@@ -265,7 +265,8 @@ def test_bad_study_names_seeds_and_workdirs_are_one_clear_error(tmp_path):
     assert r.returncode == 0 and all(name in r.stdout for name in reproduce.NAMES)
 
 
-SMOKE = ["--seeds", "0", "--config.steps=400", "--config.loop.log_every=50",
+SMOKE = ["--seeds", "0", "--config.steps=200", "--config.model.width=16",
+         "--config.loop.log_every=50",
          "--config.loop.checkpoint_every=50", "--config.loop.eval_samples=500",
          "--config.loop.plot=false"]
 
@@ -277,7 +278,7 @@ def _numbers(path):
 
 
 def test_a_killed_study_resumes_to_the_same_results(tmp_path):
-    """main_job_seeds on seed 0 at 400 steps: uninterrupted in A; in B killed (SIGKILL, its
+    """main_job_seeds on seed 0 at 200 steps (16-unit layers): uninterrupted in A; in B killed (SIGKILL, its
     run included) once the run has a checkpoint, then run again: the run resumes from its
     checkpoint and the study ends with A's numbers and params. A again skips its run."""
     whole = odegan("reproduce", "main_job_seeds", "--workdir", str(tmp_path / "A"), *SMOKE)
