@@ -98,7 +98,7 @@ def _child(args) -> dict:
 
 
 def _cost(fn, *args) -> dict:
-    analysis = fn.lower(*args).compile().cost_analysis()
+    analysis = getattr(fn, "jitted", fn).lower(*args).compile().cost_analysis()
     if isinstance(analysis, list):
         analysis = analysis[0]
     return {k: float(analysis[k]) for k in ("flops", "bytes accessed") if k in analysis}

@@ -21,7 +21,7 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
-from odegan_jax import checkpoints, rules, xla_cpu
+from odegan_jax import checkpoints, rules
 from odegan_jax import config as config_lib
 from odegan_jax.config import ConfigError
 from odegan_jax.data import Dataset, expected_sample_shape, make_dataset
@@ -126,7 +126,6 @@ def build(config: ml_collections.ConfigDict) -> Experiment:
     Where the data's shape is known before reading files, the networks, the game and the
     rule are built first, so a bad key fails before a large dataset loads."""
     config_lib.validate(config)
-    xla_cpu.unroll_threefry()  # same random bits, faster on CPU (odegan_jax.xla_cpu)
     keys = dict(zip(KEY_NAMES, jax.random.split(jax.random.PRNGKey(config.seed),
                                                 len(KEY_NAMES))))
     shape, dataset = expected_sample_shape(config.data), None

@@ -30,7 +30,7 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
-from odegan_jax import logs, rundir
+from odegan_jax import logs, rundir, xla_cpu
 from odegan_jax.actions import Progress, training_actions
 from odegan_jax.config import ConfigError, apply_override
 from odegan_jax.data import get_batches
@@ -113,7 +113,10 @@ def make_population_fn(exp: Experiment, varied: tuple[str, ...], num_steps: int)
     def run(states, members, train):
         return jax.vmap(member_run, in_axes=(0, 0, None))(states, members, train)
 
-    return jax.jit(run, donate_argnums=(0,))
+    jitted = jax.jit(run, donate_argnums=(0,))
+    if exp.dataset.sample_shape == (2,):
+        return xla_cpu.compile_with_unrolled_threefry(jitted)
+    return jitted
 
 
 def _stack(trees):
