@@ -4,6 +4,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 import ml_collections
+import numpy as np
 import pytest
 
 from odegan_jax.config import base_config
@@ -100,3 +101,37 @@ def test_shape_mismatch_is_reported():
         build_networks(_model("dcgan28"), (2,))
     with pytest.raises(ValueError, match="config.model.name: .* is a network for 2D points"):
         build_networks(_model("m0a"), (28, 28, 1))
+
+
+@pytest.mark.parametrize("features,kernel,stride,pad,shape", [
+    (64, 4, 2, 1, (4, 7, 7, 32)),    # sub-pixel phases (M0_B's middle layer, narrower)
+    (1, 4, 2, 1, (4, 14, 14, 8)),    # into one channel: XLA's dilated convolution
+    (32, 7, 1, 0, (4, 1, 1, 20)),    # G's first layer: a matrix product
+    (16, 3, 1, 1, (2, 7, 7, 8)),     # anything else: lax.conv_transpose as flax
+])
+def test_our_transposed_convolution_is_flax_conv_transpose(features, kernel, stride, pad, shape):
+    """layers.ConvTranspose against flax's nn.ConvTranspose with the same padding: the same
+    parameter tree and initial values, outputs and gradients (inputs and kernel) equal to
+    float rounding."""
+    import flax.linen as nn
+
+    from odegan_jax.models.layers import deconv
+
+    init = nn.initializers.normal(0.02)
+    ours = deconv(features, kernel, stride, pad, init)
+    p = kernel - 1 - pad
+    ref = nn.ConvTranspose(features, (kernel, kernel), strides=(stride, stride),
+                           padding=((p, p), (p, p)), kernel_init=init)
+    x = jax.random.normal(jax.random.PRNGKey(1), shape)
+    v_ours, v_ref = ours.init(jax.random.PRNGKey(0), x), ref.init(jax.random.PRNGKey(0), x)
+    assert jax.tree.structure(v_ours) == jax.tree.structure(v_ref)
+    for a, b in zip(jax.tree.leaves(v_ours), jax.tree.leaves(v_ref)):
+        np.testing.assert_array_equal(a, b)
+    y_ours, y_ref = ours.apply(v_ref, x), ref.apply(v_ref, x)
+    assert y_ours.shape == y_ref.shape == (shape[0], (shape[1] - 1) * stride + kernel - 2 * pad,
+                                           (shape[2] - 1) * stride + kernel - 2 * pad, features)
+    np.testing.assert_allclose(y_ours, y_ref, rtol=1e-5, atol=1e-5)
+    grad = lambda m: jax.grad(lambda v, x: jnp.sum(jnp.sin(3 * m.apply(v, x))),  # noqa: E731
+                              argnums=(0, 1))(v_ref, x)
+    for a, b in zip(jax.tree.leaves(grad(ours)), jax.tree.leaves(grad(ref))):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4 * float(jnp.max(jnp.abs(b))))
