@@ -30,6 +30,8 @@ import subprocess
 import sys
 import time
 
+from common import write_results  # benchmarks/common.py
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 BATCH, LATENT = 64, 100
 
@@ -169,11 +171,7 @@ def main(argv=None):
     results["torch_over_ours"] = {k: round(med["torch"] / v, 3) for k, v in med.items()
                                   if k != "torch"}
     print(json.dumps({"median_ms": med, "torch_over_ours": results["torch_over_ours"]}))
-    if args.json:
-        os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
-        with open(args.json, "w") as f:
-            json.dump(results, f, indent=2)
-        print(f"wrote {args.json}")
+    write_results(args.json, results)
 
 
 if __name__ == "__main__":

@@ -30,12 +30,13 @@ Reports ratios to the reference (target ≤ 1.5 for fixed-step rows) and torchdi
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import statistics
 import sys
 import time
+
+from common import write_results  # benchmarks/common.py
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -301,11 +302,7 @@ def main(argv=None):
     results["ratios"] = ratios
     for k, v in ratios.items():
         print(f"{k:45s} fwd {v['forward_ms']:6.2f}  fwd+bwd {v['forward_backward_ms']:6.2f}")
-    if args.json:
-        os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
-        with open(args.json, "w") as f:
-            json.dump(results, f, indent=2)
-        print(f"wrote {args.json}")
+    write_results(args.json, results)
 
 
 if __name__ == "__main__":

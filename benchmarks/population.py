@@ -12,12 +12,13 @@ busy, so the gain there is what batching the small products buys.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import statistics
 import sys
 import time
+
+from common import write_results  # benchmarks/common.py
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -70,11 +71,7 @@ def main(argv=None):
                                     "ratio_to_single_runs": round(member_steps / single, 2)}
         print(f"N={n}: {member_steps:.1f} member-steps/s, {member_steps / single:.2f}x single "
               f"runs", flush=True)
-    if args.json:
-        os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
-        with open(args.json, "w") as f:
-            json.dump(results, f, indent=2)
-        print(f"wrote {args.json}")
+    write_results(args.json, results)
 
 
 if __name__ == "__main__":

@@ -28,6 +28,8 @@ import sys
 import time
 from collections import Counter
 
+from common import write_results  # benchmarks/common.py
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
@@ -161,11 +163,7 @@ def main(argv=None):
             res = json.loads(line[len("RESULT "):])
             results[config][threading] = res
             print(config, threading, res["ms_per_step"], flush=True)
-    if args.json:
-        os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
-        with open(args.json, "w") as f:
-            json.dump(results, f, indent=2)
-        print(f"wrote {args.json}")
+    write_results(args.json, results)
 
 
 if __name__ == "__main__":

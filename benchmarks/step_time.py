@@ -14,12 +14,13 @@ Machines are noisy: compare ratios from one run, not absolute times across runs.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import statistics
 import sys
 import time
+
+from common import write_results  # benchmarks/common.py
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -129,11 +130,7 @@ def main(argv=None):
                                                  for k, v in results[model].items()}
             print(f"{model}: ratio to adam: " + ", ".join(
                 f"{k} {v:.2f}" for k, v in results[model + "_ratio_to_adam"].items()), flush=True)
-    if args.json:
-        os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
-        with open(args.json, "w") as f:
-            json.dump(results, f, indent=2)
-        print(f"wrote {args.json}")
+    write_results(args.json, results)
 
 
 if __name__ == "__main__":

@@ -33,6 +33,8 @@ import sys
 import tempfile
 import time
 
+from common import write_results  # benchmarks/common.py
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CHECK_STEPS = (10_000, 20_000)
 
@@ -120,11 +122,7 @@ def main(argv=None):
                               "ours": round(mean_last("ours", 1), 4)},
         }
         print(json.dumps(results["summary"], indent=2))
-    if args.json:
-        os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
-        with open(args.json, "w") as f:
-            json.dump(results, f, indent=2)
-        print(f"wrote {args.json}")
+    write_results(args.json, results)
 
 
 if __name__ == "__main__":
