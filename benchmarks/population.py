@@ -14,11 +14,11 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import statistics
 import sys
 import time
 
 from common import write_results  # benchmarks/common.py
+from step_time import time_calls
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -28,18 +28,6 @@ import jax.numpy as jnp  # noqa: E402
 from odegan_jax import population, train  # noqa: E402
 from odegan_jax.config import load_config  # noqa: E402
 from odegan_jax.experiment import build, init_state  # noqa: E402
-
-
-def _time(fn, state, *args, reps: int, steps: int) -> float:
-    state, m = fn(state, *args)  # compile and warm up
-    jax.block_until_ready(m)
-    times = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        state, m = fn(state, *args)
-        jax.block_until_ready((state, m))
-        times.append(time.perf_counter() - t0)
-    return steps / statistics.median(times)  # steps per second of the call
 
 
 def main(argv=None):
@@ -56,8 +44,9 @@ def main(argv=None):
                          "cpu_count": os.cpu_count(), "config": args.config,
                          "time": time.strftime("%Y-%m-%d %H:%M:%S"), "steps_per_call": k}}
     exp = build(config)
-    single = _time(train.make_train_fn(exp, k), jax.tree.map(jnp.copy, init_state(exp)), None,
-                   reps=args.reps, steps=k)
+    single = 1000 / time_calls(train.make_train_fn(exp, k),
+                               jax.tree.map(jnp.copy, init_state(exp)), None, reps=args.reps,
+                               steps_per_call=k)[1]
     results["single_run_steps_per_s"] = round(single, 1)
     print(f"single run: {single:.1f} steps/s", flush=True)
     results["population"] = {}
@@ -66,7 +55,8 @@ def main(argv=None):
         states = population._stack([init_state(e) for e in exps])
         inputs = {"stream": jnp.stack([e.keys["stream"] for e in exps])}
         fn = population.make_population_fn(exps[0], (), k)
-        member_steps = _time(fn, states, inputs, None, reps=args.reps, steps=k * n)
+        member_steps = 1000 / time_calls(fn, states, inputs, None, reps=args.reps,
+                                         steps_per_call=k * n)[1]
         results["population"][n] = {"member_steps_per_s": round(member_steps, 1),
                                     "ratio_to_single_runs": round(member_steps / single, 2)}
         print(f"N={n}: {member_steps:.1f} member-steps/s, {member_steps / single:.2f}x single "

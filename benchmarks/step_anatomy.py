@@ -22,7 +22,6 @@ import glob
 import json
 import os
 import platform
-import statistics
 import subprocess
 import sys
 import time
@@ -48,6 +47,7 @@ def _child(args) -> dict:
     from odegan_jax import train
     from odegan_jax.config import load_config
     from odegan_jax.experiment import build, init_state
+    from step_time import time_calls
 
     config = load_config(args.config)
     exp = build(config)
@@ -55,20 +55,10 @@ def _child(args) -> dict:
     out = {"config": args.config, "threading": args.threading, "ms_per_step": {},
            "compile_s": {}}
     for k in [int(x) for x in args.calls.split(",")]:
-        fn = train.make_train_fn(exp, k)
-        state = jax.tree.map(jnp.copy, init_state(exp))
-        t0 = time.perf_counter()
-        state, m = fn(state, train_array)
-        jax.block_until_ready(m)
-        out["compile_s"][k] = round(time.perf_counter() - t0, 2)
-        reps = max(3, args.steps // k)
-        times = []
-        for _ in range(reps):
-            t0 = time.perf_counter()
-            state, m = fn(state, train_array)
-            jax.block_until_ready((state, m))
-            times.append((time.perf_counter() - t0) * 1000 / k)
-        out["ms_per_step"][k] = round(statistics.median(times), 4)
+        first, ms = time_calls(train.make_train_fn(exp, k),
+                               jax.tree.map(jnp.copy, init_state(exp)), train_array,
+                               reps=max(3, args.steps // k), steps_per_call=k)
+        out["compile_s"][k], out["ms_per_step"][k] = round(first, 2), round(ms, 4)
     if args.costs:
         state = jax.tree.map(jnp.copy, init_state(exp))
         fn = train.make_train_fn(exp, 1)

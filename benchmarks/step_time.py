@@ -70,24 +70,32 @@ def model_config(name: str):
     raise ValueError(f"unknown model {name!r}")
 
 
+def time_calls(fn, state, *args, reps: int, steps_per_call: int) -> tuple[float, float]:
+    """(seconds of the first call, i.e. compilation and warm-up; median milliseconds per step
+    over ``reps`` further calls) of ``fn(state, *args) -> (state, metrics)``, a compiled call
+    of ``steps_per_call`` steps."""
+    t0 = time.perf_counter()
+    state, m = fn(state, *args)
+    jax.block_until_ready(m)
+    first = time.perf_counter() - t0
+    times = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        state, m = fn(state, *args)
+        jax.block_until_ready((state, m))
+        times.append((time.perf_counter() - t0) * 1000 / steps_per_call)
+    return first, statistics.median(times)
+
+
 def time_rule(config, game, rule, dataset, reps: int) -> float:
     """Median milliseconds per training step."""
     keys = dict(zip(KEY_NAMES, jax.random.split(jax.random.PRNGKey(0), len(KEY_NAMES))))
     exp = Experiment(config, game, rule, dataset, keys, eval_latents=None,
                      generate=None, discriminate=None)
-    state = init_state(exp)
     k = config.loop.steps_per_call
-    fn = train.make_train_fn(exp, k)
     train_array = None if dataset.train is None else jnp.asarray(dataset.train)
-    state, m = fn(state, train_array)  # compile + warm up
-    jax.block_until_ready(m)
-    times = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        state, m = fn(state, train_array)
-        jax.block_until_ready((state, m))
-        times.append((time.perf_counter() - t0) * 1000 / k)
-    return statistics.median(times)
+    return time_calls(train.make_train_fn(exp, k), init_state(exp), train_array, reps=reps,
+                      steps_per_call=k)[1]
 
 
 def image_dataset(config):
@@ -103,7 +111,6 @@ def main(argv=None):
     p.add_argument("--rules", default="", help="comma-separated subset (default: all)")
     p.add_argument("--reps", type=int, default=0, help="timed repetitions (default 20 MLP / 5 conv)")
     args = p.parse_args(argv)
-    from odegan_jax.data import make_dataset
     results = {"_meta": {"backend": jax.default_backend(), "devices": str(jax.devices()),
                          "jax": jax.__version__, "python": platform.python_version(),
                          "cpu_count": os.cpu_count(), "time": time.strftime("%Y-%m-%d %H:%M:%S"),
