@@ -30,12 +30,13 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
-from odegan_jax import logs, rundir, xla_cpu
+from odegan_jax import logs, rundir
 from odegan_jax.actions import Progress, training_actions
 from odegan_jax.config import ConfigError, apply_override
 from odegan_jax.data import get_batches
 from odegan_jax.experiment import TRACEABLE, Experiment, build, build_rule
-from odegan_jax.train import finish_run, open_checkpoints, start_logs
+from odegan_jax.train import (finish_run, jit_steps, open_checkpoints, start_logs,
+                              steps_per_call)
 
 KEYS = ("seed",) + TRACEABLE
 
@@ -113,10 +114,7 @@ def make_population_fn(exp: Experiment, varied: tuple[str, ...], num_steps: int)
     def run(states, members, train):
         return jax.vmap(member_run, in_axes=(0, 0, None))(states, members, train)
 
-    jitted = jax.jit(run, donate_argnums=(0,))
-    if exp.dataset.sample_shape == (2,):
-        return xla_cpu.compile_with_unrolled_threefry(jitted)
-    return jitted
+    return jit_steps(exp, run)
 
 
 def _stack(trees):
@@ -194,8 +192,8 @@ def _train_members(members: list[_Member], key: str, values: list, workdir: str,
         for m in members:
             m.mngr.close()
         raise rundir.RunDirError(
-            f"the members in {workdir} are at different steps ({', '.join(f'{k}: {s}' for k, s in at.items())}); "
-            f"nothing was changed. Finish each with `odegan train --workdir "
+            f"the members in {workdir} are at different steps "
+            f"({', '.join(f'{k}: {s}' for k, s in at.items())}); nothing was changed. Finish each with `odegan train --workdir "
             f"{workdir}/<member> --config {workdir}/<member>/config.json`, or train the "
             f"population into another --workdir")
     step = max(at.values())
@@ -216,7 +214,7 @@ def _train_members(members: list[_Member], key: str, values: list, workdir: str,
     stacked = _stack(states)
     del states
     fns: dict[int, Callable] = {}
-    per_call = config.loop.steps_per_call if first.dataset.sample_shape == (2,) else 1
+    per_call = steps_per_call(first)
     try:
         while step < steps and any(m.diverged is None for m in members):
             live = [m for m in members if m.diverged is None]

@@ -59,10 +59,24 @@ def make_train_fn(exp: Experiment, num_steps: int, mesh=None) -> Callable:
             return jax.lax.scan(lambda s, _: one(s, train), state, None, length=num_steps)
     if mesh is not None:
         return parallel.jit_replicated(run, mesh)
+    return jit_steps(exp, run)
+
+
+def jit_steps(exp: Experiment, run: Callable) -> Callable:
+    """``run(state, ...) -> (state, metrics)`` jitted with the state donated; the 2D (MLP)
+    steps compiled with the unrolled threefry lowering (same random bits, faster on CPU,
+    :mod:`.xla_cpu`)."""
     jitted = jax.jit(run, donate_argnums=(0,))
-    if exp.dataset.sample_shape == (2,):  # the MLP steps: same random bits, faster on CPU
+    if exp.dataset.sample_shape == (2,):
         return xla_cpu.compile_with_unrolled_threefry(jitted)
     return jitted
+
+
+def steps_per_call(exp: Experiment) -> int:
+    """Training steps fused in one compiled call: ``loop.steps_per_call`` for 2D data (MLP
+    steps in ``lax.scan``), 1 for conv nets (XLA on CPU differentiates convolutions inside
+    loops 5-15x slower, JAX issue 12868)."""
+    return exp.config.loop.steps_per_call if exp.dataset.sample_shape == (2,) else 1
 
 
 def train(config: ml_collections.ConfigDict, workdir: Optional[str] = None, *,
@@ -85,7 +99,7 @@ def train(config: ml_collections.ConfigDict, workdir: Optional[str] = None, *,
 
 def _train(exp: Experiment, mesh, workdir: str, changed: dict, echo, progress: bool) -> dict:
     config = exp.config
-    loop, steps = config.loop, config.steps
+    steps = config.steps
     echo(f"odegan: training {config.name} (seed {config.seed}, {steps} steps, "
          f"rule {exp.rule.name}) into {workdir}"
          + (f" on {mesh.size} devices (data parallel)" if mesh is not None else ""))
@@ -97,9 +111,7 @@ def _train(exp: Experiment, mesh, workdir: str, changed: dict, echo, progress: b
     start = time.perf_counter()
     actions = training_actions(exp, workdir, step, start, mngr, writer, echo, progress,
                                calls.train)
-    # MLP steps are fused in lax.scan; conv nets run one step per call (XLA on CPU
-    # differentiates convolutions inside loops 5-15x slower, JAX issue 12868)
-    per_call = loop.steps_per_call if exp.dataset.sample_shape == (2,) else 1
+    per_call = steps_per_call(exp)
     try:
         while step < steps:
             n = int(min(per_call, steps - step, *(a.next_step(step) - step for a in actions)))
