@@ -34,16 +34,26 @@ class ButcherTableau(NamedTuple):
     a: the strictly lower-triangular stage matrix as rows for stages 2..s; row i (0-based) has
        i + 1 entries.
     b: the s solution weights.  c: the s nodes (c[0] = 0).  order: the classical order.
+    b_error: embedded pairs only (else ``()``): the error weights, diffrax's convention: the
+       error estimate of a step is h·Σ b_errorᵢ kᵢ, the difference between the solution and an
+       embedded one of weights b − b_error.  embedded_order: that embedded solution's order.
     """
     name: str
     a: tuple
     b: tuple
     c: tuple
     order: int
+    b_error: tuple = ()
+    embedded_order: int = 0
 
     @property
     def num_stages(self) -> int:
         return len(self.b)
+
+    @property
+    def embedded(self) -> bool:
+        """True for an embedded pair (a step also estimates its local error)."""
+        return bool(self.b_error)
 
 
 def _a_matrix(t: ButcherTableau) -> list[list[float]]:
@@ -51,14 +61,25 @@ def _a_matrix(t: ButcherTableau) -> list[list[float]]:
     return [[0.0] * s] + [list(row) + [0.0] * (s - len(row)) for row in t.a]
 
 
-def _order_conditions(t: ButcherTableau) -> list[tuple[str, float, float]]:
-    """(name, value, required) for the rooted-tree conditions of order ≤ 4."""
-    a, b, c = _a_matrix(t), list(t.b), list(t.c)
+def _order_conditions(t: ButcherTableau, order: int,
+                      b: Sequence[float] | None = None) -> list[tuple[str, float, float]]:
+    """(name, value, required) for the rooted-tree conditions of order ≤ ``order`` (≤ 5) on
+    the weights ``b`` (default: the tableau's own)."""
+    a, c = _a_matrix(t), list(t.c)
+    b = list(t.b if b is None else b)
     s = t.num_stages
     rng = range(s)
-    ac = [sum(a[i][j] * c[j] for j in rng) for i in rng]
-    ac2 = [sum(a[i][j] * c[j] ** 2 for j in rng) for i in rng]
-    aac = [sum(a[i][j] * ac[j] for j in rng) for i in rng]
+
+    def mat(v):  # A·v
+        return [sum(a[i][j] * v[j] for j in rng) for i in rng]
+
+    ac = mat(c)
+    ac2 = mat([x ** 2 for x in c])
+    aac = mat(ac)
+
+    def bsum(*vectors):  # Σᵢ bᵢ · Πₖ vectorₖ[i]
+        return sum(b[i] * np.prod([v[i] for v in vectors]) for i in rng)
+
     conds = [
         (1, "sum b = 1", sum(b), 1.0),
         (2, "sum b c = 1/2", sum(b[i] * c[i] for i in rng), 1 / 2),
@@ -69,12 +90,36 @@ def _order_conditions(t: ButcherTableau) -> list[tuple[str, float, float]]:
         (4, "sum b a c^2 = 1/12", sum(b[i] * ac2[i] for i in rng), 1 / 12),
         (4, "sum b a a c = 1/24", sum(b[i] * aac[i] for i in rng), 1 / 24),
     ]
-    return [(name, value, req) for order, name, value, req in conds if order <= t.order]
+    if order >= 5:  # the nine trees of order 5 (Butcher): Σ b Φ(t) = 1/γ(t)
+        conds += [
+            (5, "sum b c^4 = 1/5", bsum(c, c, c, c), 1 / 5),
+            (5, "sum b c^2 a c = 1/10", bsum(c, c, ac), 1 / 10),
+            (5, "sum b c a c^2 = 1/15", bsum(c, ac2), 1 / 15),
+            (5, "sum b c a a c = 1/30", bsum(c, aac), 1 / 30),
+            (5, "sum b (a c)^2 = 1/20", bsum(ac, ac), 1 / 20),
+            (5, "sum b a c^3 = 1/20", bsum(mat([x ** 3 for x in c])), 1 / 20),
+            (5, "sum b a (c a c) = 1/40", bsum(mat([x * y for x, y in zip(c, ac)])), 1 / 40),
+            (5, "sum b a a c^2 = 1/60", bsum(mat(ac2)), 1 / 60),
+            (5, "sum b a a a c = 1/120", bsum(mat(aac)), 1 / 120),
+        ]
+    return [(name, value, req) for k, name, value, req in conds if k <= order]
+
+
+def _failed_condition(t: ButcherTableau, order: int, b=None) -> str | None:
+    for cond, value, required in _order_conditions(t, order, b):
+        if abs(value - required) > 1e-10:
+            return f"{cond} (got {value})"
+    return None
 
 
 def make_tableau(name: str, a: Sequence[Sequence[float]], b: Sequence[float],
-                 c: Sequence[float], order: int) -> ButcherTableau:
-    """Builds and validates an explicit Butcher tableau; raises ValueError if inconsistent."""
+                 c: Sequence[float], order: int, b_error: Sequence[float] | None = None,
+                 embedded_order: int | None = None) -> ButcherTableau:
+    """Builds and validates an explicit Butcher tableau; raises ValueError if inconsistent.
+
+    An embedded pair also gives ``b_error`` and ``embedded_order``: the embedded weights
+    b − b_error must have exactly that order (its conditions hold, one of the next order
+    fails), below ``order``."""
     a = tuple(tuple(float(x) for x in row) for row in a)
     b, c = tuple(float(x) for x in b), tuple(float(x) for x in c)
     s = len(b)
@@ -89,14 +134,28 @@ def make_tableau(name: str, a: Sequence[Sequence[float]], b: Sequence[float],
         if abs(sum(row) - c[i + 1]) > 1e-10:
             raise ValueError(f"tableau {name!r}: row {i + 2} of a sums to {sum(row)}, "
                              f"but c[{i + 1}] = {c[i + 1]}")
-    if not 1 <= order <= 4:
-        raise ValueError(f"tableau {name!r}: order must be 1..4 (conditions checked up to 4)")
+    if not 1 <= order <= 5:
+        raise ValueError(f"tableau {name!r}: order must be 1..5 (conditions checked up to 5)")
     tableau = ButcherTableau(name, a, b, c, int(order))
-    for cond, value, required in _order_conditions(tableau):
-        if abs(value - required) > 1e-10:
-            raise ValueError(f"tableau {name!r} claims order {order} but fails {cond} "
-                             f"(got {value})")
-    return tableau
+    failed = _failed_condition(tableau, order)
+    if failed:
+        raise ValueError(f"tableau {name!r} claims order {order} but fails {failed}")
+    if b_error is None:
+        return tableau
+    b_error = tuple(float(x) for x in b_error)
+    if len(b_error) != s or embedded_order is None or not 1 <= embedded_order < order:
+        raise ValueError(f"tableau {name!r}: an embedded pair needs {s} error weights and an "
+                         f"embedded_order in 1..{order - 1}")
+    low = [x - e for x, e in zip(b, b_error)]
+    failed = _failed_condition(tableau, embedded_order, low)
+    if failed:
+        raise ValueError(f"tableau {name!r}: the embedded weights b - b_error claim order "
+                         f"{embedded_order} but fail {failed}")
+    if _failed_condition(tableau, embedded_order + 1, low) is None:
+        raise ValueError(f"tableau {name!r}: the embedded weights b - b_error have order "
+                         f"above {embedded_order}; the error estimate would not be O(h^"
+                         f"{embedded_order + 1})")
+    return tableau._replace(b_error=b_error, embedded_order=int(embedded_order))
 
 
 EULER = make_tableau("euler", [], [1.0], [0.0], order=1)
@@ -115,6 +174,25 @@ TABLEAUX = {t.name: t for t in (EULER, HEUN, MIDPOINT, RALSTON, KUTTA3, RK4, RK3
 TABLEAUX["rk2"] = HEUN
 
 
+
+def _from_diffrax(name: str, solver: type, order: int, embedded_order: int) -> ButcherTableau:
+    """An embedded pair whose coefficients are diffrax's (not re-typed here), validated."""
+    t = solver.tableau
+    return make_tableau(name, [np.asarray(row).tolist() for row in t.a_lower],
+                        np.asarray(t.b_sol).tolist(), [0.0] + np.asarray(t.c).tolist(), order,
+                        b_error=np.asarray(t.b_error).tolist(), embedded_order=embedded_order)
+
+
+# Embedded pairs: a solution of ``order`` and an error estimate from one of ``embedded_order``
+# (adaptive step control). Kept apart from TABLEAUX: the Neural-ODE blocks' ``tsit5`` /
+# ``dopri5`` / ``bosh3`` name diffrax's adaptive solvers themselves.
+HEUN_EULER = _from_diffrax("heun_euler", diffrax.Heun, order=2, embedded_order=1)
+BOSH3 = _from_diffrax("bosh3", diffrax.Bosh3, order=3, embedded_order=2)
+DOPRI5 = _from_diffrax("dopri5", diffrax.Dopri5, order=5, embedded_order=4)
+TSIT5 = _from_diffrax("tsit5", diffrax.Tsit5, order=5, embedded_order=4)
+EMBEDDED_TABLEAUX = {t.name: t for t in (HEUN_EULER, BOSH3, DOPRI5, TSIT5)}
+
+
 def get_tableau(name: str, key: str = "rule.integrator") -> ButcherTableau:
     """The tableau called ``name``; a ConfigError naming ``config.<key>`` otherwise."""
     return choose(key, name, dict(sorted(TABLEAUX.items())))
@@ -124,21 +202,23 @@ def get_tableau(name: str, key: str = "rule.integrator") -> ButcherTableau:
 def to_diffrax(tableau: ButcherTableau) -> diffrax.AbstractERK:
     """A diffrax solver instance stepping exactly ``tableau`` (for ``diffrax.diffeqsolve``).
 
-    The tableaux here carry no embedded error estimate, so ``b_error`` is zero: use it with
-    ``ConstantStepSize`` (adaptive solves use diffrax's own Tsit5 / Dopri5 / Bosh3).
+    An embedded pair brings its error weights (for diffrax's step-size controllers, with
+    diffrax's ``error_order`` = the embedded order + 1, the order in h of the local error
+    estimate); the other tableaux have ``b_error`` zero: use them with ``ConstantStepSize``.
     """
     if tableau.num_stages < 2:
         return diffrax.Euler()  # diffrax's ERK needs ≥ 2 stages; Euler is its own class
     d_tab = diffrax.ButcherTableau(
         c=np.asarray(tableau.c[1:], np.float64),
         b_sol=np.asarray(tableau.b, np.float64),
-        b_error=np.zeros(tableau.num_stages),
+        b_error=np.asarray(tableau.b_error or np.zeros(tableau.num_stages), np.float64),
         a_lower=tuple(np.asarray(row, np.float64) for row in tableau.a))
-    order = tableau.order
+    order, error_order = tableau.order, tableau.embedded_order + 1
     solver = type(f"Diffrax_{tableau.name}", (diffrax.AbstractERK,), {
         "tableau": d_tab,
         "interpolation_cls": diffrax.ThirdOrderHermitePolynomialInterpolation.from_k,
         "order": lambda self, terms: order,
+        "error_order": lambda self, terms: error_order,
         "__module__": __name__,
     })
     return solver()
@@ -175,10 +255,12 @@ Field = Callable[[Any, int], tuple[Any, Any]]
 
 
 class StepResult(NamedTuple):
-    """y_next = y + h · direction, direction = Σ b_i k_i; aux: the field's aux at stage 1."""
+    """y_next = y + h · direction, direction = Σ b_i k_i; aux: the field's aux at stage 1;
+    error: embedded pairs only (else None), the local error estimate h · Σ b_error_i k_i."""
     y_next: Any
     direction: Any
     aux: Any
+    error: Any = None
 
 
 def rk_step(field: Field, y: Any, h: float | jax.Array, tableau: ButcherTableau) -> StepResult:
@@ -195,11 +277,21 @@ def rk_step(field: Field, y: Any, h: float | jax.Array, tableau: ButcherTableau)
         y_i = tree_add_scaled(y, [(h * a_ij, k) for a_ij, k in zip(row, ks) if a_ij != 0])
         k_i, _ = field(y_i, i + 1)
         ks.append(k_i)
-    weights = [(b_i, k) for b_i, k in zip(tableau.b, ks) if b_i != 0]
-    direction = jax.tree.map(lambda *leaves: sum(b * leaf for (b, _), leaf in
-                                                 zip(weights, leaves)), *[k for _, k in weights])
+    if tableau.embedded and len(ks) < tableau.num_stages:  # pragma: no cover
+        raise AssertionError("all stages are evaluated")
+    direction = _weighted_sum(tableau.b, ks)
     y_next = tree_add_scaled(y, [(h, direction)])
-    return StepResult(y_next, direction, aux)
+    error = None
+    if tableau.embedded:
+        error = jax.tree.map(lambda leaf: h * leaf, _weighted_sum(tableau.b_error, ks))
+    return StepResult(y_next, direction, aux, error)
+
+
+def _weighted_sum(weights: Sequence[float], ks: Sequence[Any]) -> Any:
+    """Σ wᵢ kᵢ over the stages with wᵢ ≠ 0."""
+    terms = [(w, k) for w, k in zip(weights, ks) if w != 0]
+    return jax.tree.map(lambda *leaves: sum(w * leaf for (w, _), leaf in zip(terms, leaves)),
+                        *[k for _, k in terms])
 
 
 def integrate(field: Callable[[Any], Any], y0: Any, h: float, num_steps: int,
