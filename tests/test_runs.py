@@ -128,6 +128,11 @@ def test_retry_redoes_a_diverging_call_with_h_halved_then_resumes_the_schedule(t
     assert none.returncode == 3 and f"at step {failed_at}" in none.stderr
 
 
+def _xla_flags(flag: str) -> str:
+    """The session's XLA_FLAGS (conftest's compile-time flags) plus ``flag``."""
+    return f"{os.environ.get('XLA_FLAGS', '')} {flag}".strip()
+
+
 def test_four_forced_cpu_devices_match_one_device(tmp_path):
     # An ODE rule (Heun, h·v updates) on M0_A, whose BatchNorm needs the statistics of the whole
     # batch across devices. Not Adam: the biases that feed a BatchNorm have an analytically zero
@@ -136,8 +141,8 @@ def test_four_forced_cpu_devices_match_one_device(tmp_path):
     runs = {}
     for devices in (1, 4):
         workdir = tmp_path / f"dev{devices}"
-        env = dict(os.environ, CI="true",
-                   XLA_FLAGS=f"--xla_force_host_platform_device_count={devices}")
+        env = dict(os.environ, CI="true", XLA_FLAGS=_xla_flags(
+            f"--xla_force_host_platform_device_count={devices}"))
         result = subprocess.run(_cmd("train", "--config", "mog8_m0a", "--workdir", str(workdir),
                                      "--config.steps=30", "--config.loop.log_every=10",
                                      "--config.loop.steps_per_call=10", "--config.loop.plot=false",
@@ -156,7 +161,8 @@ def test_four_forced_cpu_devices_match_one_device(tmp_path):
 
 
 def test_batch_not_divisible_by_the_device_count_is_rejected(tmp_path):
-    env = dict(os.environ, CI="true", XLA_FLAGS="--xla_force_host_platform_device_count=4")
+    env = dict(os.environ, CI="true",
+               XLA_FLAGS=_xla_flags("--xla_force_host_platform_device_count=4"))
     result = subprocess.run(_cmd("train", "--workdir", str(tmp_path / "x"),
                                  "--config.data.batch_size=30"),
                             env=env, capture_output=True, text=True, timeout=600)

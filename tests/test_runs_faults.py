@@ -13,7 +13,7 @@ import time
 import pytest
 
 from test_cli import odegan
-from test_runs import FAST, _cmd, _sha
+from test_runs import SMALL as FAST, _cmd, _sha  # runs whose dynamics no test reads
 
 
 def _files(workdir) -> dict:
@@ -32,7 +32,7 @@ def _checkpoints(workdir) -> list[int]:
     return sorted(int(d) for d in os.listdir(workdir / "checkpoints") if d.isdigit())
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # kept if xdist runs another file's test in between
 def finished(tmp_path_factory):
     """A finished 300-step run (checkpoints 100, 200, 300) and a 400-step reference."""
     root = tmp_path_factory.mktemp("faults")
@@ -52,7 +52,7 @@ def test_1_resuming_with_another_config_is_refused_unless_asked(finished, tmp_pa
     run = _copy(finished[0], tmp_path / "run")
     before = _files(run)
     result = odegan("train", "--workdir", str(run), "--config.steps=400",
-                    "--config.rule.h=0.3", "--config.model.width=40", *FAST)
+                    "--config.rule.h=0.3", *FAST, "--config.model.width=40")
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "rule.h: 0.6 there, 0.3 now" in result.stderr and "model.width" in result.stderr
     assert "--resume-with-changes" in result.stderr
