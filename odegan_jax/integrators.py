@@ -294,6 +294,61 @@ def _weighted_sum(weights: Sequence[float], ks: Sequence[Any]) -> Any:
                         *[k for _, k in terms])
 
 
+class AdaptiveStep(NamedTuple):
+    """One attempted step under error control. ``y``, ``t``: after the attempt (unchanged
+    when it was rejected); ``h``: the size the controller proposes for the next attempt;
+    ``accepted``; ``error_norm``: the controller's scaled error norm of the attempt (≤ 1
+    accepts; inf for a non-finite candidate); ``controller_state``: diffrax's."""
+    y: Any
+    t: jax.Array
+    h: jax.Array
+    accepted: jax.Array
+    error_norm: jax.Array
+    controller_state: Any
+
+
+def init_controller(controller: diffrax.PIDController, tableau: ButcherTableau, y0: Any,
+                    t0: float, h0: float) -> Any:
+    """The controller's initial state for a solve from ``(t0, y0)`` with first step ``h0``."""
+    _, state = controller.init(None, t0, t0 + h0, y0, h0, None, None, tableau.embedded_order + 1)
+    return state
+
+
+def adaptive_rk_step(field: Field, y: Any, t: jax.Array, h: jax.Array, tableau: ButcherTableau,
+                     controller: diffrax.PIDController, controller_state: Any, *,
+                     t_end: float | None = None) -> AdaptiveStep:
+    """An attempted step of an embedded pair from ``(t, y)`` with size ``h``, accepted or
+    rejected by diffrax's step-size controller (its ``adapt_step_size``, driven step by step
+    from outside ``diffeqsolve``), which also proposes the next size.
+
+    A candidate with a non-finite value is rejected with the controller's largest decrease
+    (its error is taken as infinite: diffrax's rule for a failed step). ``t_end``: the step
+    is shortened so as not to pass it, as ``diffeqsolve`` does at the end of its interval.
+    """
+    if not tableau.embedded:
+        raise ValueError(f"tableau {tableau.name!r} has no error estimate; adaptive step "
+                         f"control needs an embedded pair: {', '.join(EMBEDDED_TABLEAUX)}")
+    t1 = t + h if t_end is None else jnp.minimum(t + h, t_end)
+    step = rk_step(field, y, t1 - t, tableau)
+    finite = jnp.all(jnp.array([jnp.all(jnp.isfinite(x)) for x in
+                                jax.tree.leaves((step.y_next, step.error))]))
+    y_error = jax.tree.map(lambda e: jnp.where(finite, e, jnp.inf), step.error)
+    candidate = jax.tree.map(lambda new, old: jnp.where(finite, new, old), step.y_next, y)
+    keep, next_t0, next_t1, _, state, _ = controller.adapt_step_size(
+        t, t1, y, candidate, None, y_error, tableau.embedded_order + 1, controller_state)
+    error_norm = jnp.where(finite, _scaled_error(controller, y, candidate, y_error), jnp.inf)
+    y_new = jax.tree.map(lambda new, old: jnp.where(keep, new, old), candidate, y)
+    return AdaptiveStep(y_new, next_t0, next_t1 - next_t0, keep, error_norm, state)
+
+
+def _scaled_error(controller: diffrax.PIDController, y0: Any, y1: Any, y_error: Any):
+    """The controller's accept / reject measure, as ``PIDController.adapt_step_size``
+    computes it (norm of error / (atol + rtol · max(|y0|, |y1|)))."""
+    def scale(a, b, e):
+        return e / (controller.atol + jnp.maximum(jnp.abs(a), jnp.abs(b)) * controller.rtol)
+    return controller.norm(jax.tree.map(scale, y0, y1, y_error))
+
+
 def integrate(field: Callable[[Any], Any], y0: Any, h: float, num_steps: int,
               tableau: ButcherTableau) -> Any:
     """Fixed-step integration of an autonomous field ``dy = field(y)``: one jitted step,

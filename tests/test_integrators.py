@@ -201,25 +201,20 @@ def _empirical_order(tableau, steps):
                                          ("tsit5", diffrax.Tsit5())])
 def test_embedded_step_and_error_equal_diffraxs_solver(name, solver):
     """One step of rk_step with an embedded pair: the solution and the error estimate equal
-    diffrax's own solver's step (y1 and y_error) on the same fixed-batch GAN field."""
-    game = mlp_game()
-    params, state, real = init_game(game, batch=32)
-    key = jax.random.PRNGKey(3)
-
-    def field(y):
-        return game_lib.vector_field(game, y, state, real, key)[0]
-
-    h, tableau = 0.05, integ.EMBEDDED_TABLEAUX[name]
-    ours = jax.jit(lambda y: integ.rk_step(lambda y_, _: (field(y_), None), y, h, tableau))(params)
-    term = diffrax.ODETerm(lambda t, y, args: field(y))
-    solver_state = solver.init(term, 0.0, h, params, None)
-    y1, y_error, *_ = jax.jit(lambda y: solver.step(term, 0.0, h, y, None, solver_state,
-                                                    made_jump=False))(params)
-    errors = jax.tree.leaves(jax.tree.map(lambda e: jnp.max(jnp.abs(e)), ours.error))
-    assert max(float(e) for e in errors) > 1e-9  # the estimate is not trivially zero
+    diffrax's own solver's step (y1 and y_error), on a nonlinear field over a pytree."""
+    h, tableau = 0.3, integ.EMBEDDED_TABLEAUX[name]
+    with jax.enable_x64(True):
+        y0 = {"q": jnp.array(1.5), "p": jnp.array(0.2), "z": jnp.array([1.0, 2.0])}
+        ours = integ.rk_step(lambda y_, _: (_pendulum(y_), None), y0, h, tableau)
+        term = diffrax.ODETerm(lambda t, y, args: _pendulum(y))
+        solver_state = solver.init(term, 0.0, h, y0, None)
+        y1, y_error, *_ = solver.step(term, 0.0, h, y0, None, solver_state, made_jump=False)
+        rk4 = integ.rk_step(lambda y_, _: (_pendulum(y_), None), y0, h, integ.RK4)
+    errors = [np.max(np.abs(np.asarray(e))) for e in jax.tree.leaves(ours.error)]
+    assert max(errors) > 1e-6  # the estimate is not trivially zero
     for a, b in zip(jax.tree.leaves((ours.y_next, ours.error)), jax.tree.leaves((y1, y_error))):
-        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-7)
-    assert integ.rk_step(lambda y_, _: (field(y_), None), params, h, integ.RK4).error is None
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)
+    assert rk4.error is None
 
 
 # ------------------------------------------------------------------- diffrax cross-check
@@ -249,3 +244,66 @@ def test_rk_step_equals_diffrax_step_on_a_fixed_batch_field(name, solver):
     assert max(float(m) for m in moved) > 1e-4  # the step does something
     for a, b in zip(jax.tree.leaves(ours), jax.tree.leaves(theirs)):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+# ------------------------------------------------------------------- adaptive step control
+
+def _pendulum(y):
+    """A nonlinear field over a pytree: a damped pendulum and a decay it drives."""
+    return {"q": y["p"], "p": -jnp.sin(y["q"]) - 0.1 * y["p"], "z": -y["z"] * y["q"] ** 2}
+
+
+@pytest.mark.parametrize("name", sorted(integ.EMBEDDED_TABLEAUX))
+def test_adaptive_steps_equal_diffeqsolves_with_the_same_tableau_and_controller(name):
+    """adaptive_rk_step drives diffrax's PIDController from outside diffeqsolve: the accepted
+    steps (their times), the number of rejections and the end state equal diffeqsolve's."""
+    tableau, T, h0 = integ.EMBEDDED_TABLEAUX[name], 10.0, 0.5
+    controller = diffrax.PIDController(rtol=1e-5, atol=1e-7)
+    with jax.enable_x64(True):
+        y0 = {"q": jnp.array(1.5), "p": jnp.array(0.0), "z": jnp.array([1.0, 2.0])}
+        sol = diffrax.diffeqsolve(diffrax.ODETerm(lambda t, y, args: _pendulum(y)),
+                                  integ.to_diffrax(tableau), 0.0, T, h0, y0,
+                                  stepsize_controller=controller,
+                                  saveat=diffrax.SaveAt(steps=True), max_steps=4096)
+        ts = np.asarray(sol.ts)
+        ts = ts[np.isfinite(ts)]
+        attempt = jax.jit(lambda y, t, h, cs: integ.adaptive_rk_step(
+            lambda y_, _: (_pendulum(y_), None), y, t, h, tableau, controller, cs, t_end=T))
+        y, t, h = y0, jnp.array(0.0), jnp.array(h0)
+        cs = integ.init_controller(controller, tableau, y0, 0.0, h0)
+        accepted, rejected = [], 0
+        while float(t) < T and len(accepted) + rejected < 4096:
+            out = attempt(y, t, h, cs)
+            y, t, h, cs = out.y, out.t, out.h, out.controller_state
+            if bool(out.accepted):
+                accepted.append(float(t))
+                assert float(out.error_norm) < 1
+            else:
+                rejected += 1
+                assert float(out.error_norm) >= 1
+    assert len(accepted) > 10 and rejected > 0  # the controller had work to do
+    np.testing.assert_allclose(accepted, ts, rtol=1e-9, atol=1e-12)
+    assert rejected == int(sol.stats["num_rejected_steps"])
+    for ours, theirs in zip(jax.tree.leaves(y), jax.tree.leaves(sol.ys)):
+        np.testing.assert_allclose(ours, np.asarray(theirs)[len(ts) - 1], rtol=1e-9)
+
+
+def test_a_non_finite_candidate_is_rejected_with_the_largest_decrease():
+    """A field that overflows for a long step: the attempt keeps y and t and the proposed
+    step is the controller's factormin times the attempted one."""
+    controller = diffrax.PIDController(rtol=1e-3, atol=1e-3, factormin=0.2)
+    tableau = integ.BOSH3
+    y0 = {"x": jnp.array([1.0, 2.0])}
+
+    def field(y, _stage):
+        return {"x": jnp.where(jnp.abs(y["x"]) > 3.0, jnp.nan, y["x"])}, None
+
+    cs = integ.init_controller(controller, tableau, y0, 0.0, 4.0)
+    out = integ.adaptive_rk_step(field, y0, jnp.array(0.0), jnp.array(4.0), tableau,
+                                 controller, cs)
+    assert not bool(out.accepted) and float(out.t) == 0.0
+    assert np.isinf(float(out.error_norm))
+    np.testing.assert_array_equal(out.y["x"], y0["x"])
+    np.testing.assert_allclose(float(out.h), 0.8, rtol=1e-6)
+    with pytest.raises(ValueError, match="needs an embedded pair"):
+        integ.adaptive_rk_step(field, y0, 0.0, 1.0, integ.RK4, controller, cs)
