@@ -34,30 +34,16 @@ def gaussian_kde_on_grid(samples: np.ndarray, xs: np.ndarray, ys: np.ndarray) ->
     inside = (ix >= 0) & (ix < nx) & (iy >= 0) & (iy < ny)
     counts = np.zeros((nx, ny))
     np.add.at(counts, (ix[inside], iy[inside]), 1.0)
-    ox = (np.arange(nx) - nx // 2) * dx  # kernel offsets, zero at index (nx // 2, ny // 2)
-    oy = (np.arange(ny) - ny // 2) * dy
+    # the kernel on the zero-padded (2nx, 2ny) grid at wrapped offsets 0, 1, …, -1 cells:
+    # the circular convolution then holds every offset of the grid, with no wrap-around
+    ox = np.fft.fftfreq(2 * nx, 1.0 / (2 * nx)) * dx
+    oy = np.fft.fftfreq(2 * ny, 1.0 / (2 * ny)) * dy
     d = np.stack(np.meshgrid(ox, oy, indexing="ij"), axis=-1)
-    inv = np.linalg.inv(cov)
-    kernel = np.exp(-0.5 * np.einsum("...i,ij,...j->...", d, inv, d))
+    kernel = np.exp(-0.5 * np.einsum("...i,ij,...j->...", d, np.linalg.inv(cov), d))
     kernel /= 2 * np.pi * np.sqrt(np.linalg.det(cov)) * n
-    kernel = np.fft.ifftshift(kernel)  # centre to index (0, 0): circular convolution
-    shape = (2 * nx, 2 * ny)  # zero padding: no wrap-around
-    density = np.fft.irfft2(np.fft.rfft2(counts, shape) * np.fft.rfft2(_pad_centred(kernel, shape)),
-                            shape)
+    shape = kernel.shape
+    density = np.fft.irfft2(np.fft.rfft2(counts, shape) * np.fft.rfft2(kernel), shape)
     return density[px:px + len(xs), py:py + len(ys)]
-
-
-def _pad_centred(kernel: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """A kernel whose centre is at index (0, 0) (wrapped), zero-padded to ``shape`` keeping
-    its negative offsets at the end of each axis."""
-    nx, ny = kernel.shape
-    out = np.zeros(shape)
-    hx, hy = (nx + 1) // 2, (ny + 1) // 2
-    out[:hx, :hy] = kernel[:hx, :hy]
-    out[:hx, -(ny - hy):] = kernel[:hx, hy:]
-    out[-(nx - hx):, :hy] = kernel[hx:, :hy]
-    out[-(nx - hx):, -(ny - hy):] = kernel[hx:, hy:]
-    return out
 
 
 def plot_samples_2d(path: str, samples: np.ndarray, modes: np.ndarray, *, d_grid=None,

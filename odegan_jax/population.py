@@ -193,7 +193,8 @@ def _train_members(members: list[_Member], key: str, values: list, workdir: str,
             m.mngr.close()
         raise rundir.RunDirError(
             f"the members in {workdir} are at different steps "
-            f"({', '.join(f'{k}: {s}' for k, s in at.items())}); nothing was changed. Finish each with `odegan train --workdir "
+            f"({', '.join(f'{k}: {s}' for k, s in at.items())}); nothing was changed. "
+            f"Finish each with `odegan train --workdir "
             f"{workdir}/<member> --config {workdir}/<member>/config.json`, or train the "
             f"population into another --workdir")
     step = max(at.values())
