@@ -20,7 +20,6 @@ from optax.tree_utils import tree_norm, tree_sub
 
 from odegan_jax import checkpoints, logs, plots
 from odegan_jax.data import get_batches
-from odegan_jax.experiment import build_rule
 from odegan_jax.scoring import ImageScorer, quality_2d
 
 
@@ -53,22 +52,38 @@ class PeriodicAction:
         pass
 
 
+FLAGS = ("finite", "accepted", "failed")  # per-attempt flags, not logged
+
+
 def host_row(metrics: dict, i: int) -> dict:
-    """Step ``i`` of a call's stacked metrics as floats (without the ``finite`` flag)."""
-    return {k: float(np.asarray(v)[i]) for k, v in metrics.items() if k != "finite"}
+    """Step ``i`` of a call's stacked metrics as floats (without the per-attempt flags)."""
+    row = {k: float(np.asarray(v)[i]) for k, v in metrics.items() if k not in FLAGS}
+    if "rejected" in row:
+        row["rejected"] = int(row["rejected"])
+    return row
 
 
 class LogMetrics(PeriodicAction):
-    """The losses, D(x) / D(G(z)), gradient norms, h (and NFE) of the step, and the wall time
-    since the loop started."""
+    """The losses, D(x) / D(G(z)), gradient norms and h of the step, and the wall time since
+    the loop started. ODE rules add ``rejected`` (attempts rejected over the run) and ``nfe``
+    (field evaluations per accepted step since the previous row, rejected attempts
+    included); adaptive control adds ``error_norm`` (the step's scaled error, ≤ 1)."""
 
     def __init__(self, every: int, last_step: int, start: float):
         super().__init__(every, last_step, at_end=True)
         self.start = start
+        self.last: Optional[tuple[int, int]] = None  # (step, rejected) at the previous row
 
     def __call__(self, step, state, metrics, row):
-        row.update(step=step, **host_row(metrics, -1),
-                   time_s=round(time.perf_counter() - self.start, 3))
+        values = host_row(metrics, -1)
+        if "nfe" in values:
+            stages = values.pop("nfe")
+            last_step, last_rejected = self.last or (0, 0)
+            if step > last_step:
+                values["nfe"] = round(stages * (1 + (values["rejected"] - last_rejected)
+                                                / (step - last_step)), 3)
+            self.last = (step, values["rejected"])
+        row.update(step=step, **values, time_s=round(time.perf_counter() - self.start, 3))
 
 
 class Quality2D(PeriodicAction):
@@ -184,18 +199,18 @@ def truncation_error_fn(exp):
     truncation error of the run's ODE step, ‖Φ_h(y) − Φ_{h/2}(Φ_{h/2}(y))‖ over all parameters,
     from the same state, minibatch and keys (the regulariser and everything else the training
     step does included), and the same divided by the step's length ‖Φ_h(y) − y‖."""
-    half_config = exp.config.copy_and_resolve_references()
-    half_config.rule.h = exp.config.rule.h / 2
-    rule, half = exp.rule, build_rule(half_config, exp.game)
-    cfg = exp.config
+    rule, cfg = exp.rule, exp.config
 
     def lte(state, train):
         batches = get_batches(exp.dataset, exp.keys["stream"], state.step,
                               rule.batches_per_step, cfg.data.batch_size, train)
         full, _ = rule.step(state, batches)
-        mid, _ = half.step(state, batches)
+        control = state.rule_state["control"]  # fixed steps: h / 2 is half the base h
+        half = state._replace(rule_state=dict(state.rule_state,
+                                              control=control._replace(h=control.h / 2)))
+        mid, _ = rule.step(half, batches)
         mid = mid._replace(step=state.step, key=state.key)  # the same h and keys again
-        two, _ = half.step(mid, batches)
+        two, _ = rule.step(mid, batches)
         error = tree_norm(tree_sub(full.params, two.params))
         return error, error / tree_norm(tree_sub(full.params, state.params))
 

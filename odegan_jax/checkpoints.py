@@ -88,23 +88,39 @@ def _problem(exc: Exception) -> str:
 
 
 def restore_latest(mngr: ocp.CheckpointManager, target, *, up_to: Optional[int] = None,
-                   on_damaged: Callable[[int, str], None] = lambda step, why: None):
+                   on_damaged: Callable[[int, str], None] = lambda step, why: None,
+                   legacy: Optional[tuple[object, Callable]] = None):
     """``(state, step)`` of the newest checkpoint (at most ``up_to``) that restores and holds
     its own step; ``(None, 0)`` when none does. Each damaged one is reported to
-    ``on_damaged(step, reason)`` and skipped."""
+    ``on_damaged(step, reason)`` and skipped.
+
+    ``legacy``: ``(old_target, upgrade)`` for checkpoints written in an earlier layout of the
+    state: a checkpoint that does not restore into ``target`` but does into ``old_target``
+    (and its checksum) is returned as ``upgrade(old_state)``."""
     for step in sorted(mngr.all_steps(), reverse=True):
         if up_to is not None and step > up_to:
             continue
-        try:
-            state = restore(mngr, step, target)
-            problem = None if int(state.step) == step else f"it holds step {int(state.step)}"
-            problem = problem or _checksum_problem(mngr, step, state)
-        except Exception as e:  # orbax raises many types for truncated / corrupt files
-            problem = _problem(e)
+        state, problem = _restore_checked(mngr, step, target)
+        if problem is not None and legacy is not None:
+            old, old_problem = _restore_checked(mngr, step, legacy[0])
+            if old_problem is None:
+                state, problem = legacy[1](old), None
         if problem is None:
             return state, step
         on_damaged(step, problem)
     return None, 0
+
+
+def _restore_checked(mngr, step: int, target):
+    """``(state, None)``, or ``(None, why)`` when the checkpoint does not restore into
+    ``target``, holds another step or does not match its checksum."""
+    try:
+        state = restore(mngr, step, target)
+        problem = None if int(state.step) == step else f"it holds step {int(state.step)}"
+        problem = problem or _checksum_problem(mngr, step, state)
+    except Exception as e:  # orbax raises many types for truncated / corrupt files
+        state, problem = None, _problem(e)
+    return (state, None) if problem is None else (None, problem)
 
 
 def _checksum_problem(mngr, step: int, state) -> Optional[str]:
@@ -150,11 +166,12 @@ def quarantine(mngr: ocp.CheckpointManager, step: int) -> str:
     return target
 
 
-def restore_or_quarantine(mngr: ocp.CheckpointManager, target, echo: Callable[[str], None]):
+def restore_or_quarantine(mngr: ocp.CheckpointManager, target, echo: Callable[[str], None],
+                          legacy: Optional[tuple[object, Callable]] = None):
     """:func:`restore_latest` for a run that goes on training: each damaged checkpoint is
     moved to ``damaged_checkpoints/`` (so its step can be saved again) and reported."""
     def damaged(step: int, why: str) -> None:
         moved = quarantine(mngr, step)
         echo(f"odegan: checkpoint {step} is damaged ({why}); moved it to {moved} and falling "
              f"back to the previous one")
-    return restore_latest(mngr, target, on_damaged=damaged)
+    return restore_latest(mngr, target, on_damaged=damaged, legacy=legacy)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import ast
 import importlib
 import importlib.util
+import json
 import os
 import pkgutil
 from typing import Mapping, Sequence
@@ -86,6 +87,16 @@ def base_config() -> ml_collections.ConfigDict:
     c.rule.schedule_boundaries = (12_000, 18_000, 21_000)  # piecewise: steps where the scale changes
     c.rule.schedule_scales = (1.0, 0.5, 0.25, 0.125)  # piecewise: h multipliers, one more than boundaries
     c.rule.d_rate = 1.0  # α in v = −[α ∂ℓ_D/∂θ, ∂ℓ_G/∂φ]: D's speed relative to G's
+    # fixed: h (× the schedule), halved in the state when a step goes non-finite | adaptive:
+    # an embedded pair's error estimate accepts / rejects each step and sets the next h
+    # (diffrax's PIDController; rule.h is the first attempt's size)
+    c.rule.step_control = "fixed"
+    c.rule.rtol = 1e-3  # adaptive: relative and absolute tolerance over every parameter
+    c.rule.atol = 1e-3
+    c.rule.pcoeff = 0.0  # adaptive: the PID controller's coefficients (0, 1: I control)
+    c.rule.icoeff = 1.0
+    c.rule.h_max = 0.0  # adaptive: largest step size (0: none)
+    c.rule.max_rejections = 20  # adaptive: rejected attempts in a row before loop.nonfinite acts
     c.rule.use_optimizer = False  # ode: feed the RK direction to config.optimizer (RK4+Adam)
     c.rule.n_critic = 1  # alternating: D steps per G step
 
@@ -111,11 +122,13 @@ def base_config() -> ml_collections.ConfigDict:
     c.loop.plot = True  # write PNG plots at the end
     c.loop.checkpoint_every = 5000  # orbax checkpoint of the whole state (0: only at the end)
     c.loop.keep_checkpoints = 3  # the last K are kept
-    # what a non-finite loss or parameter does: retry (ODE rules: redo the call from the state
-    # before it with h halved, then go on at the scheduled h; other rules stop) | stop (exit 3) |
-    # rollback (ODE rules: to the last checkpoint with h halved for the rest of the run)
+    # what a non-finite loss or parameter does (it never enters the state): retry (ODE rules:
+    # the step is rejected inside the compiled call and redone with h halved in the state for
+    # the rest of the run; other rules stop) | stop (exit 3) | rollback (ODE rules: to the last
+    # checkpoint with h halved for the rest of the run). Adaptive step control rejects
+    # non-finite steps itself; the policy acts after rule.max_rejections in a row.
     c.loop.nonfinite = "retry"
-    c.loop.max_retries = 8  # retry: halvings of h allowed over the whole run
+    c.loop.max_retries = 8  # retry: halvings of h (rejected steps) allowed over the whole run
     c.loop.max_rollbacks = 5
     c.loop.sample_every = 1000  # images: PNG grid at fixed latents every N steps (0: only at the end)
     c.loop.sample_grid = 64  # images per grid
@@ -175,6 +188,7 @@ def validate(config: ml_collections.ConfigDict) -> None:
         _fail("seed", f"{config.seed} is outside the PRNG's seeds 0 … 2**32 - 1")
     for key in ("steps", "data.batch_size", "model.width", "model.depth", "model.latent_size",
                 "rule.n_critic", "model.ode.steps", "loop.steps_per_call", "loop.log_every",
+                "rule.max_rejections",
                 "loop.eval_samples", "loop.sample_grid", "loop.keep_checkpoints",
                 "eval.num_samples"):
         _check_positive(config, key, integer=True)
@@ -182,10 +196,12 @@ def validate(config: ml_collections.ConfigDict) -> None:
                 "loop.sample_every", "loop.score_every", "loop.checkpoint_every",
                 "loop.max_retries", "loop.max_rollbacks", "loop.lte_every"):
         _check_positive(config, key, allow_zero=True, integer=True)
-    for key in ("data.noise", "game.gp_weight", "rule.reg_weight", "optimizer.weight_decay"):
+    for key in ("data.noise", "game.gp_weight", "rule.reg_weight", "optimizer.weight_decay",
+                "rule.atol", "rule.pcoeff", "rule.icoeff", "rule.h_max"):
         _check_positive(config, key, allow_zero=True)
     for key in ("model.init_std", "game.clip_value", "rule.h", "rule.d_rate",
                 "optimizer.learning_rate", "model.ode.t1", "model.ode.rtol", "model.ode.atol",
+                "rule.rtol",
                 "eval.mode_fraction", "eval.num_sigmas"):
         _check_positive(config, key)
     for key in ("d_learning_rate", "g_learning_rate"):
@@ -195,6 +211,8 @@ def validate(config: ml_collections.ConfigDict) -> None:
     if config.loop.nonfinite == "rollback" and config.rule.name != "ode":
         _fail("loop.nonfinite", "'rollback' halves the ODE step size h, so it needs "
                                 f"rule.name='ode' (got {config.rule.name!r}); use 'stop'")
+    if config.rule.step_control == "adaptive":
+        _check_adaptive(config)
     if config.loop.lte_every and config.rule.name != "ode":
         _fail("loop.lte_every", f"the truncation error is that of an ODE step, so it needs "
                                 f"rule.name='ode' (got {config.rule.name!r}); set it to 0")
@@ -212,6 +230,26 @@ def validate(config: ml_collections.ConfigDict) -> None:
                                         f"or leave it empty for the classifier's scores only")
 
 
+def _check_adaptive(config) -> None:
+    r = config.rule
+    if r.name != "ode":
+        _fail("rule.step_control", f"'adaptive' controls the ODE step size, so it needs "
+                                   f"rule.name='ode' (got {r.name!r}); use 'fixed'")
+    if r.schedule != "constant":
+        _fail("rule.schedule", f"with rule.step_control='adaptive' the controller sets h; "
+                               f"set rule.schedule='constant' (got {r.schedule!r})")
+    if r.use_optimizer:
+        _fail("rule.use_optimizer", "the optimiser's update is not the RK step whose error "
+                                    "the adaptive control estimates; set it to False or use "
+                                    "rule.step_control='fixed'")
+    if config.loop.lte_every:
+        _fail("loop.lte_every", "adaptive runs log their own error estimate (error_norm); "
+                                "set loop.lte_every=0")
+    if r.pcoeff + r.icoeff <= 0:
+        _fail("rule.icoeff", f"pcoeff + icoeff must be > 0 for the controller to change h "
+                             f"(got {r.pcoeff} + {r.icoeff})")
+
+
 # ------------------------------------------------------------------------------------------
 # Loading configs and command-line overrides
 # ------------------------------------------------------------------------------------------
@@ -222,8 +260,33 @@ def config_names() -> list[str]:
     return sorted(m.name for m in pkgutil.iter_modules(pkg.__path__) if not m.name.startswith("_"))
 
 
+def with_defaults(saved: Mapping) -> ml_collections.ConfigDict:
+    """A config as saved in a run's ``config.json``, with the keys added to
+    :func:`base_config` since it was written set to their defaults (which keep the behaviour
+    that run had)."""
+    config = ml_collections.ConfigDict(saved)
+
+    def fill(node, defaults):
+        for key, value in defaults.items():
+            if key not in node:
+                node[key] = value
+            elif isinstance(value, ml_collections.ConfigDict) and isinstance(
+                    node[key], ml_collections.ConfigDict):
+                fill(node[key], value)
+
+    fill(config, base_config())
+    return config
+
+
 def load_config(name_or_path: str) -> ml_collections.ConfigDict:
-    """``get_config()`` of a file path or of a config name in ``configs/``."""
+    """``get_config()`` of a file path or of a config name in ``configs/``; a ``.json`` file
+    is a resolved config as a run directory keeps it (``config.json``)."""
+    if name_or_path.endswith(".json"):
+        try:
+            with open(name_or_path, encoding="utf-8") as f:
+                return with_defaults(json.load(f))
+        except (OSError, ValueError) as e:
+            raise ConfigError(f"--config: cannot read {name_or_path} ({e})") from None
     if name_or_path.endswith(".py") or os.path.sep in name_or_path:
         if not os.path.isfile(name_or_path):
             raise ConfigError(f"--config: no such file {name_or_path!r}")

@@ -16,6 +16,7 @@ import json
 import os
 from typing import Callable, Optional
 
+import diffrax
 import jax
 import jax.numpy as jnp
 import ml_collections
@@ -110,14 +111,28 @@ def build_rule(config, game: Game, values: Optional[dict] = None) -> rules.Train
         if r.n_critic != 1:
             raise ConfigError(f"config.rule.n_critic: is {r.n_critic}, which needs "
                               f"rule.name='alternating' (got 'ode')")
+        adaptive = config_lib.choose("rule.step_control", r.step_control,
+                                     rules.STEP_CONTROLS) == "adaptive"
+        controller = step_controller(config) if adaptive else None
+        loop = config.loop
         return rules.ode_rule(
-            game, get_tableau(r.integrator), values.get("rule.h", r.h),
+            game, get_tableau(r.integrator, embedded=True, embedded_only=adaptive), values.get("rule.h", r.h),
             reg_weight=values.get("rule.reg_weight", r.reg_weight),
             reg_placement=r.reg_placement, stage_batches=r.stage_batches, coupling=r.coupling,
             schedule=r.schedule, schedule_boundaries=tuple(r.schedule_boundaries),
             schedule_scales=tuple(r.schedule_scales), d_rate=r.d_rate,
-            optimizer=d_opt if r.use_optimizer else None)
+            optimizer=d_opt if r.use_optimizer else None, step_control=r.step_control,
+            max_halvings=loop.max_retries if loop.nonfinite == "retry" else 0,
+            controller=controller, max_rejections=r.max_rejections)
     return rules.gradient_rule(game, d_opt, g_opt, update=r.name, n_critic=r.n_critic)
+
+
+def step_controller(config) -> diffrax.PIDController:
+    """diffrax's PID controller of ``rule.step_control = 'adaptive'`` (rtol / atol over every
+    parameter, RMS norm; pcoeff = icoeff = 0 … 1 chooses I, PI or PID control)."""
+    r = config.rule
+    return diffrax.PIDController(rtol=r.rtol, atol=r.atol, pcoeff=r.pcoeff, icoeff=r.icoeff,
+                                 dtmax=r.h_max or None)
 
 
 def build(config: ml_collections.ConfigDict) -> Experiment:
@@ -185,6 +200,29 @@ def init_state(exp: Experiment) -> rules.TrainState:
                             exp.rule.init(params), exp.keys["train"])
 
 
+def legacy_layout(state: rules.TrainState):
+    """``(old_target, upgrade)`` for checkpoints of ODE runs written before the rule's state
+    held the step control (their ``rule_state`` is the ``opt`` part alone): restored into
+    ``old_target``, ``upgrade`` adds ``state``'s step control (``rule.h``, nothing rejected);
+    None for other rules (their layout is unchanged)."""
+    rule_state = state.rule_state
+    if not (isinstance(rule_state, dict) and set(rule_state) == {"control", "opt"}):
+        return None
+
+    def upgrade(old: rules.TrainState) -> rules.TrainState:
+        return old._replace(rule_state={"control": rule_state["control"],
+                                        "opt": old.rule_state})
+
+    return state._replace(rule_state=rule_state["opt"]), upgrade
+
+
+def restore_run(mngr, exp: Experiment, **kwargs):
+    """:func:`checkpoints.restore_latest` into the layout of ``init_state(exp)`` (or the
+    layout before the step control, :func:`legacy_layout`)."""
+    target = init_state(exp)
+    return checkpoints.restore_latest(mngr, target, legacy=legacy_layout(target), **kwargs)
+
+
 def read_run_config(run_dir: str) -> ml_collections.ConfigDict:
     """The resolved config a run directory was trained with (its ``config.json``)."""
     path = os.path.join(run_dir, "config.json")
@@ -192,7 +230,7 @@ def read_run_config(run_dir: str) -> ml_collections.ConfigDict:
         raise RunError(f"{run_dir} is not a run directory (no config.json)")
     try:
         with open(path, encoding="utf-8") as f:
-            return ml_collections.ConfigDict(json.load(f))
+            return config_lib.with_defaults(json.load(f))
     except (OSError, ValueError) as e:
         raise RunError(f"cannot read {path}: {e}") from None
 
@@ -214,10 +252,8 @@ def load_run(run_dir: str, step: Optional[int] = None,
             raise RunError(f"{run_dir} has no checkpoints in checkpoints/")
         if step is not None and step not in steps:
             raise RunError(f"no checkpoint for step {step} in {run_dir}; have {steps}")
-        state, found = checkpoints.restore_latest(mngr, init_state(exp), up_to=step,
-                                                  on_damaged=lambda s, why: echo(
-                                                      f"odegan: checkpoint {s} is damaged "
-                                                      f"({why}); using the previous one"))
+        state, found = restore_run(mngr, exp, up_to=step, on_damaged=lambda s, why: echo(
+            f"odegan: checkpoint {s} is damaged ({why}); using the previous one"))
     finally:
         mngr.close()
     if state is None:

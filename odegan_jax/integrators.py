@@ -23,7 +23,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from odegan_jax.config import choose
+from odegan_jax.config import ConfigError, choose
 
 _TOL = 1e-12
 
@@ -192,9 +192,19 @@ TSIT5 = _from_diffrax("tsit5", diffrax.Tsit5, order=5, embedded_order=4)
 EMBEDDED_TABLEAUX = {t.name: t for t in (HEUN_EULER, BOSH3, DOPRI5, TSIT5)}
 
 
-def get_tableau(name: str, key: str = "rule.integrator") -> ButcherTableau:
-    """The tableau called ``name``; a ConfigError naming ``config.<key>`` otherwise."""
-    return choose(key, name, dict(sorted(TABLEAUX.items())))
+def get_tableau(name: str, key: str = "rule.integrator", *, embedded: bool = False,
+                embedded_only: bool = False) -> ButcherTableau:
+    """The tableau called ``name``; a ConfigError naming ``config.<key>`` otherwise.
+    ``embedded``: the embedded pairs are allowed too; ``embedded_only``: only they are (with
+    a message saying that adaptive step control needs an error estimate)."""
+    if embedded_only:
+        if name not in EMBEDDED_TABLEAUX:
+            raise ConfigError(f"config.{key}: adaptive step control needs an embedded pair "
+                              f"(an error estimate); {name!r} has none. Choose one of: "
+                              f"{', '.join(EMBEDDED_TABLEAUX)}")
+        return EMBEDDED_TABLEAUX[name]
+    choices = {**TABLEAUX, **EMBEDDED_TABLEAUX} if embedded else TABLEAUX
+    return choose(key, name, dict(sorted(choices.items())))
 
 
 @functools.lru_cache(maxsize=None)  # one solver class per tableau, so diffrax's jit reuses it
@@ -327,18 +337,45 @@ def adaptive_rk_step(field: Field, y: Any, t: jax.Array, h: jax.Array, tableau: 
                          f"control needs an embedded pair: {', '.join(EMBEDDED_TABLEAUX)}")
     t1 = t + h if t_end is None else jnp.minimum(t + h, t_end)
     step = rk_step(field, y, t1 - t, tableau)
+    decision = control_step(controller, tableau, y, step.y_next, step.error, t, t1,
+                            controller_state)
+    y_new = jax.tree.map(lambda new, old: jnp.where(decision.accepted, new, old), step.y_next, y)
+    return AdaptiveStep(y_new, decision.t_next, decision.h_next, decision.accepted,
+                        decision.error_norm, decision.controller_state)
+
+
+class ControlDecision(NamedTuple):
+    """What the controller makes of a candidate: ``accepted`` (finite and within the
+    tolerance), the next step's start ``t_next`` and size ``h_next``, the scaled
+    ``error_norm`` (inf for a non-finite candidate) and the controller's new state."""
+    accepted: jax.Array
+    t_next: jax.Array
+    h_next: jax.Array
+    error_norm: jax.Array
+    controller_state: Any
+
+
+def control_step(controller: diffrax.PIDController, tableau: ButcherTableau, y0: Any,
+                 y1: Any, y_error: Any, t0, t1, controller_state: Any) -> ControlDecision:
+    """diffrax's ``PIDController.adapt_step_size`` on the candidate ``y1`` (with its error
+    estimate) of a step from ``(t0, y0)`` to ``t1``. A candidate with a non-finite value
+    is rejected with the controller's largest decrease (its error is taken as infinite, as
+    diffrax does for a failed step), even when the controller sits at its ``dtmin``."""
+    if not tableau.embedded:
+        raise ValueError(f"tableau {tableau.name!r} has no error estimate; adaptive step "
+                         f"control needs an embedded pair: {', '.join(EMBEDDED_TABLEAUX)}")
     finite = jnp.all(jnp.array([jnp.all(jnp.isfinite(x)) for x in
-                                jax.tree.leaves((step.y_next, step.error))]))
-    y_error = jax.tree.map(lambda e: jnp.where(finite, e, jnp.inf), step.error)
-    candidate = jax.tree.map(lambda new, old: jnp.where(finite, new, old), step.y_next, y)
+                                jax.tree.leaves((y1, y_error))]))
+    y_error = jax.tree.map(lambda e: jnp.where(finite, e, jnp.inf), y_error)
+    candidate = jax.tree.map(lambda new, old: jnp.where(finite, new, old), y1, y0)
     keep, next_t0, next_t1, _, state, _ = controller.adapt_step_size(
-        t, t1, y, candidate, None, y_error, tableau.embedded_order + 1, controller_state)
-    error_norm = jnp.where(finite, _scaled_error(controller, y, candidate, y_error), jnp.inf)
-    y_new = jax.tree.map(lambda new, old: jnp.where(keep, new, old), candidate, y)
-    return AdaptiveStep(y_new, next_t0, next_t1 - next_t0, keep, error_norm, state)
+        t0, t1, y0, candidate, None, y_error, tableau.embedded_order + 1, controller_state)
+    error_norm = jnp.where(finite, scaled_error(controller, y0, candidate, y_error), jnp.inf)
+    state = (state[0], state[1], jnp.asarray(state[2], bool))  # a fixed pytree to carry
+    return ControlDecision(keep & finite, next_t0, next_t1 - next_t0, error_norm, state)
 
 
-def _scaled_error(controller: diffrax.PIDController, y0: Any, y1: Any, y_error: Any):
+def scaled_error(controller: diffrax.PIDController, y0: Any, y1: Any, y_error: Any):
     """The controller's accept / reject measure, as ``PIDController.adapt_step_size``
     computes it (norm of error / (atol + rtol · max(|y0|, |y1|)))."""
     def scale(a, b, e):

@@ -99,7 +99,8 @@ def make_population_fn(exp: Experiment, varied: tuple[str, ...], num_steps: int)
     """A jitted ``(states, members, train) -> (states, metrics)`` running ``num_steps`` fused
     steps of every member (leading axis N of ``states`` and of each array in ``members``:
     ``stream`` keys and the values of ``varied`` traced keys)."""
-    cfg = exp.config
+    cfg = exp.config.copy_and_resolve_references()
+    cfg.loop.nonfinite = "stop"  # a member never rejects a step: the members stay in step
 
     def one(state, member, train):
         rule = build_rule(cfg, exp.game, {k: member[k] for k in varied})
@@ -146,6 +147,11 @@ def train_population(config: ml_collections.ConfigDict, key: str, values: list, 
     Resumes when every member has a checkpoint at the same step (a killed population saves
     its members one after another: members at different steps are refused, nothing changed).
     """
+    if config.rule.name == "ode" and config.rule.step_control == "adaptive":
+        raise ConfigError("--population with config.rule.step_control='adaptive': each member "
+                          "would reject different steps, and the members of one program "
+                          "move in step; train them as separate runs (e.g. `odegan "
+                          "reproduce` runs them side by side)")
     configs = member_configs(config, key, values)
     exps = [build(c) for c in configs]  # every member's config checked before any compile
     _check_members(exps)
@@ -224,12 +230,12 @@ def _train_members(members: list[_Member], key: str, values: list, workdir: str,
             if n not in fns:
                 fns[n] = make_population_fn(first, varied, n)
             stacked, metrics = fns[n](stacked, inputs, train)
-            finite = np.asarray(metrics["finite"])
+            failed = np.asarray(metrics["failed"])
             for i, m in enumerate(members):
                 if m.diverged is not None:
                     continue
-                if not finite[i].all():
-                    bad = step + int(np.argmin(finite[i])) + 1
+                if failed[i].any():
+                    bad = step + int(np.argmax(failed[i])) + 1
                     m.diverged = f"non-finite loss or parameters at step {bad}"
                     logs.write_json(os.path.join(m.workdir, "diverged.json"),
                                     {"step": bad, "error": m.diverged})
@@ -258,7 +264,7 @@ def _train_members(members: list[_Member], key: str, values: list, workdir: str,
             out[m.name] = None
             continue
         m.summary = finish_run(m.exp, _member(stacked, i), m.mngr, m.writer, m.workdir, wall,
-                               quiet, rollbacks=0, retries=0,
+                               quiet, rollbacks=0,
                                population={"key": key, "values": values, "index": i,
                                            "size": len(members)})
         out[m.name] = m.summary

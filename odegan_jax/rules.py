@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, NamedTuple
 
+import diffrax
 import jax
 import jax.numpy as jnp
 import optax
@@ -31,7 +32,8 @@ from optax.tree_utils import tree_norm
 from odegan_jax import game as game_lib
 from odegan_jax.config import ConfigError, choose
 from odegan_jax.game import Game, Params
-from odegan_jax.integrators import ButcherTableau, rk_step, tree_add_scaled
+from odegan_jax.integrators import (EMBEDDED_TABLEAUX, ButcherTableau, control_step, rk_step,
+                                    tree_add_scaled)
 
 
 class TrainState(NamedTuple):
@@ -149,18 +151,55 @@ def step_size_schedule(kind: str, h: float, boundaries=(), scales=()) -> Callabl
 REG_PLACEMENTS = ("post_step", "first_stage")
 STAGE_BATCHES = ("same", "fresh")
 COUPLINGS = ("joint", "frozen")
+STEP_CONTROLS = ("fixed", "adaptive")
+
+
+class StepControl(NamedTuple):
+    """The ODE rule's step-size state, checkpointed with the rest of the rule's state.
+
+    h: float32. Fixed steps: the base step size (the schedule multiplies it); it starts at
+      ``rule.h`` and is halved by each rejected step. Adaptive: the size of the next attempt,
+      set by the controller.
+    rejected: int32, attempts rejected over the run (non-finite candidates; adaptive: also
+      those whose error estimate was too large).
+    streak: int32, consecutive rejections of the current step (0 after an accepted one).
+    controller: diffrax ``PIDController`` state (its previous inverse scaled errors and the
+      at-dtmin flag), kept for fixed steps too so that a run may switch between the two.
+    """
+    h: jax.Array
+    rejected: jax.Array
+    streak: jax.Array
+    controller: tuple
+
+
+def init_control(h: float) -> StepControl:
+    # distinct arrays: the loop donates the state, and a buffer may be donated only once
+    return StepControl(jnp.asarray(h, jnp.float32), jnp.zeros((), jnp.int32),
+                       jnp.zeros((), jnp.int32),
+                       (jnp.ones((), jnp.float32), jnp.ones((), jnp.float32),
+                        jnp.zeros((), bool)))
+
+
+def _select(accept: jax.Array, new, old):
+    """``new`` where ``accept`` else ``old``, leaf by leaf (the state of a rejected step)."""
+    return jax.tree.map(lambda a, b: jnp.where(accept, a, b), new, old)
 
 
 def ode_rule(game: Game, tableau: ButcherTableau, h: float, *, reg_weight: float = 0.0,
              reg_placement: str = "post_step", stage_batches: str = "same",
              coupling: str = "joint", schedule: str = "constant", schedule_boundaries=(),
              schedule_scales=(), d_rate: float = 1.0,
-             optimizer: optax.GradientTransformation | None = None) -> TrainingRule:
+             optimizer: optax.GradientTransformation | None = None,
+             step_control: str = "fixed", max_halvings: int = 0,
+             controller: diffrax.PIDController | None = None,
+             max_rejections: int = 0) -> TrainingRule:
     """ODE-GAN: one Runge–Kutta step of the joint gradient vector field per training step.
 
     Args:
-      tableau: the explicit scheme (Euler, Heun, RK4, ...).
-      h: step size for both players (scaled by ``schedule``).
+      tableau: the explicit scheme (Euler, Heun, RK4, ...; an embedded pair for adaptive
+        step control).
+      h: step size for both players (scaled by ``schedule``); the first attempt's size under
+        adaptive control.
       reg_weight: λ of the regulariser g_θ = ∇_θ ‖∂ℓ_G/∂φ‖².
       reg_placement: ``post_step`` (003 Algorithm 1: θ ← θ - hλg_θ after the step, the
         notebook) or ``first_stage`` (official TF code: λ/b₁·g_θ added to the stage-1 D
@@ -175,10 +214,27 @@ def ode_rule(game: Game, tableau: ButcherTableau, h: float, *, reg_weight: float
         per-player rates α, β); α > 1 makes D the faster player (two time scales).
       optimizer: if given, the RK direction Σ bᵢkᵢ is fed to it as the (negative) gradient
         instead of taking the step y + h·direction; intermediate stages still use h.
+      step_control: ``fixed``: a non-finite candidate is rejected and h (in the state)
+        halved, at most ``max_halvings`` times over the run; ``adaptive``: ``controller``
+        (diffrax's PIDController, with its rtol / atol over the parameters) accepts or
+        rejects each candidate from the pair's error estimate and sets the next h; at most
+        ``max_rejections`` rejections in a row.
+
+    A rejected attempt leaves the state as it was (parameters, BatchNorm statistics,
+    optimiser state, PRNG key and step counter) but for the step control, so the next attempt
+    redoes the same step (same minibatch and latents) with the new h. An attempt that may not
+    be rejected any more (the bounds above) also leaves the state as it was and is reported
+    by ``metrics['failed']``: the loop's ``loop.nonfinite`` policy takes over.
     """
     choose("rule.reg_placement", reg_placement, REG_PLACEMENTS)
     choose("rule.stage_batches", stage_batches, STAGE_BATCHES)
     choose("rule.coupling", coupling, COUPLINGS)
+    choose("rule.step_control", step_control, STEP_CONTROLS)
+    adaptive = step_control == "adaptive"
+    if adaptive and (controller is None or not tableau.embedded):
+        raise ValueError(f"adaptive step control needs a controller and an embedded pair; "
+                         f"{tableau.name!r} has no error estimate (embedded pairs: "
+                         f"{', '.join(EMBEDDED_TABLEAUX)})")
     s = tableau.num_stages
     h_at = step_size_schedule(schedule, h, schedule_boundaries, schedule_scales)
     # a traced λ (a population's member) always computes the regulariser; its weight may be 0
@@ -187,11 +243,24 @@ def ode_rule(game: Game, tableau: ButcherTableau, h: float, *, reg_weight: float
     first_stage_weight = reg_weight / tableau.b[0] if first_stage else 0.0
 
     def init(params):
-        if optimizer is None:
-            return ()
-        return {"d": optimizer.init(params["d"]), "g": optimizer.init(params["g"])}
+        opt = () if optimizer is None else {"d": optimizer.init(params["d"]),
+                                           "g": optimizer.init(params["g"])}
+        return {"control": init_control(h), "opt": opt}
 
-    def step(state: TrainState, batches: jax.Array):
+    def step_size(state: TrainState) -> jax.Array:
+        control = state.rule_state["control"]
+        if adaptive:
+            return control.h
+        # the schedule's value times the state's h over the configured h. An unhalved run
+        # takes the scheduled sizes bit for bit; XLA would divide by the constant h0 through
+        # its reciprocal (inexact, and flushed to 0 past 1e38), hence the barrier, behind
+        # which the division is exact for the halvings' powers of two
+        h0 = jnp.asarray(h, jnp.float32)
+        scheduled = h_at(state.step)
+        ratio = control.h / jax.lax.optimization_barrier(h0)
+        return jnp.where(control.h == h0, scheduled, scheduled * ratio)
+
+    def candidate(state: TrainState, batches: jax.Array, h_now: jax.Array):
         key, step_key = jax.random.split(state.key)
         if stage_batches == "fresh":
             stage_keys = jax.random.split(step_key, s)
@@ -224,19 +293,18 @@ def ode_rule(game: Game, tableau: ButcherTableau, h: float, *, reg_weight: float
             grad_g = gradients_at({"d": y0["d"], "g": y["g"]}, i).grads["g"]
             return velocity(grad_d, grad_g), None
 
-        h_now = h_at(state.step)
         result = rk_step(field, y0, h_now, tableau)
         ev0 = result.aux
-        rule_state = state.rule_state
+        opt = state.rule_state["opt"]
         if optimizer is None:
             params = result.y_next
         else:
             neg = jax.tree.map(jnp.negative, result.direction)
-            upd_d, opt_d = optimizer.update(neg["d"], rule_state["d"], y0["d"])
-            upd_g, opt_g = optimizer.update(neg["g"], rule_state["g"], y0["g"])
+            upd_d, opt_d = optimizer.update(neg["d"], opt["d"], y0["d"])
+            upd_g, opt_g = optimizer.update(neg["g"], opt["g"], y0["g"])
             params = {"d": optax.apply_updates(y0["d"], upd_d),
                       "g": optax.apply_updates(y0["g"], upd_g)}
-            rule_state = {"d": opt_d, "g": opt_g}
+            opt = {"d": opt_d, "g": opt_g}
         if use_reg and reg_placement == "post_step":
             params = {"d": tree_add_scaled(params["d"], [(-h_now * reg_weight, ev0.penalty_grad)]),
                       "g": params["g"]}
@@ -244,10 +312,46 @@ def ode_rule(game: Game, tableau: ButcherTableau, h: float, *, reg_weight: float
         metrics = dict(ev0.metrics, h=h_now, grad_norm_d=tree_norm(ev0.grads["d"]),
                        grad_norm_g=tree_norm(ev0.grads["g"]))
         metrics["finite"] = _finite(metrics, params)
-        new_state = TrainState(state.step + 1, params, ev0.model_state, rule_state, key)
-        return new_state, metrics
+        new = TrainState(state.step + 1, params, ev0.model_state,
+                         dict(state.rule_state, opt=opt), key)
+        return new, metrics, result
 
-    name = tableau.name + ("+opt" if optimizer is not None else "")
+    def step(state: TrainState, batches: jax.Array):
+        control = state.rule_state["control"]
+        h_now = step_size(state)
+        new, metrics, result = candidate(state, batches, h_now)
+        finite = metrics["finite"]
+        if adaptive:  # time is that of the step alone: each step has its own minibatch
+            decision = control_step(controller, tableau, state.params, result.y_next,
+                                    result.error, jnp.zeros((), jnp.float32), h_now,
+                                    control.controller)
+            accept = decision.accepted & finite
+            may_reject = control.streak < max_rejections
+            pid = decision.controller_state
+            # a failed attempt changes nothing, so the ones after it in the call fail alike
+            next_h = jnp.where(~accept & ~may_reject, control.h,
+                               jnp.asarray(decision.h_next, jnp.float32))
+            metrics["error_norm"] = decision.error_norm
+        else:
+            accept = finite
+            may_reject = control.rejected < max_halvings
+            pid = control.controller
+            next_h = jnp.where(~accept & may_reject, control.h / 2, control.h)
+        rejected = ~accept & may_reject
+        failed = ~accept & ~may_reject
+        new_control = StepControl(
+            h=next_h,
+            rejected=control.rejected + rejected.astype(jnp.int32),
+            streak=jnp.where(accept, 0, control.streak + rejected.astype(jnp.int32)),
+            controller=_select(~failed, pid, control.controller))
+        out = _select(accept, new, state)
+        out = out._replace(rule_state=dict(out.rule_state, control=new_control))
+        metrics.update(accepted=accept, failed=failed, rejected=new_control.rejected,
+                       nfe=jnp.asarray(s, jnp.int32))
+        return out, metrics
+
+    name = tableau.name + ("+opt" if optimizer is not None else "") + (
+        "+adaptive" if adaptive else "")
     batches = s if stage_batches == "fresh" else 1
     return TrainingRule(name, init, step, batches)
 
@@ -306,7 +410,10 @@ def gradient_rule(game: Game, d_optimizer: optax.GradientTransformation,
             ms = {"d": ms["d"], "g": ev_g.model_state["g"]}
         metrics = dict(metrics, grad_norm_d=tree_norm(grads["d"]),
                        grad_norm_g=tree_norm(grads["g"]))
-        metrics["finite"] = _finite(metrics, params)
+        finite = metrics["finite"] = _finite(metrics, params)
+        # a non-finite step fails (the loop stops at its index); the state is not guarded:
+        # nothing after it is saved, and a select over the state would change XLA's fusions
+        metrics.update(accepted=finite, failed=~finite)
         return TrainState(state.step + 1, params, ms, {"d": opt_d, "g": opt_g}, key), metrics
 
     batches = n_critic if update == "alternating" else 1

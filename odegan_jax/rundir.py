@@ -23,6 +23,7 @@ from typing import Optional
 
 import ml_collections
 
+from odegan_jax.config import with_defaults
 
 
 def _bookkeeping(key: str) -> bool:
@@ -45,8 +46,10 @@ def _flat(tree: dict, prefix: str = "") -> dict:
 
 
 def trajectory_differences(old: dict, new: dict) -> dict:
-    """``{key: (old, new)}`` for the keys that define the trajectory and differ."""
-    a, b = _flat(old), _flat(new)
+    """``{key: (old, new)}`` for the keys that define the trajectory and differ. A key the
+    old config lacks (added since it was written) counts as its default, which keeps the
+    behaviour of before."""
+    a, b = _flat(with_defaults(old).to_dict()), _flat(new)
     diff = {}
     for key in sorted(set(a) | set(b)):
         if not _bookkeeping(key) and a.get(key) != b.get(key):

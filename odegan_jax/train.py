@@ -15,7 +15,6 @@ they call is pure. Run directory layout::
 """
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import time
@@ -29,7 +28,7 @@ import numpy as np
 from odegan_jax import checkpoints, logs, parallel, plots, rundir, xla_cpu
 from odegan_jax.actions import training_actions
 from odegan_jax.data import get_batches
-from odegan_jax.experiment import Experiment, build, build_rule, init_state
+from odegan_jax.experiment import Experiment, build, init_state, legacy_layout
 
 
 class NonFiniteError(RuntimeError):
@@ -111,12 +110,12 @@ def _train(exp: Experiment, mesh, workdir: str, changed: dict, echo, progress: b
     start = time.perf_counter()
     actions = training_actions(exp, workdir, step, start, mngr, writer, echo, progress,
                                calls.train)
-    per_call = steps_per_call(exp)
     try:
         while step < steps:
-            n = int(min(per_call, steps - step, *(a.next_step(step) - step for a in actions)))
-            state, metrics, step = calls.run(step, n)
-            if metrics is None:  # rolled back to a checkpoint
+            n = calls.attempts(step, min(steps, *(a.next_step(step) for a in actions)))
+            state, metrics, new_step = calls.run(step, n)
+            step, moved = new_step, new_step > step
+            if metrics is None or not moved:  # rolled back, or every attempt rejected
                 continue
             row: dict = {}
             for action in actions:
@@ -129,8 +128,7 @@ def _train(exp: Experiment, mesh, workdir: str, changed: dict, echo, progress: b
             except OSError as e:
                 echo(f"odegan: closing the {type(closeable).__name__} failed: {e}")
     wall = time.perf_counter() - start
-    return finish_run(calls.exp, state, mngr, writer, workdir, wall, echo,
-                      rollbacks=calls.rollbacks, retries=calls.retries)
+    return finish_run(exp, state, mngr, writer, workdir, wall, echo, rollbacks=calls.rollbacks)
 
 
 def open_checkpoints(exp: Experiment, workdir: str, changed: dict, echo):
@@ -174,7 +172,7 @@ def finish_run(exp: Experiment, state, mngr, writer: logs.MetricsWriter, workdir
         "final": final, "params_sha256": checkpoints.params_sha256(state.params,
                                                                    state.model_state),
         "wall_time_s": round(wall, 2), "steps_per_s": round(steps / max(wall, 1e-9), 1),
-        "workdir": workdir, **extra, "final_h": config.rule.h,
+        "workdir": workdir, **step_control_summary(config, state), **extra,
     }
     logs.write_json(os.path.join(workdir, "summary.json"), summary)
     if "modes_covered" in final:
@@ -186,6 +184,28 @@ def finish_run(exp: Experiment, state, mngr, writer: logs.MetricsWriter, workdir
     return summary
 
 
+def step_control_summary(config, state) -> dict:
+    """``final_h``: the step size in the state at the end (fixed steps: the base h the
+    schedule multiplies, below ``rule.h`` after halvings); ``retries``: rejected attempts."""
+    control = _control(state)
+    if control is None:
+        return {"final_h": config.rule.h, "retries": 0}
+    # float32's shortest decimal (0.6, not 0.6000000238…)
+    return {"final_h": float(str(np.float32(control.h))), "retries": int(control.rejected)}
+
+
+def _control(state):
+    """The ODE rule's :class:`rules.StepControl` in ``state``, or None (other rules)."""
+    rule_state = state.rule_state
+    return rule_state["control"] if isinstance(rule_state, dict) and "control" in rule_state \
+        else None
+
+
+def _with_control(state, **changes):
+    rule_state = dict(state.rule_state, control=_control(state)._replace(**changes))
+    return state._replace(rule_state=rule_state)
+
+
 def _resume(exp: Experiment, mngr, workdir: str, changed: dict, echo):
     """``(state, step, None)`` to train from, or ``(…, summary)`` of a run already complete.
 
@@ -194,11 +214,18 @@ def _resume(exp: Experiment, mngr, workdir: str, changed: dict, echo):
     steps = exp.config.steps
     state, step = init_state(exp), 0
     if mngr.all_steps():
-        restored, step = checkpoints.restore_or_quarantine(mngr, state, echo)
+        restored, step = checkpoints.restore_or_quarantine(mngr, state, echo,
+                                                           legacy_layout(state))
         state = state if restored is None else restored
         echo(f"odegan: resuming from the checkpoint at step {step} in {workdir}"
              if restored is not None else "odegan: no checkpoint could be restored; "
                                           "starting from step 0")
+        control = _control(state)
+        if control is not None and "rule.h" in changed:  # the user's new h wins
+            state = _with_control(state, h=jnp.asarray(exp.config.rule.h, jnp.float32))
+        elif control is not None and float(control.h) != exp.config.rule.h:
+            echo(f"odegan: going on with h {float(control.h):g} from the checkpoint "
+                 f"({int(control.rejected)} rejected step(s) so far)")
     summary_path = os.path.join(workdir, "summary.json")
     if step > steps or (step == steps and os.path.exists(summary_path) and not changed):
         mngr.close()
@@ -215,123 +242,140 @@ def _resume(exp: Experiment, mngr, workdir: str, changed: dict, echo):
 
 
 class Calls:
-    """Compiled calls of n training steps, and what ``loop.nonfinite`` does when one goes
-    non-finite (ODE rules; the optax rules always stop):
+    """Compiled calls of n attempted training steps, and what happens to steps that fail.
 
-    * ``retry``: redo the call from a copy of the state before it with h halved (again if need
-      be, at most ``loop.max_retries`` halvings a run), then go on at the scheduled h;
-    * ``rollback``: go back to the newest good checkpoint with h halved for the rest of the run;
+    An attempt whose candidate is rejected inside the compiled call (ODE rules, see
+    :func:`rules.ode_rule`: non-finite, or over the adaptive control's tolerance) leaves the
+    state as it was but for h, and the next attempt redoes the step: a call advances the
+    step counter by its accepted attempts, with no copy of the state and no new program.
+    An attempt that fails (it may not be rejected: the rules' bounds, or a non-ODE rule)
+    leaves the state at the last good step, and ``loop.nonfinite`` acts:
+
+    * ``retry`` (fixed steps reject non-finite candidates at most ``loop.max_retries`` times
+      over the run, halving h each time): they are used up, so the run stops as below;
+    * ``rollback``: back to the newest good checkpoint with h halved in the state (so a
+      resumed run goes on with it);
     * ``stop``: raise :class:`NonFiniteError` naming the step and the quantity.
     """
 
     def __init__(self, exp: Experiment, mesh, state, mngr, writer: logs.MetricsWriter,
                  echo: Callable[[str], None]):
         self.exp, self.mesh, self.mngr, self.writer, self.echo = exp, mesh, mngr, writer, echo
-        self.policy = exp.config.loop.nonfinite if exp.config.rule.name == "ode" else "stop"
-        self.retries = self.rollbacks = 0
-        # A resumed run goes on as the interrupted one would: metrics.jsonl (already cut at the
-        # resumed step) keeps the retry / rollback rows, and the last rollback's h holds.
-        for row in logs.read_metrics(writer.path):
-            if row.get("event") == "retry":
-                self.retries += 1
-            elif row.get("event") == "rollback":
-                self.rollbacks += 1
-                self.exp = _with_h(self.exp, row["h"])
-            elif row.get("event") == "config_changed" and "rule.h" in row["changes"]:
-                self.exp = _with_h(self.exp, exp.config.rule.h)  # the user's new h wins
-        if self.rollbacks:
-            echo(f"odegan: going on with h {self.exp.config.rule.h:g} after "
-                 f"{self.rollbacks} rollback(s) recorded in metrics.jsonl")
-        self._fns: dict[tuple[int, float], Callable] = {}
+        cfg = exp.config
+        self.policy = cfg.loop.nonfinite if cfg.rule.name == "ode" else "stop"
+        self.adaptive = cfg.rule.name == "ode" and cfg.rule.step_control == "adaptive"
+        # a resumed run keeps counting the rollbacks recorded in metrics.jsonl (already cut at
+        # the resumed step); its h and rejected steps come back with the checkpoint
+        self.rollbacks = sum(row.get("event") == "rollback"
+                             for row in logs.read_metrics(writer.path))
+        self._fns: dict[int, Callable] = {}
+        self.per_call, self.off_grid, self.target = steps_per_call(exp), False, -1
         train = None if exp.dataset.train is None else jnp.asarray(exp.dataset.train)
         self.state, self.train = state, train
         if mesh is not None:
             self.state = parallel.replicate(state, mesh)
             self.train = None if train is None else parallel.replicate(train, mesh)
 
-    def _compiled(self, exp: Experiment, n: int) -> Callable:
-        key = (n, exp.config.rule.h)
-        if key not in self._fns:
-            self._fns[key] = make_train_fn(exp, n, self.mesh)
-        return self._fns[key]
+    def attempts(self, step: int, target: int) -> int:
+        """Attempts in the next call towards step ``target`` (the next step an action wants).
+        After a rejection the call lengths are powers of two, so that reaching ``target``
+        exactly compiles at most log2(loop.steps_per_call) more programs."""
+        if step == self.target:  # the previous target was reached: back on the grid
+            self.off_grid = False
+        self.target = target
+        n = int(min(self.per_call, target - step))
+        if self.off_grid and n < self.per_call:
+            n = 1 << (n.bit_length() - 1)
+        return n
 
     def run(self, step: int, n: int):
-        """``(state, metrics, step)`` after the call; metrics None after a rollback."""
-        loop = self.exp.config.loop
-        before = _copy_tree(self.state) if self.policy == "retry" else None
-        self.state, metrics = self._compiled(self.exp, n)(self.state, self.train)
-        bad = _first_nonfinite(metrics)
-        retry_exp = self.exp
-        while bad is not None and self.policy == "retry" and self.retries < loop.max_retries:
-            self.retries += 1
-            retry_exp = _halve_h(retry_exp)
-            h = retry_exp.config.rule.h
-            self.writer.write({"step": step + bad[0] + 1, "event": "retry", "h": h})
-            self.echo(f"odegan: non-finite {bad[1]} at step {step + bad[0] + 1}: redoing steps "
-                      f"{step + 1}-{step + n} with h {h:g} (retry {self.retries} of at most "
-                      f"{loop.max_retries})")
-            self.state, metrics = self._compiled(retry_exp, n)(_copy_tree(before), self.train)
-            bad = _first_nonfinite(metrics)
-        if bad is None:
-            return self.state, metrics, step + n
-        where = f"non-finite {bad[1]} at step {step + bad[0] + 1}"
-        if self.policy == "retry":
-            where += f" (all {self.retries} retries with h halved used)"
+        """``(state, metrics, step)`` after a call of ``n`` attempts; ``metrics``: those of
+        the accepted attempts (None after a rollback)."""
+        if n not in self._fns:
+            self._fns[n] = make_train_fn(self.exp, n, self.mesh)
+        self.state, metrics = self._fns[n](self.state, self.train)
+        accepted, failed = np.asarray(metrics["accepted"]), np.asarray(metrics["failed"])
+        # attempt i works on step `at[i]` (a rejected attempt's step is attempted again)
+        at = step + 1 + np.concatenate([[0], np.cumsum(accepted)[:-1]]).astype(int)
+        if not accepted.all():
+            self.off_grid = True
+            if not self.adaptive:
+                self._report_rejections(metrics, accepted, failed, at)
+        if failed.any():
+            return self._failed(metrics, int(np.argmax(failed)), at)
+        new_step = step + int(accepted.sum())
+        if new_step == step:
+            return self.state, None, step
+        if not accepted.all():
+            metrics = {k: np.asarray(v)[accepted] for k, v in metrics.items()}
+        return self.state, metrics, new_step
+
+    def _report_rejections(self, metrics, accepted, failed, at) -> None:
+        limit = self.exp.config.loop.max_retries
+        for i in np.flatnonzero(~accepted & ~failed):
+            h = float(str(np.asarray(metrics["h"])[i] / 2))  # float32's shortest decimal
+            self.writer.write({"step": int(at[i]), "event": "retry", "h": h})
+            self.echo(f"odegan: non-finite {_quantity(metrics, i)} at step {at[i]}: rejected "
+                      f"and redone with h {h:g}, halved for the rest of the run (retry "
+                      f"{int(np.asarray(metrics['rejected'])[i])} of at most {limit})")
+
+    def _failed(self, metrics, i: int, at):
+        loop, rule = self.exp.config.loop, self.exp.config.rule
+        if self.adaptive:
+            where = (f"{rule.max_rejections} rejected attempts in a row at step {at[i]} (the "
+                     f"last with h {float(np.asarray(metrics['h'])[i]):.3g}, error norm "
+                     f"{float(np.asarray(metrics['error_norm'])[i]):.3g})")
+        else:
+            where = f"non-finite {_quantity(metrics, i)} at step {at[i]}"
+            if self.policy == "retry":
+                where += f" (all {loop.max_retries} retries with h halved used)"
         saved = self.mngr.all_steps()
         if self.policy == "rollback" and self.rollbacks < loop.max_rollbacks and saved:
             return self._roll_back(where)
         raise NonFiniteError(f"{where}: training stopped. {self._advice(saved)}; metrics up "
-                             f"to step {step} are kept in {os.path.dirname(self.writer.path)}")
+                             f"to step {at[i] - 1} are kept in "
+                             f"{os.path.dirname(self.writer.path)}")
 
     def _advice(self, saved) -> str:
-        fixes = "lower config.rule.h" if self.exp.config.rule.name == "ode" else \
-            "lower config.optimizer.learning_rate"
-        if self.exp.config.rule.name == "ode":
-            fixes += " or raise config.rule.reg_weight"
+        rule = self.exp.config.rule
+        if rule.name != "ode":
+            fixes = "lower config.optimizer.learning_rate"
+        elif self.adaptive:
+            fixes = ("raise config.rule.max_rejections or config.rule.reg_weight, or loosen "
+                     "config.rule.rtol / atol")
+        else:
+            fixes = "lower config.rule.h or raise config.rule.reg_weight"
             if self.policy != "rollback":
-                fixes += ", or set config.loop.nonfinite=rollback"
+                fixes += (", set config.loop.nonfinite=rollback, or let an error estimate "
+                          "choose h: config.rule.step_control=adaptive")
         kept = (f"the last checkpoint (step {max(saved)}) is kept" if saved
                 else "no checkpoint had been saved yet")
         return f"To go on, {fixes}; {kept}"
 
     def _roll_back(self, where: str):
         self.rollbacks += 1
-        self.exp = _halve_h(self.exp)
-        self._fns.clear()
-        restored, step = checkpoints.restore_or_quarantine(self.mngr, init_state(self.exp),
-                                                           self.echo)
+        h_now = float(_control(self.state).h)
+        rejected = _control(self.state).rejected
+        target = init_state(self.exp)
+        restored, step = checkpoints.restore_or_quarantine(self.mngr, target, self.echo,
+                                                           legacy_layout(target))
+        h = min(h_now, float(_control(restored).h)) / 2
+        restored = _with_control(restored, h=jnp.asarray(h, jnp.float32), rejected=rejected,
+                                 streak=jnp.zeros((), jnp.int32))
         self.state = restored if self.mesh is None else parallel.replicate(restored, self.mesh)
+        self.off_grid = False
         self.writer.truncate(step)
-        self.writer.write({"step": step, "event": "rollback", "h": self.exp.config.rule.h})
+        self.writer.write({"step": step, "event": "rollback", "h": h})
         self.echo(f"odegan: {where}: rolled back to the checkpoint at step {step} and halved h "
-                  f"to {self.exp.config.rule.h:g} (rollback {self.rollbacks} of at most "
+                  f"to {h:g} (rollback {self.rollbacks} of at most "
                   f"{self.exp.config.loop.max_rollbacks})")
         return self.state, None, step
 
 
-def _first_nonfinite(metrics: dict) -> Optional[tuple[int, str]]:
-    """(index in the call, quantity) of the first non-finite step of a call, or None."""
-    finite = np.asarray(metrics["finite"])
-    if finite.all():
-        return None
-    i = int(np.argmin(finite))
+def _quantity(metrics: dict, i: int) -> str:
+    """What was non-finite in attempt ``i`` of a call: ``loss_d``, ``loss_g`` or
+    ``parameters``."""
     for name in ("loss_d", "loss_g"):
         if not np.isfinite(np.asarray(metrics[name])[i]):
-            return i, name
-    return i, "parameters"
-
-
-def _copy_tree(tree):
-    """A copy in fresh buffers (same shardings) that survives donating ``tree``."""
-    return jax.tree.map(jnp.copy, tree)
-
-
-def _with_h(exp: Experiment, h: float) -> Experiment:
-    """The experiment with base step size ``h`` (the schedule scales it as before)."""
-    config = ml_collections.ConfigDict(exp.config.to_dict())
-    config.rule.h = h
-    return dataclasses.replace(exp, config=config, rule=build_rule(config, exp.game))
-
-
-def _halve_h(exp: Experiment) -> Experiment:
-    return _with_h(exp, exp.config.rule.h / 2)
+            return name
+    return "parameters"

@@ -97,33 +97,43 @@ def test_non_finite_stops_with_the_step_and_keeps_checkpoints(tmp_path):
     assert summary["rollbacks"] >= 1 and summary["final_h"] == 20 / 2 ** summary["rollbacks"]
 
 
-def test_retry_redoes_a_diverging_call_with_h_halved_then_resumes_the_schedule(tmp_path):
-    """h x8 over steps 21-30 blows up (step 23). The default policy redoes steps 21-30 from
-    the state before them with h halved, which must equal, bit for bit, a run whose schedule
-    has x4 there; a policy of stopping names the same step."""
-    args = ["train", "--config.steps=60", "--config.loop.steps_per_call=10",
-            "--config.loop.log_every=10", "--config.loop.eval_samples=200",
-            "--config.loop.plot=false", "--config.loop.checkpoint_every=0",
-            "--config.rule.schedule_boundaries=(20,30)"]
-    spike = "--config.rule.schedule_scales=(1.0,8.0,1.0)"
-    stop = odegan(*args, spike, "--workdir", str(tmp_path / "stop"),
+RETRY_ARGS = ["train", "--config.steps=60", "--config.loop.steps_per_call=10",
+              "--config.loop.log_every=10", "--config.loop.eval_samples=200",
+              "--config.loop.plot=false", "--config.loop.checkpoint_every=0",
+              "--config.rule.schedule_boundaries=(20,30)"]
+SPIKE = "--config.rule.schedule_scales=(1.0,8.0,1.0)"  # h x8 over steps 21-30 blows up
+
+
+def test_retry_rejects_the_diverging_step_inside_the_call_and_halves_h_for_good(tmp_path):
+    """The default policy rejects the first non-finite step inside its compiled call and
+    redoes it with h halved in the state, for the rest of the run: bit for bit a run whose
+    schedule takes h x4 from that step to step 30 and h / 2 after it. A policy of stopping
+    names the same step."""
+    stop = odegan(*RETRY_ARGS, SPIKE, "--workdir", str(tmp_path / "stop"),
                   "--config.loop.nonfinite=stop")
     assert stop.returncode == 3, stop.stdout + stop.stderr
     failed_at = int(stop.stderr.split("at step ")[1].split(":")[0])
     assert 20 < failed_at <= 30
-    retried = odegan(*args, spike, "--workdir", str(tmp_path / "retry"))  # the default policy
+    retried = odegan(*RETRY_ARGS, SPIKE, "--workdir", str(tmp_path / "retry"))  # the default
     assert retried.returncode == 0, retried.stderr
-    assert f"at step {failed_at}: redoing steps 21-30 with h 0.3" in retried.stdout
     events = [r for r in logs.read_metrics(str(tmp_path / "retry" / "metrics.jsonl"))
               if "event" in r]
-    assert [(e["event"], e["step"]) for e in events] == [("retry", failed_at)]
-    assert json.load(open(tmp_path / "retry" / "summary.json"))["retries"] == 1
-    halved = odegan(*args, "--config.rule.schedule_scales=(1.0,4.0,1.0)",
-                    "--workdir", str(tmp_path / "halved"))
-    assert halved.returncode == 0 and "redoing" not in halved.stdout
-    assert _sha(tmp_path / "retry") == _sha(tmp_path / "halved")
+    k = len(events)  # each rejection of the step halves h once more
+    assert [(e["event"], e["step"], e["h"]) for e in events] == [
+        ("retry", failed_at, 4.8 / 2 ** i) for i in range(1, k + 1)]
+    assert f"at step {failed_at}: rejected and redone with h 2.4" in retried.stdout
+    summary = json.load(open(tmp_path / "retry" / "summary.json"))
+    assert (summary["retries"], summary["final_h"]) == (k, 0.6 / 2 ** k)
+    rows = [r for r in logs.read_metrics(str(tmp_path / "retry" / "metrics.jsonl"))
+            if "loss_d" in r]
+    assert [r["step"] for r in rows] == list(range(10, 61, 10))  # every row, once
+    scheduled = odegan(*RETRY_ARGS[:-1], "--workdir", str(tmp_path / "scheduled"),
+                       f"--config.rule.schedule_boundaries=(20,{failed_at - 1},30)",
+                       f"--config.rule.schedule_scales=(1.0,8.0,{8 / 2 ** k},{1 / 2 ** k})")
+    assert scheduled.returncode == 0 and "rejected" not in scheduled.stdout
+    assert _sha(tmp_path / "retry") == _sha(tmp_path / "scheduled")
     # the retries are bounded: with none allowed the run stops as before
-    none = odegan(*args, spike, "--workdir", str(tmp_path / "none"),
+    none = odegan(*RETRY_ARGS, SPIKE, "--workdir", str(tmp_path / "none"),
                   "--config.loop.max_retries=0")
     assert none.returncode == 3 and f"at step {failed_at}" in none.stderr
 

@@ -305,7 +305,40 @@ def test_10_a_rolled_back_run_resumed_goes_on_with_its_halved_h(tmp_path):
     assert part.returncode == 0, part.stderr
     rest = odegan(*args, "--config.steps=60", "--workdir", str(tmp_path / "part"))
     assert rest.returncode == 0, rest.stderr
-    assert "going on with h 0.3 after 1 rollback(s)" in rest.stdout
+    assert "going on with h 0.3 from the checkpoint" in rest.stdout
     assert _sha(tmp_path / "part") == _sha(tmp_path / "whole")
     summary = json.load(open(tmp_path / "part" / "summary.json"))
     assert (summary["rollbacks"], summary["final_h"]) == (1, 0.3)
+
+
+def test_10_a_run_killed_after_a_rejected_step_resumes_with_its_halved_h(tmp_path):
+    """The halved h of a rejected step lives in the checkpointed state: a run killed with
+    SIGKILL after the rejections (its checkpoint at step 30 holds the halved h) and resumed ends
+    where the uninterrupted run ends."""
+    from test_runs import RETRY_ARGS, SPIKE
+    args = [a.replace("checkpoint_every=0", "checkpoint_every=10") for a in RETRY_ARGS]
+    args = [a for a in args if "steps_per_call" not in a and "log_every" not in a] + [
+        SPIKE, "--config.loop.steps_per_call=1", "--config.loop.log_every=1"]
+    whole = odegan(*args, "--workdir", str(tmp_path / "whole"))
+    assert whole.returncode == 0 and "rejected and redone" in whole.stdout
+    workdir = tmp_path / "killed"
+    proc = subprocess.Popen(_cmd(*args, "--workdir", str(workdir)),
+                            env=dict(os.environ, CI="true"), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    try:
+        deadline = time.time() + 300
+        done = workdir / "checkpoints" / "30" / "_CHECKPOINT_METADATA"
+        while not done.exists() and proc.poll() is None and time.time() < deadline:
+            time.sleep(0.01)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    assert proc.returncode == -signal.SIGKILL, "the run ended before it could be killed"
+    assert not (workdir / "summary.json").exists()
+    resumed = odegan(*args, "--workdir", str(workdir))
+    assert resumed.returncode == 0, resumed.stderr
+    summary = json.load(open(tmp_path / "whole" / "summary.json"))
+    assert f"going on with h {summary['final_h']:g} from the checkpoint " \
+           f"({summary['retries']} rejected step(s) so far)" in resumed.stdout
+    assert _sha(workdir) == _sha(tmp_path / "whole")
+    assert json.load(open(workdir / "summary.json"))["retries"] == summary["retries"] >= 1

@@ -33,7 +33,8 @@ from odegan_jax import logs
 from odegan_jax.rundir import RunDirError, RunLock
 
 NAMES = ("dirac_stability", "order_study", "lambda_sweep", "loss_balance", "depth_2d",
-         "wgan_critics", "optimizers_2d", "main_job_seeds", "official_notebook")
+         "wgan_critics", "optimizers_2d", "main_job_seeds", "official_notebook",
+         "adaptive_steps")
 VERDICTS = ("reproduced", "partly", "not reproduced", "not run")
 # the seeds' claims that need image runs (GPU-sized): studies of the next wave
 IMAGE_CLAIMS = (
