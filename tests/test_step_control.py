@@ -180,3 +180,101 @@ def test_adaptive_control_needs_an_embedded_pair():
     with pytest.raises(ValueError, match="embedded pair"):
         rules.ode_rule(dirac_game(), integ.RK4, 0.1, step_control="adaptive",
                        controller=diffrax.PIDController(rtol=1e-3, atol=1e-3))
+
+
+# ------------------------------------------------------------------- config, layout, runs
+
+ADAPTIVE = {"rule.step_control": "adaptive", "rule.integrator": "bosh3",
+            "rule.schedule": "constant"}
+
+
+@pytest.mark.parametrize("changes,message", [
+    ({"rule.step_control": "sometimes"}, "config.rule.step_control: 'sometimes' is not "
+                                         "allowed; choose one of: fixed, adaptive"),
+    ({"rule.integrator": "rk4"}, "config.rule.integrator: adaptive step control needs an "
+                                 "embedded pair (an error estimate); 'rk4' has none. Choose "
+                                 "one of: heun_euler, bosh3, dopri5, tsit5"),
+    ({"rule.schedule": "piecewise"}, "config.rule.schedule: with rule.step_control="
+                                     "'adaptive' the controller sets h"),
+    ({"rule.use_optimizer": True}, "config.rule.use_optimizer"),
+    ({"loop.lte_every": 10}, "config.loop.lte_every: adaptive runs log their own error"),
+    ({"rule.rtol": 0.0}, "config.rule.rtol: must be > 0"),
+    ({"rule.atol": -1.0}, "config.rule.atol: must be ≥ 0"),
+    ({"rule.max_rejections": 0}, "config.rule.max_rejections: must be > 0"),
+    ({"rule.pcoeff": 0.0, "rule.icoeff": 0.0}, "config.rule.icoeff: pcoeff + icoeff"),
+    ({"rule.name": "simultaneous"}, "config.rule.step_control: 'adaptive' controls the ODE"),
+])
+def test_adaptive_settings_are_checked_with_one_error_naming_the_key(changes, message):
+    from odegan_jax.config import ConfigError, base_config
+    from odegan_jax.experiment import build
+    config = base_config()
+    config.update_from_flattened_dict({**ADAPTIVE, **changes})
+    with pytest.raises(ConfigError) as info:
+        build(config)
+    assert message in str(info.value)
+
+
+def test_a_population_refuses_adaptive_control(tmp_path):
+    from odegan_jax.config import ConfigError, base_config
+    from odegan_jax.population import train_population
+    config = base_config()
+    config.update_from_flattened_dict(ADAPTIVE)
+    with pytest.raises(ConfigError, match="rule.step_control='adaptive'"):
+        train_population(config, "seed", [0, 1], str(tmp_path))
+    assert not list(tmp_path.iterdir())  # refused before anything was written
+
+
+def _tiny_config(**changes):
+    from odegan_jax.config import base_config
+    config = base_config()
+    config.update_from_flattened_dict({
+        "steps": 40, "model.width": 8, "data.batch_size": 64, "loop.log_every": 20,
+        "loop.steps_per_call": 20, "loop.eval_samples": 200, "loop.plot": False,
+        "loop.checkpoint_every": 20, **changes})
+    return config
+
+
+def test_checkpoints_from_before_the_step_control_restore_into_the_new_layout(tmp_path):
+    """A checkpoint whose rule state is the optimiser part alone (the layout before the step
+    control) restores with the control at its start: h = rule.h, nothing rejected."""
+    from odegan_jax import checkpoints
+    from odegan_jax.experiment import build, init_state, restore_run
+    exp = build(_tiny_config())
+    state = init_state(exp)
+    old = state._replace(step=jnp.int32(20), rule_state=state.rule_state["opt"])
+    mngr = checkpoints.manager(str(tmp_path / "checkpoints"))
+    checkpoints.save(mngr, 20, old, force=True)
+    restored, step = restore_run(mngr, exp)
+    mngr.close()
+    assert step == 20 and int(restored.step) == 20
+    assert _tree_equal(restored.params, state.params)
+    control = restored.rule_state["control"]
+    assert (float(control.h), int(control.rejected)) == (np.float32(0.6), 0)
+
+
+def test_a_config_json_from_before_the_new_keys_is_the_same_trajectory():
+    from odegan_jax.config import base_config, with_defaults
+    from odegan_jax.rundir import trajectory_differences
+    old = base_config().to_dict()
+    for key in ("step_control", "rtol", "atol", "pcoeff", "icoeff", "h_max", "max_rejections"):
+        del old["rule"][key]
+    assert trajectory_differences(old, base_config().to_dict()) == {}
+    assert with_defaults(old).rule.step_control == "fixed"
+    changed = base_config().to_dict()
+    changed["rule"]["step_control"] = "adaptive"
+    assert trajectory_differences(old, changed) == {"rule.step_control": ("fixed",
+                                                                          "adaptive")}
+
+
+def test_an_adaptive_run_logs_h_rejections_nfe_and_its_error_norm(tmp_path):
+    from odegan_jax import logs
+    from odegan_jax.train import train
+    config = _tiny_config(**ADAPTIVE, **{"rule.h": 2.0})  # too large: the first is rejected
+    summary = train(config, str(tmp_path), echo=lambda _: None)
+    rows = [r for r in logs.read_metrics(str(tmp_path / "metrics.jsonl")) if "loss_d" in r]
+    assert [r["step"] for r in rows] == [20, 40]
+    for r in rows:
+        assert r["error_norm"] <= 1 and r["h"] > 0 and r["nfe"] >= 4
+    assert rows[-1]["rejected"] == summary["retries"] >= 1
+    assert rows[0]["nfe"] == 4 * (1 + rows[0]["rejected"] / 20)
+    assert summary["final_h"] != 2.0  # the controller's proposal, kept in the state
