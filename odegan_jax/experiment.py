@@ -115,8 +115,9 @@ def build_rule(config, game: Game, values: Optional[dict] = None) -> rules.Train
                                      rules.STEP_CONTROLS) == "adaptive"
         controller = step_controller(config) if adaptive else None
         loop = config.loop
+        tableau = get_tableau(r.integrator, embedded=True, embedded_only=adaptive)
         return rules.ode_rule(
-            game, get_tableau(r.integrator, embedded=True, embedded_only=adaptive), values.get("rule.h", r.h),
+            game, tableau, values.get("rule.h", r.h),
             reg_weight=values.get("rule.reg_weight", r.reg_weight),
             reg_placement=r.reg_placement, stage_batches=r.stage_batches, coupling=r.coupling,
             schedule=r.schedule, schedule_boundaries=tuple(r.schedule_boundaries),

@@ -10,7 +10,10 @@ The loop never asks which rule it has. Rules:
 
 * :func:`ode_rule`: ODE-GAN. One explicit Runge–Kutta step (any :class:`ButcherTableau`) over
   the joint vector field, the gradient-norm regulariser, and optionally the RK direction fed to
-  an optax optimiser ("RK4 + Adam", 003 Table 1).
+  an optax optimiser ("RK4 + Adam", 003 Table 1). Its state holds the step size
+  (:class:`StepControl`): fixed steps (× a schedule) halved when a step goes non-finite, or
+  chosen by diffrax's PID controller from an embedded pair's error estimate; a rejected step
+  leaves the state as it was, inside the compiled step.
 * :func:`gradient_rule`: simultaneous or alternating (n_critic) gradient updates with any optax
   optimiser per player.
 
@@ -41,7 +44,7 @@ class TrainState(NamedTuple):
     step: jax.Array  # int32 scalar: number of completed steps
     params: Params  # {'d': θ, 'g': φ}
     model_state: dict  # {'d': ..., 'g': ...}
-    rule_state: Any  # optimiser states (or () for plain ODE rules)
+    rule_state: Any  # ODE: {"control": StepControl, "opt": optimiser states or ()}; optax: states
     key: jax.Array  # PRNG key, split at every step
 
 
