@@ -330,11 +330,9 @@ def adaptive_rk_step(field: Field, y: Any, t: jax.Array, h: jax.Array, tableau: 
 
     A candidate with a non-finite value is rejected with the controller's largest decrease
     (its error is taken as infinite: diffrax's rule for a failed step). ``t_end``: the step
-    is shortened so as not to pass it, as ``diffeqsolve`` does at the end of its interval.
+    is shortened so as not to pass it, as ``diffeqsolve`` does at the end of its interval;
+    :func:`control_step` refuses a tableau without an error estimate.
     """
-    if not tableau.embedded:
-        raise ValueError(f"tableau {tableau.name!r} has no error estimate; adaptive step "
-                         f"control needs an embedded pair: {', '.join(EMBEDDED_TABLEAUX)}")
     t1 = t + h if t_end is None else jnp.minimum(t + h, t_end)
     step = rk_step(field, y, t1 - t, tableau)
     decision = control_step(controller, tableau, y, step.y_next, step.error, t, t1,

@@ -114,8 +114,8 @@ def _train(exp: Experiment, mesh, workdir: str, changed: dict, echo, progress: b
         while step < steps:
             n = calls.attempts(step, min(steps, *(a.next_step(step) for a in actions)))
             state, metrics, new_step = calls.run(step, n)
-            step, moved = new_step, new_step > step
-            if metrics is None or not moved:  # rolled back, or every attempt rejected
+            step = new_step
+            if metrics is None:  # rolled back, or every attempt rejected
                 continue
             row: dict = {}
             for action in actions:
@@ -190,8 +190,12 @@ def step_control_summary(config, state) -> dict:
     control = _control(state)
     if control is None:
         return {"final_h": config.rule.h, "retries": 0}
-    # float32's shortest decimal (0.6, not 0.6000000238…)
-    return {"final_h": float(str(np.float32(control.h))), "retries": int(control.rejected)}
+    return {"final_h": _decimal(control.h), "retries": int(control.rejected)}
+
+
+def _decimal(x) -> float:
+    """A float32 as its shortest decimal (0.6, not 0.6000000238…), for summaries and rows."""
+    return float(str(np.float32(x)))
 
 
 def _control(state):
@@ -223,7 +227,7 @@ def _resume(exp: Experiment, mngr, workdir: str, changed: dict, echo):
         control = _control(state)
         if control is not None and "rule.h" in changed:  # the user's new h wins
             state = _with_control(state, h=jnp.asarray(exp.config.rule.h, jnp.float32))
-        elif control is not None and float(control.h) != exp.config.rule.h:
+        elif control is not None and control.h != np.float32(exp.config.rule.h):
             echo(f"odegan: going on with h {float(control.h):g} from the checkpoint "
                  f"({int(control.rejected)} rejected step(s) so far)")
     summary_path = os.path.join(workdir, "summary.json")
@@ -290,7 +294,7 @@ class Calls:
 
     def run(self, step: int, n: int):
         """``(state, metrics, step)`` after a call of ``n`` attempts; ``metrics``: those of
-        the accepted attempts (None after a rollback)."""
+        the accepted attempts (None after a rollback, or when none was accepted)."""
         if n not in self._fns:
             self._fns[n] = make_train_fn(self.exp, n, self.mesh)
         self.state, metrics = self._fns[n](self.state, self.train)
@@ -313,7 +317,7 @@ class Calls:
     def _report_rejections(self, metrics, accepted, failed, at) -> None:
         limit = self.exp.config.loop.max_retries
         for i in np.flatnonzero(~accepted & ~failed):
-            h = float(str(np.asarray(metrics["h"])[i] / 2))  # float32's shortest decimal
+            h = _decimal(np.asarray(metrics["h"])[i] / 2)
             self.writer.write({"step": int(at[i]), "event": "retry", "h": h})
             self.echo(f"odegan: non-finite {_quantity(metrics, i)} at step {at[i]}: rejected "
                       f"and redone with h {h:g}, halved for the rest of the run (retry "
@@ -359,7 +363,7 @@ class Calls:
         target = init_state(self.exp)
         restored, step = checkpoints.restore_or_quarantine(self.mngr, target, self.echo,
                                                            legacy_layout(target))
-        h = min(h_now, float(_control(restored).h)) / 2
+        h = _decimal(min(h_now, float(_control(restored).h)) / 2)
         restored = _with_control(restored, h=jnp.asarray(h, jnp.float32), rejected=rejected,
                                  streak=jnp.zeros((), jnp.int32))
         self.state = restored if self.mesh is None else parallel.replicate(restored, self.mesh)
