@@ -21,9 +21,25 @@ def odegan(*args, cwd=None):
                           timeout=600)
 
 
-def test_train_writes_the_run_directory_reproducibly_then_eval_and_gam(tmp_path):
-    """One short main-job run checked file by file; the same seed again gives the same
-    params, another seed differs; then `eval` and `gam` read the runs without retraining."""
+def odegan_here(capsys, *args):
+    """``odegan ARGS`` in this process: ``cli.main``, the command's own entry point, for
+    commands that refuse their input or only read a run. A fresh interpreter would add its
+    imports (~5 s on two busy cores) and check nothing more; the tests that kill, resume or
+    compare runs keep real subprocesses."""
+    from odegan_jax import cli
+    capsys.readouterr()
+    try:
+        code = cli.main([str(a) for a in args])
+    except SystemExit as e:  # argparse's own errors
+        code = e.code
+    out, err = capsys.readouterr()
+    return subprocess.CompletedProcess(["odegan", *args], code, out, err)
+
+
+def test_train_writes_the_run_directory_reproducibly_then_eval_and_gam(tmp_path, capsys):
+    """One short main-job run checked file by file; the same seed again (another process)
+    gives the same params, another seed differs; then `eval` and `gam` read the runs without
+    retraining (in this process: they only read)."""
     workdir = tmp_path / "run"
     result = odegan("train", "--workdir", str(workdir), *QUICK)
     assert result.returncode == 0, result.stderr
@@ -45,12 +61,12 @@ def test_train_writes_the_run_directory_reproducibly_then_eval_and_gam(tmp_path)
     again = odegan("train", "--workdir", str(tmp_path / "again"), *QUICK)
     assert again.returncode == 0, again.stderr
     other = tmp_path / "other"
-    result = odegan("train", "--workdir", str(other), "--config.seed=1", *QUICK)
+    result = odegan_here(capsys, "train", "--workdir", str(other), "--config.seed=1", *QUICK)
     assert result.returncode == 0, result.stderr
     assert json.load(open(tmp_path / "again" / "summary.json"))["params_sha256"] == first
     assert json.load(open(other / "summary.json"))["params_sha256"] != first
 
-    result = odegan("eval", str(workdir))
+    result = odegan_here(capsys, "eval", str(workdir))
     assert result.returncode == 0, result.stderr
     ev = json.load(open(workdir / "eval.json"))
     assert ev["params_sha256"] == first  # the restored params are the trained ones
@@ -58,8 +74,8 @@ def test_train_writes_the_run_directory_reproducibly_then_eval_and_gam(tmp_path)
     # one sampler for 2D quality: eval reports exactly what the summary holds
     assert (ev["modes_covered"], ev["hq_fraction"]) == (summary["final"]["modes_covered"],
                                                         summary["final"]["hq_fraction"])
-    result = odegan("gam", str(workdir), str(other), "--n", "2000",
-                    "--out", str(tmp_path / "gam.json"))
+    result = odegan_here(capsys, "gam", str(workdir), str(other), "--n", "2000",
+                         "--out", str(tmp_path / "gam.json"))
     assert result.returncode == 0, result.stderr
     gam = json.load(open(tmp_path / "gam.json"))
     acc = gam["accuracies"]
@@ -74,16 +90,16 @@ def test_train_writes_the_run_directory_reproducibly_then_eval_and_gam(tmp_path)
     ("--config.game.loss=l2", "config.game.loss"),
     ("--config.data.batch_size=0", "config.data.batch_size: must be > 0"),
 ])
-def test_bad_input_is_one_clear_error_before_any_work(arg, message, tmp_path):
-    result = odegan("train", "--workdir", str(tmp_path / "w"), arg)
+def test_bad_input_is_one_clear_error_before_any_work(arg, message, tmp_path, capsys):
+    result = odegan_here(capsys, "train", "--workdir", str(tmp_path / "w"), arg)
     assert result.returncode == 2
     assert message in result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "w").exists()  # nothing was created, nothing compiled
 
 
-def test_configs_lists_the_experiments():
-    result = odegan("configs")
+def test_configs_lists_the_experiments(capsys):
+    result = odegan_here(capsys, "configs")
     assert result.returncode == 0
     assert "mog16_official" in result.stdout and "mog16_rk4" in result.stdout
 
@@ -127,7 +143,7 @@ def test_image_run_eval_sample_neighbours_plot_and_interpolate(tmp_path, capsys)
                     "--config.rule.name=alternating", "--config.data.batch_size=16",
                     "--config.steps=2", "--config.loop.log_every=1", "--config.eval.num_samples=200")
     assert result.returncode == 0, result.stderr
-    result = odegan("eval", str(workdir))
+    result = odegan_here(capsys, "eval", str(workdir))
     assert result.returncode == 0, result.stderr
     ev = json.load(open(workdir / "eval.json"))
     assert ev["classifier"] == "digits" and ev["num_samples"] == 200
@@ -152,6 +168,6 @@ def test_image_run_eval_sample_neighbours_plot_and_interpolate(tmp_path, capsys)
     assert (workdir / "latent_arithmetic.png").exists()
 
 
-def test_eval_of_a_missing_run_is_one_clear_error(tmp_path):
-    result = odegan("eval", str(tmp_path))
+def test_eval_of_a_missing_run_is_one_clear_error(tmp_path, capsys):
+    result = odegan_here(capsys, "eval", str(tmp_path))
     assert result.returncode == 2 and "not a run directory" in result.stderr

@@ -17,7 +17,7 @@ from odegan_jax.integrators import TABLEAUX, linear_amplification
 from odegan_jax.reproduce import (Context, Outcome, Run, StudyError, dirac_stability,
                                   lambda_sweep, loss_balance, main_job_seeds,
                                   official_notebook, optimizers_2d, order_study)
-from test_cli import odegan
+from test_cli import odegan, odegan_here
 
 # --------------------------------------------------------------------------------------
 # hand-made run outputs
@@ -236,10 +236,11 @@ def test_seeds_parse_or_fail_with_one_message():
     assert reproduce.override_text(False) == "false"
 
 
-def test_bad_study_names_seeds_and_workdirs_are_one_clear_error(tmp_path):
-    r = odegan("reproduce", "nope", "--seeds", "1-x", "--workdir", str(tmp_path))
+def test_bad_study_names_seeds_and_workdirs_are_one_clear_error(tmp_path, capsys):
+    r = odegan_here(capsys, "reproduce", "nope", "--seeds", "1-x", "--workdir", str(tmp_path))
     assert r.returncode == 2 and "unknown study 'nope'" in r.stderr and "order_study" in r.stderr
-    r = odegan("reproduce", "order_study", "--seeds", "1-x", "--workdir", str(tmp_path))
+    r = odegan_here(capsys, "reproduce", "order_study", "--seeds", "1-x", "--workdir",
+                    str(tmp_path))
     assert r.returncode == 2 and "--seeds '1-x' does not parse" in r.stderr
     assert "Traceback" not in r.stderr
     # a directory made by another study, with another size, or holding something else:
@@ -261,7 +262,7 @@ def test_bad_study_names_seeds_and_workdirs_are_one_clear_error(tmp_path):
         reproduce.run_study("lambda_sweep", str(tmp_path))
     assert (tmp_path / "lambda_sweep" / "notes.txt").read_text() == "mine"
     assert os.listdir(tmp_path / "order_study") == ["study.json"]  # nothing was run
-    r = odegan("reproduce")
+    r = odegan_here(capsys, "reproduce")
     assert r.returncode == 0 and all(name in r.stdout for name in reproduce.NAMES)
 
 
@@ -277,11 +278,13 @@ def _numbers(path):
                                 for k, v in results["runs"].items()}
 
 
-def test_a_killed_study_resumes_to_the_same_results(tmp_path):
+def test_a_killed_study_resumes_to_the_same_results(tmp_path, capsys):
     """main_job_seeds on seed 0 at 200 steps (16-unit layers): uninterrupted in A; in B killed (SIGKILL, its
     run included) once the run has a checkpoint, then run again: the run resumes from its
     checkpoint and the study ends with A's numbers and params. A again skips its run."""
-    whole = odegan("reproduce", "main_job_seeds", "--workdir", str(tmp_path / "A"), *SMOKE)
+    # the drivers of A and of B's second go run in this process (their runs are subprocesses)
+    whole = odegan_here(capsys, "reproduce", "main_job_seeds", "--workdir", str(tmp_path / "A"),
+                        *SMOKE)
     assert whole.returncode == 0, whole.stderr
     exe = os.path.join(os.path.dirname(sys.executable), "odegan")
     cmd = ([exe] if os.path.exists(exe) else [sys.executable, "-m", "odegan_jax.cli"])
@@ -299,13 +302,15 @@ def test_a_killed_study_resumes_to_the_same_results(tmp_path):
     proc.wait()
     time.sleep(1)  # the run dies with the driver (PR_SET_PDEATHSIG)
     assert not (run / "summary.json").exists(), "the run finished before the kill"
-    again = odegan("reproduce", "main_job_seeds", "--workdir", str(tmp_path / "B"), *SMOKE)
+    again = odegan_here(capsys, "reproduce", "main_job_seeds", "--workdir", str(tmp_path / "B"),
+                        *SMOKE)
     assert again.returncode == 0, again.stderr
     log = (tmp_path / "B" / "main_job_seeds" / "runs" / "seed0.log").read_text()
     assert "resuming from the checkpoint" in log, log[-2000:]
     assert _numbers(tmp_path / "A" / "main_job_seeds" / "results.json") == \
         _numbers(tmp_path / "B" / "main_job_seeds" / "results.json")
-    skip = odegan("reproduce", "main_job_seeds", "--workdir", str(tmp_path / "A"), *SMOKE)
+    skip = odegan_here(capsys, "reproduce", "main_job_seeds", "--workdir", str(tmp_path / "A"),
+                       *SMOKE)
     assert skip.returncode == 0 and "seed0: finished before (ok), skipped" in skip.stdout
     assert (tmp_path / "A" / "main_job_seeds" / "hq_per_seed.png").stat().st_size > 0
 

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from test_cli import odegan
+from test_cli import odegan, odegan_here
 from test_runs import SMALL as FAST, _cmd, _sha  # runs whose dynamics no test reads
 
 
@@ -48,17 +48,17 @@ def _copy(src, dst):
     return dst
 
 
-def test_1_resuming_with_another_config_is_refused_unless_asked(finished, tmp_path):
+def test_1_resuming_with_another_config_is_refused_unless_asked(finished, tmp_path, capsys):
     run = _copy(finished[0], tmp_path / "run")
     before = _files(run)
-    result = odegan("train", "--workdir", str(run), "--config.steps=400",
+    result = odegan_here(capsys, "train", "--workdir", str(run), "--config.steps=400",
                     "--config.rule.h=0.3", *FAST, "--config.model.width=40")
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "rule.h: 0.6 there, 0.3 now" in result.stderr and "model.width" in result.stderr
     assert "--resume-with-changes" in result.stderr
     assert _files(run) == before  # nothing moved aside, nothing overwritten
-    result = odegan("train", "--workdir", str(run), "--config.steps=400",
-                    "--config.rule.h=0.3", "--resume-with-changes", *FAST)
+    result = odegan_here(capsys, "train", "--workdir", str(run), "--config.steps=400",
+                         "--config.rule.h=0.3", "--resume-with-changes", *FAST)
     assert result.returncode == 0, result.stderr
     rows = [json.loads(line) for line in open(run / "metrics.jsonl")]
     event = next(r for r in rows if r.get("event") == "config_changed")
@@ -78,10 +78,12 @@ def test_1_the_default_workdir_encodes_the_overrides(tmp_path):
     assert a.startswith(os.path.join("runs", "mog16_rk4-0-")) and a != b
 
 
-def test_2_a_stray_step_folder_is_set_aside_and_the_run_resumes_exactly(finished, tmp_path):
+def test_2_a_stray_step_folder_is_set_aside_and_the_run_resumes_exactly(finished, tmp_path,
+                                                                        capsys):
+    """Resumed in this process: its params must equal the reference's from another one."""
     run, ref = _copy(finished[0], tmp_path / "run"), finished[1]
     os.makedirs(run / "checkpoints" / "350")  # empty: never committed by orbax
-    result = odegan("train", "--workdir", str(run), "--config.steps=400", *FAST)
+    result = odegan_here(capsys, "train", "--workdir", str(run), "--config.steps=400", *FAST)
     assert result.returncode == 0, result.stderr
     assert "checkpoints/350 was never completed" in result.stdout
     assert "resuming from the checkpoint at step 300" in result.stdout
@@ -92,20 +94,20 @@ def test_2_a_stray_step_folder_is_set_aside_and_the_run_resumes_exactly(finished
     assert [r["step"] for r in rows] == [100, 200, 300, 400]
 
 
-def test_2_fewer_steps_than_the_newest_checkpoint_is_refused(finished, tmp_path):
+def test_2_fewer_steps_than_the_newest_checkpoint_is_refused(finished, tmp_path, capsys):
     run = _copy(finished[0], tmp_path / "run")
     before = _files(run)
-    result = odegan("train", "--workdir", str(run), "--config.steps=150", *FAST)
+    result = odegan_here(capsys, "train", "--workdir", str(run), "--config.steps=150", *FAST)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "is at step 300, past config.steps=150" in result.stderr
     assert _files(run) == before
 
 
-def test_2_arrays_that_disagree_with_their_checksum_fall_back(finished, tmp_path):
+def test_2_arrays_that_disagree_with_their_checksum_fall_back(finished, tmp_path, capsys):
     run, ref = _copy(finished[0], tmp_path / "run"), finished[1]
     with open(run / "checkpoints" / "300" / "state.sha256", "w") as f:
         f.write("0" * 64 + "\n")  # the bytes no longer match what was saved
-    result = odegan("train", "--workdir", str(run), "--config.steps=400", *FAST)
+    result = odegan_here(capsys, "train", "--workdir", str(run), "--config.steps=400", *FAST)
     assert result.returncode == 0, result.stderr
     assert "checkpoint 300 is damaged (its arrays do not match the checksum" in result.stdout
     assert "resuming from the checkpoint at step 200" in result.stdout
@@ -137,7 +139,8 @@ def test_3_rows_written_after_a_rollback_are_kept(tmp_path):
         {"step": 1}, {"step": 2, "event": "rollback"}, {"step": 3}]
 
 
-def test_4_a_second_process_on_the_workdir_is_refused_and_a_kill_leaves_no_lock(tmp_path):
+def test_4_a_second_process_on_the_workdir_is_refused_and_a_kill_leaves_no_lock(tmp_path,
+                                                                                 capsys):
     workdir = tmp_path / "run"
     env = dict(os.environ, CI="true")
     first = subprocess.Popen(_cmd("train", "--workdir", str(workdir), "--config.steps=20000",
@@ -147,7 +150,8 @@ def test_4_a_second_process_on_the_workdir_is_refused_and_a_kill_leaves_no_lock(
         deadline = time.time() + 120
         while not (workdir / "config.json").exists() and time.time() < deadline:
             time.sleep(0.05)
-        second = odegan("train", "--workdir", str(workdir), "--config.steps=20000", *FAST)
+        second = odegan_here(capsys, "train", "--workdir", str(workdir),
+                             "--config.steps=20000", *FAST)
         assert second.returncode == 2 and "Traceback" not in second.stderr
         assert f"another `odegan train` (pid {first.pid}) is running" in second.stderr
     finally:
@@ -158,29 +162,29 @@ def test_4_a_second_process_on_the_workdir_is_refused_and_a_kill_leaves_no_lock(
     assert third.returncode == 0, third.stderr
 
 
-def test_5_rerunning_a_finished_run_changes_nothing(finished, tmp_path):
+def test_5_rerunning_a_finished_run_changes_nothing(finished, tmp_path, capsys):
     run = _copy(finished[0], tmp_path / "run")
     before = _files(run)
-    result = odegan("train", "--workdir", str(run), "--config.steps=300", *FAST)
+    result = odegan_here(capsys, "train", "--workdir", str(run), "--config.steps=300", *FAST)
     assert result.returncode == 0, result.stderr
     assert "is complete (300 steps); nothing to do" in result.stdout
     assert _files(run) == before
 
 
 @pytest.mark.parametrize("where", ["file", "under_file"])
-def test_6_a_workdir_that_is_or_lies_under_a_file_is_one_error(tmp_path, where):
+def test_6_a_workdir_that_is_or_lies_under_a_file_is_one_error(tmp_path, where, capsys):
     (tmp_path / "f").write_text("not a directory")
     workdir = tmp_path / "f" if where == "file" else tmp_path / "f" / "run"
-    result = odegan("train", "--workdir", str(workdir), "--config.steps=10", *FAST)
+    result = odegan_here(capsys, "train", "--workdir", str(workdir), "--config.steps=10", *FAST)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert ("is a file" if where == "file" else "lies under the file") in result.stderr
 
 
-def test_7_evaluation_falls_back_from_a_damaged_newest_checkpoint(finished, tmp_path):
+def test_7_evaluation_falls_back_from_a_damaged_newest_checkpoint(finished, tmp_path, capsys):
     run = _copy(finished[0], tmp_path / "run")
     with open(run / "checkpoints" / "300" / "state.sha256", "w") as f:
         f.write("0" * 64 + "\n")
-    result = odegan("eval", str(run), "--n", "500")
+    result = odegan_here(capsys, "eval", str(run), "--n", "500")
     assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
     assert "checkpoint 300 is damaged" in result.stdout
     assert json.load(open(run / "eval.json"))["step"] == 200
@@ -190,8 +194,8 @@ def test_7_evaluation_falls_back_from_a_damaged_newest_checkpoint(finished, tmp_
 @pytest.mark.parametrize("args,option", [(["sample", "--n", "0"], "--n"),
                                          (["neighbours", "--k", "-2"], "--k"),
                                          (["interpolate", "--rows", "0"], "--rows")])
-def test_7_counts_below_one_name_the_option(tmp_path, args, option):
-    result = odegan(args[0], str(tmp_path), *args[1:])
+def test_7_counts_below_one_name_the_option(tmp_path, args, option, capsys):
+    result = odegan_here(capsys, args[0], str(tmp_path), *args[1:])
     assert result.returncode == 2 and option in result.stderr and "must be ≥ 1" in result.stderr
 
 
@@ -226,14 +230,14 @@ def test_8_bad_values_are_one_error_naming_the_key(key, value, message):
         build(config)
 
 
-def test_8_a_config_file_that_fails_is_one_error(tmp_path):
+def test_8_a_config_file_that_fails_is_one_error(tmp_path, capsys):
     bad = tmp_path / "bad.py"
     bad.write_text("def get_config(:\n")
-    result = odegan("train", "--config", str(bad), "--workdir", str(tmp_path / "w"))
+    result = odegan_here(capsys, "train", "--config", str(bad), "--workdir", str(tmp_path / "w"))
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "cannot be loaded (SyntaxError" in result.stderr
     bad.write_text("def get_config():\n    raise RuntimeError('no GPU here')\n")
-    result = odegan("train", "--config", str(bad), "--workdir", str(tmp_path / "w"))
+    result = odegan_here(capsys, "train", "--config", str(bad), "--workdir", str(tmp_path / "w"))
     assert result.returncode == 2 and "raised RuntimeError: no GPU here" in result.stderr
 
 

@@ -269,7 +269,8 @@ def test_a_config_json_from_before_the_new_keys_is_the_same_trajectory():
 def test_an_adaptive_run_logs_h_rejections_nfe_and_its_error_norm(tmp_path):
     from odegan_jax import logs
     from odegan_jax.train import train
-    config = _tiny_config(**ADAPTIVE, **{"rule.h": 2.0})  # too large: the first is rejected
+    config = _tiny_config(**ADAPTIVE, **{"rule.h": 2.0,  # too large: the first is rejected
+                                         "loop.steps_per_call": 1})  # one program
     summary = train(config, str(tmp_path), echo=lambda _: None)
     rows = [r for r in logs.read_metrics(str(tmp_path / "metrics.jsonl")) if "loss_d" in r]
     assert [r["step"] for r in rows] == [20, 40]
