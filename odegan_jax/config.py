@@ -356,7 +356,22 @@ def apply_override(config: ml_collections.ConfigDict, key: str, text: str) -> No
     if isinstance(node[leaf], ml_collections.ConfigDict):
         raise ConfigError(f"config.{key} is a block; set one of its keys: "
                           f"{', '.join(sorted(node[leaf].keys()))}")
+    if text in ("None", "none") and key in _unset_by_default():
+        node[leaf] = None  # back to the default of an optional setting (optimizer.b1, …)
+        return
     node[leaf] = _parse(text, node.get_ref(leaf).get_type(), key)
+
+
+def _unset_by_default() -> set:
+    """Keys whose value in :func:`base_config` is None (placeholders: "use the library's
+    default"); ``--config.KEY=None`` unsets them again."""
+    def walk(node, prefix):
+        for k, v in node.items():
+            if isinstance(v, ml_collections.ConfigDict):
+                yield from walk(v, f"{prefix}{k}.")
+            elif v is None:
+                yield prefix + k
+    return set(walk(base_config(), ""))
 
 
 def split_overrides(args: list[str]) -> list[tuple[str, str]]:

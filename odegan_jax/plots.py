@@ -83,6 +83,8 @@ def plot_training_curves(path: str, rows: list[dict]) -> None:
     panels = [("losses", ["loss_d", "loss_g"]), ("discriminator", ["d_real", "d_fake"])]
     if any("modes_covered" in r for r in rows):
         panels.append(("2D quality", ["modes_covered", "hq_fraction"]))
+    if any("fid" in r for r in rows):  # loop.score_every
+        panels.append(("image scores", ["fid", "is"]))
     if any("nfe_g" in r for r in rows):
         panels.append(("NFE per call", ["nfe_g", "nfe_d"]))
     fig = Figure(figsize=(4.5 * len(panels), 3.5))
@@ -95,11 +97,11 @@ def plot_training_curves(path: str, rows: list[dict]) -> None:
             if not steps:
                 continue
             target = ax
-            if title == "2D quality" and key == "hq_fraction":
+            if (title, key) in (("2D quality", "hq_fraction"), ("image scores", "is")):
                 twin = twin or ax.twinx()
                 target = twin
             target.plot(steps, values, label=key, color=f"C{i}")
-            target.set_ylabel(key if title == "2D quality" else "")
+            target.set_ylabel(key if title in ("2D quality", "image scores") else "")
         ax.set_title(title)
         ax.set_xlabel("step")
         handles = ax.get_legend_handles_labels()

@@ -172,7 +172,8 @@ def finish_run(exp: Experiment, state, mngr, writer: logs.MetricsWriter, workdir
         "final": final, "params_sha256": checkpoints.params_sha256(state.params,
                                                                    state.model_state),
         "wall_time_s": round(wall, 2), "steps_per_s": round(steps / max(wall, 1e-9), 1),
-        "workdir": workdir, **step_control_summary(config, state), **extra,
+        "workdir": workdir, **step_control_summary(config, state), **image_scores(rows),
+        **extra,
     }
     logs.write_json(os.path.join(workdir, "summary.json"), summary)
     if "modes_covered" in final:
@@ -182,6 +183,22 @@ def finish_run(exp: Experiment, state, mngr, writer: logs.MetricsWriter, workdir
     echo(f"done in {wall:.1f}s; params_sha256 {summary['params_sha256'][:16]}…; "
          f"summary in {os.path.join(workdir, 'summary.json')}")
     return summary
+
+
+def image_scores(rows: list[dict]) -> dict:
+    """``scores``: the last of the rows that ``loop.score_every`` filled, and the best of them
+    (lowest FID and KID, highest IS) with their steps; nothing when no row was scored."""
+    scored = [r for r in rows if "fid" in r]
+    if not scored:
+        return {}
+    best = {}
+    for key, pick in (("fid", min), ("is", max), ("kid", min)):
+        finite = [r for r in scored if key in r and np.isfinite(r[key])]
+        if finite:
+            row = pick(finite, key=lambda r: r[key])
+            best[key], best[f"{key}_step"] = row[key], row["step"]
+    final = {k: scored[-1][k] for k in ("step", "fid", "is", "kid") if k in scored[-1]}
+    return {"scores": {"final": final, "best": best}}
 
 
 def step_control_summary(config, state) -> dict:

@@ -9,6 +9,8 @@ import sys
 import numpy as np
 import pytest
 
+from odegan_jax import logs
+
 QUICK = ["--config.steps=60", "--config.loop.log_every=20", "--config.loop.steps_per_call=20",
          "--config.loop.eval_samples=2000"]
 
@@ -141,8 +143,16 @@ def test_image_run_eval_sample_neighbours_plot_and_interpolate(tmp_path, capsys)
     result = odegan("train", "--config", "dcgan_fashion_mnist", "--workdir", str(workdir),
                     "--config.data.name=digits", "--config.data.image_size=28",
                     "--config.rule.name=alternating", "--config.data.batch_size=16",
-                    "--config.steps=2", "--config.loop.log_every=1", "--config.eval.num_samples=200")
+                    "--config.steps=2", "--config.loop.log_every=1", "--config.eval.num_samples=200",
+                    "--config.loop.score_every=1")
     assert result.returncode == 0, result.stderr
+    scored = [r for r in logs.read_metrics(str(workdir / "metrics.jsonl")) if "fid" in r]
+    assert [r["step"] for r in scored] == [1, 2]
+    scores = json.load(open(workdir / "summary.json"))["scores"]  # loop.score_every's best / final
+    assert scores["final"] == {k: scored[-1][k] for k in ("step", "fid", "is", "kid")}
+    best = min(scored, key=lambda r: r["fid"])
+    assert (scores["best"]["fid"], scores["best"]["fid_step"]) == (best["fid"], best["step"])
+    assert scores["best"]["is"] == max(r["is"] for r in scored)
     result = odegan_here(capsys, "eval", str(workdir))
     assert result.returncode == 0, result.stderr
     ev = json.load(open(workdir / "eval.json"))

@@ -85,6 +85,10 @@ def test_overrides_are_typed_like_the_defaults():
         apply_override(config, "rule.hh", "1")
     with pytest.raises(ConfigError, match="config.rules: no such config block"):
         apply_override(config, "rules.h", "1")
+    apply_override(config, "optimizer.b1", "None")  # an optional setting unset again
+    assert config.optimizer.b1 is None
+    with pytest.raises(ConfigError, match="config.rule.h: cannot read 'None' as float"):
+        apply_override(config, "rule.h", "None")  # not optional
 
 
 def test_resolve_config_rejects_stray_arguments():

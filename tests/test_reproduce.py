@@ -146,6 +146,56 @@ def test_optimizers_2d_reads_quality_at_equal_wall_time(tmp_path):
     assert _verdicts(report) == ["not reproduced", "reproduced"]
 
 
+def test_optimizers_latent_reads_fid_loss_spread_and_the_critics_rank_correlation(tmp_path):
+    """Hand-made runs: FID falls over 8 scored steps in every run (SGD lowest); the WGANs'
+    −loss_d falls with FID (ρ = 1), the GAN's loss_d rises while FID falls (ρ = −1); z = 200
+    is 40% worse than z = 100; a diverged run is a marked row."""
+    from odegan_jax.reproduce import optimizers_latent as ol
+    study = ol.STUDY
+    runs = study.runs(False, (0,))
+    assert [r.id for r in runs] == ["adam_z10_seed0", "adam_z100_seed0", "adam_z200_seed0",
+                                    "rmsprop_seed0", "sgd_seed0", "adadelta_seed0",
+                                    "adagrad_seed0", "wgan_seed0", "wgan_gp_seed0"]
+    assert dict(runs[7].overrides)["steps"] == dict(runs[0].overrides)["steps"] // 5
+    assert dict(runs[4].overrides)["optimizer.b1"] is None  # SGD: no Adam β
+    level = {"adam_z10": 100.0, "adam": 100.0, "adam_z200": 140.0, "rmsprop": 120.0,
+             "sgd": 60.0, "adadelta": 200.0, "adagrad": 180.0, "wgan": 150.0, "wgan_gp": 90.0}
+    outs = []
+    for run in runs:
+        setting = run.label["setting"]
+        if setting == "adagrad":
+            outs.append(_outcome(tmp_path, run, status="diverged"))
+            continue
+        rows = []
+        for i in range(1, 9):
+            fid = level[setting] * (2.0 - i / 8)
+            loss_d = -fid / 100 if setting.startswith("wgan") else 1.0 + 0.01 * i
+            if setting == "sgd":
+                loss_d = 1.0  # the flattest loss too
+            rows.append({"step": 50 * i, "loss_d": loss_d, "fid": fid, "is": 5.0, "kid": 1.0})
+        outs.append(_outcome(tmp_path, run, rows,
+                             summary={"final": rows[-1], "steps": 400, "wall_time_s": 9.0}))
+    report = study.analyse(_ctx(tmp_path, study, outs, (0,)))
+    n = report.numbers
+    assert n["latent_fid_ratios"] == {"10": 1.0, "100": 1.0, "200": pytest.approx(1.4)}
+    assert n["mean_final_fid"]["sgd"] == 60.0 and n["mean_final_fid"]["adagrad"] is None
+    assert n["spearman_rho"]["wgan"] == pytest.approx(1.0)
+    assert n["spearman_rho"]["gan"] == pytest.approx(-1.0)
+    assert n["loss_d_std_late"]["sgd"] == 0.0
+    assert _verdicts(report) == ["not reproduced", "reproduced", "reproduced", "reproduced"]
+    table = report.tables[0][2]
+    assert ["adagrad_seed0", "**diverged**"] == table[6][:2]
+
+
+def test_a_study_whose_image_data_is_missing_says_so_before_any_run(tmp_path):
+    (tmp_path / "empty").mkdir()  # where the user said the IDX files are
+    with pytest.raises(StudyError, match=r"trains on 'fashion_mnist', which cannot be loaded: "
+                                         r"no train-images-idx3-ubyte.*Nothing was run"):
+        reproduce.run_study("optimizers_latent", str(tmp_path),
+                            overrides=[("data.path", str(tmp_path / "empty"))])
+    assert not os.path.exists(tmp_path / "optimizers_latent" / "runs")
+
+
 def test_official_notebook_without_the_peer_says_so(tmp_path):
     study = official_notebook.STUDY
     outs = []

@@ -34,9 +34,9 @@ from odegan_jax.rundir import RunDirError, RunLock
 
 NAMES = ("dirac_stability", "order_study", "lambda_sweep", "loss_balance", "depth_2d",
          "wgan_critics", "optimizers_2d", "main_job_seeds", "official_notebook",
-         "adaptive_steps")
+         "adaptive_steps", "optimizers_latent")
 VERDICTS = ("reproduced", "partly", "not reproduced", "not run")
-# the seeds' claims that need image runs (GPU-sized): studies of the next wave
+# the seeds' claims that need image runs at sizes no study here has run yet
 IMAGE_CLAIMS = (
     ("003 Table 1", "ODE-GAN (RK4) DCGAN on CIFAR-10: FID 17.66 best / 18.05 final, IS 7.97 / "
                     "7.86, better than SN-GAN's 21.71 / 26.16"),
@@ -50,8 +50,8 @@ IMAGE_CLAIMS = (
     ("001 §5.2", "MNIST depth: M3_B best (IS 9.73 vs M0_B 9.14), deeper models worse; removing "
                  "BN from D degrades image GANs"),
     ("001 §5.2", "CIFAR-10 depth (M_dC): scores per d, mode collapse of the deepest"),
-    ("002 Exp. A", "latent size 10 / 100 / 200 does not change the GAN's results on MNIST"),
-    ("002 Exp. D", "optimisers with DCGANs on MNIST (SGD best); here on 2D in optimizers_2d"),
+    ("002 Exp. B, D on MNIST", "latent size and optimisers on MNIST (optimizers_latent runs "
+                               "them on Fashion-MNIST, at CPU size)"),
 )
 
 
@@ -225,6 +225,30 @@ def _check_study_dir(study_dir: str, record: dict) -> None:
                 f"{record[key]!r} now. Nothing was changed; choose another --workdir")
 
 
+def _check_data(study: Study, runs: Sequence[Run], extra: Sequence[tuple]) -> None:
+    """Every image dataset the study's runs train on loads, before the first run starts: a
+    missing one is one error naming the dataset and what to install or where to put it, not a
+    failed row per run."""
+    from odegan_jax.config import ConfigError, resolve_config
+    from odegan_jax.data import images
+    seen = set()
+    for run in runs:
+        if run.kind != "train":
+            continue
+        pairs = tuple(run.overrides) + tuple(extra)
+        data = resolve_config(run.config, [f"--config.{k}={override_text(v)}"
+                                           for k, v in pairs]).data
+        spec = (data.name, data.source, data.path, data.image_size)
+        if data.name not in images.IMAGE_DATASETS or spec in seen:
+            continue
+        seen.add(spec)
+        try:
+            images.load_images(data.name, data.source, data.path, "train", data.image_size)
+        except (images.DatasetError, ConfigError) as e:
+            raise StudyError(f"study {study.name} trains on {data.name!r}, which cannot be "
+                             f"loaded: {e}. Nothing was run") from None
+
+
 def _outcome(run: Run, run_dir: str) -> Optional[Outcome]:
     """The finished outcome of a run, or None when it has to (re)start or resume."""
     failed = _read_json(os.path.join(run_dir, "failed.json"))
@@ -315,6 +339,7 @@ def run_study(name: str, workdir: str, *, full: bool = False,
     ids = [r.id for r in runs]
     if len(set(ids)) != len(ids):
         raise StudyError(f"study {study.name}: run ids repeat")
+    _check_data(study, runs, overrides)
     os.makedirs(os.path.join(study_dir, "runs"), exist_ok=True)
     try:
         lock = RunLock(study_dir)
