@@ -17,7 +17,7 @@ from odegan_jax.integrators import TABLEAUX, linear_amplification
 from odegan_jax.reproduce import (Context, Outcome, Run, StudyError, dirac_stability,
                                   lambda_sweep, loss_balance, main_job_seeds,
                                   official_notebook, optimizers_2d, order_study)
-from test_cli import odegan, odegan_here
+from test_cli import odegan_here
 
 # --------------------------------------------------------------------------------------
 # hand-made run outputs
@@ -392,14 +392,14 @@ def test_truncation_error_has_eulers_order_and_shrinks_with_higher_orders():
     assert errors["rk4", 0.01] < errors["rk4", 0.02], errors
 
 
-def test_snapshots_hold_g_at_the_fixed_latents_at_their_steps(tmp_path):
+def test_snapshots_hold_g_at_the_fixed_latents_at_their_steps(tmp_path, capsys):
     from odegan_jax.experiment import load_run
     run = tmp_path / "run"
-    r = odegan("train", "--workdir", str(run), "--config.steps=60",
-               "--config.loop.steps_per_call=20", "--config.loop.log_every=20",
-               "--config.loop.checkpoint_every=20", "--config.loop.keep_checkpoints=5",
-               "--config.loop.eval_samples=500", "--config.loop.snapshot_steps=(20,40)",
-               "--config.loop.lte_every=20")
+    r = odegan_here(capsys, "train", "--workdir", str(run), "--config.steps=60",
+                    "--config.loop.steps_per_call=20", "--config.loop.log_every=20",
+                    "--config.loop.checkpoint_every=20", "--config.loop.keep_checkpoints=5",
+                    "--config.loop.eval_samples=500", "--config.loop.snapshot_steps=(20,40)",
+                    "--config.loop.lte_every=20")
     assert r.returncode == 0, r.stderr
     assert sorted(os.listdir(run / "snapshots")) == ["step_0000020.npy", "step_0000040.npy"]
     for step in (20, 40):

@@ -295,7 +295,7 @@ def test_6_a_full_disk_ends_the_run_with_one_message_and_keeps_earlier_checkpoin
         subprocess.run(["umount", str(mnt)], capture_output=True)
 
 
-def test_10_a_rolled_back_run_resumed_goes_on_with_its_halved_h(tmp_path):
+def test_10_a_rolled_back_run_resumed_goes_on_with_its_halved_h(tmp_path, capsys):
     """h x8 over steps 21-30 blows up; rollback goes back to step 20 with h halved. A run
     stopped at step 40 and extended to 60 must end where an uninterrupted 60-step run ends
     (before the fix the resumed process went back to the configured h)."""
@@ -303,7 +303,8 @@ def test_10_a_rolled_back_run_resumed_goes_on_with_its_halved_h(tmp_path):
             "--config.loop.eval_samples=200", "--config.loop.plot=false",
             "--config.loop.checkpoint_every=10", "--config.rule.schedule_boundaries=(20,30)",
             "--config.rule.schedule_scales=(1.0,8.0,1.0)", "--config.loop.nonfinite=rollback"]
-    whole = odegan(*args, "--config.steps=60", "--workdir", str(tmp_path / "whole"))
+    whole = odegan_here(capsys, *args, "--config.steps=60", "--workdir",
+                        str(tmp_path / "whole"))  # in this process, the others in their own
     assert whole.returncode == 0 and "rolled back to the checkpoint at step 20" in whole.stdout
     part = odegan(*args, "--config.steps=40", "--workdir", str(tmp_path / "part"))
     assert part.returncode == 0, part.stderr
@@ -315,7 +316,7 @@ def test_10_a_rolled_back_run_resumed_goes_on_with_its_halved_h(tmp_path):
     assert (summary["rollbacks"], summary["final_h"]) == (1, 0.3)
 
 
-def test_10_a_run_killed_after_a_rejected_step_resumes_with_its_halved_h(tmp_path):
+def test_10_a_run_killed_after_a_rejected_step_resumes_with_its_halved_h(tmp_path, capsys):
     """The halved h of a rejected step lives in the checkpointed state: a run killed with
     SIGKILL after the rejections (its checkpoint at step 30 holds the halved h) and resumed ends
     where the uninterrupted run ends."""
@@ -323,7 +324,7 @@ def test_10_a_run_killed_after_a_rejected_step_resumes_with_its_halved_h(tmp_pat
     args = [a.replace("checkpoint_every=0", "checkpoint_every=10") for a in RETRY_ARGS]
     args = [a for a in args if "steps_per_call" not in a and "log_every" not in a] + [
         SPIKE, "--config.loop.steps_per_call=1", "--config.loop.log_every=1"]
-    whole = odegan(*args, "--workdir", str(tmp_path / "whole"))
+    whole = odegan_here(capsys, *args, "--workdir", str(tmp_path / "whole"))  # this process
     assert whole.returncode == 0 and "rejected and redone" in whole.stdout
     workdir = tmp_path / "killed"
     proc = subprocess.Popen(_cmd(*args, "--workdir", str(workdir)),
