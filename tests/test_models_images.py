@@ -112,10 +112,12 @@ def test_official_dcgan_layers():
 def test_spectral_norm_normalises_the_discriminator_weights():
     d = build_networks(_model("dcgan_official", spectral_norm=True), (32, 32, 3))[1]
     x = jax.random.normal(jax.random.PRNGKey(0), (4, 32, 32, 3))
-    variables = d.init(jax.random.PRNGKey(1), x, train=False)
+    variables = jax.jit(lambda k, x: d.init(k, x, train=False))(jax.random.PRNGKey(1), x)
     params, state = variables["params"], {"batch_stats": variables["batch_stats"]}
+    power = jax.jit(lambda p, s, x: d.apply({"params": p, **s}, x, train=True,
+                                            mutable=["batch_stats"])[1])  # one program
     for _ in range(30):  # power iterations run in training mode
-        _, state = d.apply({"params": params, **state}, x, train=True, mutable=["batch_stats"])
+        state = power(params, state, x)
     # SpectralNorm's power-iteration estimate of σ(W) against numpy's SVD of the same kernel
     stats = state["batch_stats"]["SpectralNorm_0"]
     kernel = np.asarray(params["Conv_0"]["kernel"])
@@ -146,7 +148,7 @@ def test_a_few_adam_steps_of_each_network_on_random_arrays(name, shape):
     g, d = build_networks(_model(name, latent_size=16, width=32), shape)
     game = Game(g, d, make_loss("non_saturating"), 16)
     x = jax.random.uniform(jax.random.PRNGKey(0), (2, 4) + shape, minval=-1, maxval=1)
-    params, model_state = game.init(jax.random.PRNGKey(1), x[0])
+    params, model_state = jax.jit(game.init)(jax.random.PRNGKey(1), x[0])  # not op by op
     opt = rules.make_optimizer("adam", 2e-4)
     rule = rules.gradient_rule(game, opt, opt, update="simultaneous")  # one program to compile
     state = rules.TrainState(jnp.zeros((), jnp.int32), params, model_state, rule.init(params),

@@ -375,18 +375,24 @@ def test_truncation_error_has_eulers_order_and_shrinks_with_higher_orders():
     networks are ReLU MLPs, whose gradient field has kinks, and float32 puts a floor near
     1e-6 under the estimate, so the higher orders show no clean rate at any h here; their
     error must still be below Euler's and fall with h (RK4 checked)."""
+    import jax.numpy as jnp
+
     from odegan_jax.actions import truncation_error_fn
     from odegan_jax.config import base_config
     from odegan_jax.experiment import build, init_state
 
     errors = {}
     for integrator in ("euler", "rk4"):
-        for h in (0.02, 0.01):
-            c = base_config()
-            c.model.width, c.data.batch_size = 16, 64
-            c.rule.update(integrator=integrator, h=h, reg_weight=0.0, schedule="constant")
-            exp = build(c)
-            errors[integrator, h] = float(truncation_error_fn(exp)(init_state(exp), None)[0])
+        c = base_config()
+        c.model.width, c.data.batch_size = 16, 64
+        c.rule.update(integrator=integrator, h=0.02, reg_weight=0.0, schedule="constant")
+        exp = build(c)
+        fn, state = truncation_error_fn(exp), init_state(exp)
+        control = state.rule_state["control"]
+        for h in (0.02, 0.01):  # the h in the state: one program for both sizes
+            at_h = state._replace(rule_state=dict(state.rule_state, control=control._replace(
+                h=jnp.asarray(h, control.h.dtype))))
+            errors[integrator, h] = float(fn(at_h, None)[0])
     assert 3.0 < errors["euler", 0.02] / errors["euler", 0.01] < 5.0, errors
     assert errors["rk4", 0.02] < errors["euler", 0.02], errors
     assert errors["rk4", 0.01] < errors["rk4", 0.02], errors

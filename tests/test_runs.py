@@ -149,27 +149,32 @@ def _xla_flags(flag: str) -> str:
     return f"{os.environ.get('XLA_FLAGS', '')} {flag}".strip()
 
 
-def test_four_forced_cpu_devices_match_one_device(tmp_path):
+def test_four_forced_cpu_devices_match_one_device(tmp_path, capsys):
     # An ODE rule (Heun, h·v updates) on M0_A, whose BatchNorm needs the statistics of the whole
     # batch across devices. Not Adam: the biases that feed a BatchNorm have an analytically zero
     # gradient, and Adam's m/√v turns its float noise (which differs with the reduction order)
     # into lr-sized steps of either sign, so those leaves legitimately drift apart.
+    import jax
+    assert jax.device_count() == 1  # this process: the one-device run
     runs = {}
     for devices in (1, 4):
         workdir = tmp_path / f"dev{devices}"
-        env = dict(os.environ, CI="true", XLA_FLAGS=_xla_flags(
-            f"--xla_force_host_platform_device_count={devices}"))
-        result = subprocess.run(_cmd("train", "--config", "mog8_m0a", "--workdir", str(workdir),
-                                     "--config.steps=30", "--config.loop.log_every=10",
-                                     "--config.loop.steps_per_call=10", "--config.loop.plot=false",
-                                     "--config.loop.eval_samples=500", "--config.rule.name=ode",
-                                     "--config.rule.integrator=heun", "--config.rule.h=0.01"),
-                                env=env, capture_output=True, text=True, timeout=600)
+        args = ("train", "--config", "mog8_m0a", "--workdir", str(workdir),
+                "--config.steps=30", "--config.loop.log_every=10",
+                "--config.loop.steps_per_call=10", "--config.loop.plot=false",
+                "--config.loop.eval_samples=500", "--config.rule.name=ode",
+                "--config.rule.integrator=heun", "--config.rule.h=0.01")
+        if devices == 1:
+            result = odegan_here(capsys, *args)
+        else:
+            env = dict(os.environ, CI="true", XLA_FLAGS=_xla_flags(
+                f"--xla_force_host_platform_device_count={devices}"))
+            result = subprocess.run(_cmd(*args), env=env, capture_output=True, text=True,
+                                    timeout=600)
         assert result.returncode == 0, result.stderr
         assert ("on 4 devices" in result.stdout) == (devices == 4)
         runs[devices] = workdir
     from odegan_jax.experiment import load_run
-    import jax
     (_, a, _), (_, b, _) = (load_run(str(runs[d])) for d in (1, 4))
     for x, y in zip(jax.tree.leaves((a.params, a.model_state)),
                     jax.tree.leaves((b.params, b.model_state))):
