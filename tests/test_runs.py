@@ -30,16 +30,14 @@ def _sha(workdir) -> str:
     return json.load(open(os.path.join(workdir, "summary.json")))["params_sha256"]
 
 
-def test_sigkill_resume_and_a_damaged_checkpoint_end_like_an_uninterrupted_run(tmp_path,
-                                                                               capsys):
+def test_sigkill_resume_and_a_damaged_checkpoint_end_like_an_uninterrupted_run(tmp_path):
     """An uninterrupted 600-step run (16-unit layers) is the reference for one run that is
     (1) killed with SIGKILL and resumed to step 500, where its rows must equal the
     reference's, then (2) has its newest checkpoint damaged and goes on to step 600, where
-    its params must equal the reference's. The reference trains in this process, the
-    others in their own."""
+    its params must equal the reference's. (Every run here is a subprocess: the first one
+    fills the persistent cache with all its programs, which the test process does not.)"""
     reference = tmp_path / "reference"
-    result = odegan_here(capsys, "train", "--workdir", str(reference), "--config.steps=600",
-                         *SMALL)
+    result = odegan("train", "--workdir", str(reference), "--config.steps=600", *SMALL)
     assert result.returncode == 0, result.stderr
 
     workdir = tmp_path / "killed"
@@ -80,7 +78,7 @@ def test_sigkill_resume_and_a_damaged_checkpoint_end_like_an_uninterrupted_run(t
     assert rows(workdir) == rows(reference)  # the rows past 400 written once more, once
 
 
-def test_non_finite_stops_with_the_step_and_keeps_checkpoints(tmp_path, capsys):
+def test_non_finite_stops_with_the_step_and_keeps_checkpoints(tmp_path):
     workdir = tmp_path / "nan"
     args = ["train", "--workdir", str(workdir), "--config.steps=100", "--config.rule.h=20",
             "--config.loop.steps_per_call=1", "--config.loop.checkpoint_every=1",
@@ -93,9 +91,8 @@ def test_non_finite_stops_with_the_step_and_keeps_checkpoints(tmp_path, capsys):
     kept = sorted(int(d) for d in os.listdir(workdir / "checkpoints") if d.isdigit())
     assert kept and kept[-1] == step - 1  # the last good step is saved
     # go on from those checkpoints, now rolling back (and checkpointing less often)
-    result = odegan_here(capsys, *args, "--config.loop.nonfinite=rollback",  # in this process
-                         "--config.loop.max_rollbacks=12", "--config.loop.checkpoint_every=50",
-                         "--config.loop.log_every=50")
+    result = odegan(*args, "--config.loop.nonfinite=rollback", "--config.loop.max_rollbacks=12",
+                    "--config.loop.checkpoint_every=50", "--config.loop.log_every=50")
     assert result.returncode == 0, result.stderr
     assert "halved h" in result.stdout
     summary = json.load(open(workdir / "summary.json"))
@@ -109,8 +106,7 @@ RETRY_ARGS = ["train", "--config.steps=60", "--config.loop.steps_per_call=10",
 SPIKE = "--config.rule.schedule_scales=(1.0,8.0,1.0)"  # h x8 over steps 21-30 blows up
 
 
-def test_retry_rejects_the_diverging_step_inside_the_call_and_halves_h_for_good(tmp_path,
-                                                                                 capsys):
+def test_retry_rejects_the_diverging_step_inside_the_call_and_halves_h_for_good(tmp_path):
     """The default policy rejects the first non-finite step inside its compiled call and
     redoes it with h halved in the state, for the rest of the run: bit for bit a run whose
     schedule takes h x4 from that step to step 30 and h / 2 after it. With no retries allowed
@@ -130,10 +126,9 @@ def test_retry_rejects_the_diverging_step_inside_the_call_and_halves_h_for_good(
     rows = [r for r in logs.read_metrics(str(tmp_path / "retry" / "metrics.jsonl"))
             if "loss_d" in r]
     assert [r["step"] for r in rows] == list(range(10, 61, 10))  # every row, once
-    scheduled = odegan_here(capsys, *RETRY_ARGS[:-1], "--workdir", str(tmp_path / "scheduled"),
-                            f"--config.rule.schedule_boundaries=(20,{failed_at - 1},30)",
-                            f"--config.rule.schedule_scales=(1.0,8.0,{8 / 2 ** k},{1 / 2 ** k})")
-    # (in this process: its params must equal those of the retried run's own process)
+    scheduled = odegan(*RETRY_ARGS[:-1], "--workdir", str(tmp_path / "scheduled"),
+                       f"--config.rule.schedule_boundaries=(20,{failed_at - 1},30)",
+                       f"--config.rule.schedule_scales=(1.0,8.0,{8 / 2 ** k},{1 / 2 ** k})")
     assert scheduled.returncode == 0 and "rejected" not in scheduled.stdout
     assert _sha(tmp_path / "retry") == _sha(tmp_path / "scheduled")
     # the retries are bounded: with none allowed the run stops at that step, as with
