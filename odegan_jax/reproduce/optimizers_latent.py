@@ -73,31 +73,17 @@ def runs(full, seeds):
     return out
 
 
-def scored(o) -> list[dict]:
-    return [r for r in o.metrics() if "fid" in r] if o.ok else []
-
-
-def final_scores(o) -> dict:
-    rows = scored(o)
-    return rows[-1] if rows else {}
-
-
-def best_fid(o):
-    rows = scored(o)
-    return min((r["fid"] for r in rows), default=None)
-
-
-def loss_spread(o):
-    """Standard deviation of D's loss over the second half of the logged steps."""
-    rows = [r for r in o.metrics() if "loss_d" in r] if o.ok else []
+def loss_spread(rows: list[dict]):
+    """Standard deviation of D's loss over the second half of a run's logged steps."""
+    rows = [r for r in rows if "loss_d" in r]
     values = [r["loss_d"] for r in rows[len(rows) // 2:]]
     return float(np.std(values)) if len(values) >= 2 else None
 
 
-def loss_fid_rho(o, sign: float):
+def loss_fid_rho(scored: list[dict], sign: float):
     """Spearman's ρ between ``sign`` × D's loss (logged at the scored steps) and FID."""
     from scipy.stats import spearmanr
-    pairs = [(sign * r["loss_d"], r["fid"]) for r in scored(o) if "loss_d" in r]
+    pairs = [(sign * r["loss_d"], r["fid"]) for r in scored if "loss_d" in r]
     if len(pairs) < 3:
         return None
     rho = spearmanr(*zip(*pairs)).statistic
@@ -107,14 +93,17 @@ def loss_fid_rho(o, sign: float):
 def analyse(ctx) -> Report:
     settings = [f"adam_z{z}" if z != 100 else "adam" for z in LATENTS] + list(OPTIMIZERS[1:]) \
         + list(WGANS)
+    rows = {o.run.id: o.metrics() if o.ok else [] for o in ctx.outcomes}  # read once
+    scored = {k: [r for r in v if "fid" in r] for k, v in rows.items()}
     per = {}
     table = []
     for o in ctx.outcomes:
-        f = final_scores(o)
+        f = scored[o.run.id][-1] if scored[o.run.id] else {}
         per[o.run.id] = {"setting": o.run.label["setting"], "status": o.status,
                          "final_fid": f.get("fid"), "final_is": f.get("is"),
-                         "final_kid": f.get("kid"), "best_fid": best_fid(o),
-                         "loss_d_std_late": loss_spread(o),
+                         "final_kid": f.get("kid"),
+                         "best_fid": min((r["fid"] for r in scored[o.run.id]), default=None),
+                         "loss_d_std_late": loss_spread(rows[o.run.id]),
                          "wall_time_s": o.summary.get("wall_time_s") if o.ok else None}
         p = per[o.run.id]
         table.append([o.run.id, o.status if o.ok else f"**{o.status}**",
@@ -145,9 +134,11 @@ def analyse(ctx) -> Report:
                    "reproduced" if best_opt == calm_opt == "sgd" else
                    "partly" if "sgd" in (best_opt, calm_opt) else "not reproduced")
     # WGAN: the critic's estimate tracks FID; the GAN's loss does not need to
-    rho_w = mean_or_none([loss_fid_rho(o, -1.0) for o in ctx.select(setting="wgan")])
-    rho_gp = mean_or_none([loss_fid_rho(o, -1.0) for o in ctx.select(setting="wgan_gp")])
-    rho_gan = mean_or_none([loss_fid_rho(o, 1.0) for o in ctx.select(setting="adam")])
+    def rho(setting, sign):
+        return mean_or_none([loss_fid_rho(scored[o.run.id], sign)
+                             for o in ctx.select(setting=setting)])
+
+    rho_w, rho_gp, rho_gan = rho("wgan", -1.0), rho("wgan_gp", -1.0), rho("adam", 1.0)
     w_verdict = ("not run" if rho_w is None and rho_gp is None else
                  "reproduced" if all(r is not None and r >= 0.8 for r in (rho_w, rho_gp)) else
                  "partly" if any(r is not None and r >= 0.8 for r in (rho_w, rho_gp)) else
@@ -189,7 +180,7 @@ def analyse(ctx) -> Report:
               f"{fmt(fid['wgan_gp'], '{:.1f}')} (equal critic updates)", gp_verdict,
               "both at a fifth of the DCGAN runs' generator steps." + short),
     ]
-    figures = {"fid_over_training.png": _fid_figure(ctx),
+    figures = {"fid_over_training.png": _fid_figure(scored),
                "samples.png": _samples_figure(ctx, settings)}
     return Report(claims,
                   tables=[("Per run (classifier FID / IS on the run's samples; std of "
@@ -207,14 +198,13 @@ def analyse(ctx) -> Report:
                          "(fid_real_test_vs_train in each run's metrics.jsonl)"])
 
 
-def _fid_figure(ctx) -> Figure:
+def _fid_figure(scored: dict) -> Figure:
     fig = Figure(figsize=(7, 4))
     ax = fig.subplots()
-    for o in ctx.outcomes:
-        rows = scored(o)
+    for run_id, rows in scored.items():
         if rows:
             ax.plot([r["step"] for r in rows], [r["fid"] for r in rows], marker=".",
-                    lw=0.9, label=o.run.id)
+                    lw=0.9, label=run_id)
     ax.set_xlabel("step (WGANs: generator iterations)")
     ax.set_ylabel("FID (classifier features)")
     ax.set_yscale("log")
