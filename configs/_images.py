@@ -43,6 +43,17 @@ def adam_image_config(name: str, dataset: str, network: str, steps: int = 30_000
     return c
 
 
+def depth_image_config(name: str, dataset: str, network: str, blocks: int, steps: int):
+    """001's image depth study (§5.2, Appendix A): ``adam_image_config`` with ``blocks``
+    residual blocks (M_cB on 28×28: c = blocks; M_dC on 32×32: 2d blocks, d = blocks),
+    z ~ U(−1, 1) and weight decay 1e-5 on each loss (§A.3: "in all experiments")."""
+    c = adam_image_config(name, dataset, network, steps)
+    c.model.res_blocks = blocks
+    c.model.latent_prior = "uniform"
+    c.optimizer.weight_decay = 1e-5
+    return c
+
+
 def odegan_image_config(name: str, dataset: str, network: str, steps: int = 1_000_000,
                         h: float = 0.04, reg_weight: float = 0.02):
     c = _image_base(name, dataset, network, steps)
@@ -55,4 +66,16 @@ def odegan_image_config(name: str, dataset: str, network: str, steps: int = 1_00
     c.rule.stage_batches = "fresh"
     c.rule.coupling = "joint"
     c.rule.schedule = "official"
+    return c
+
+
+def rk4_adam(c):
+    """003's "ODE-GAN (RK4 + Adam)" (Table 1, Fig. 7): each step's RK4 direction, regulariser
+    included, fed to Adam instead of added with step h. 003 gives no Adam settings for it;
+    these are its SN-GAN baseline's (Adam 2e-4, β = (0.5, 0.999)), the DCGAN recipe."""
+    c.rule.use_optimizer = True
+    c.optimizer.name = "adam"
+    c.optimizer.learning_rate = 2e-4
+    c.optimizer.b1 = 0.5
+    c.optimizer.b2 = 0.999
     return c

@@ -1,12 +1,9 @@
-"""001 depth study on MNIST: M1_B (Table A.2, 1 residual blocks), Adam lr 2e-4, β1 0.5,
-batch 64, z ~ U(−1, 1) in R^100, init N(0, 0.02), 30,000 iterations (001 §5). MNIST comes
-from tfds or local IDX files; --config.data.name=fashion_mnist runs it offline.
-No BatchNorm in D: --config.model.d_batchnorm=false."""
-from odegan_jax.configs._images import adam_image_config
+"""001 depth study on MNIST: M1_B (Table A.2, 1 residual block), Adam lr 2e-4, β1 0.5,
+batch 64, z ~ U(−1, 1) in R^100, init N(0, 0.02), weight decay 1e-5, 30,000 iterations (001 §5,
+§A.3). MNIST comes from tfds or local IDX files; --config.data.name=fashion_mnist runs it
+offline. No BatchNorm in D: --config.model.d_batchnorm=false."""
+from odegan_jax.configs._images import depth_image_config
 
 
 def get_config():
-    c = adam_image_config("dcgan_depth_c1", "mnist", "dcgan28", steps=30_000)
-    c.model.res_blocks = 1
-    c.model.latent_prior = "uniform"
-    return c
+    return depth_image_config("dcgan_depth_c1", "mnist", "dcgan28", 1, steps=30_000)

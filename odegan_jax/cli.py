@@ -10,7 +10,7 @@ one place (with the training loop) that writes files.
     odegan neighbours RUN_DIR [--k 8]           samples next to their nearest training images
     odegan plot RUN_DIR                         regenerate the plots from the logs
     odegan interpolate RUN_DIR                  latent walks and vector arithmetic (004)
-    odegan reproduce [NAME [--full] [--seeds 0,1] [--workdir W] [--jobs N]]
+    odegan reproduce [NAME [--gpu | --full] [--seeds 0,1] [--workdir W] [--jobs N]]
                                                 the seeds' experiments into W/NAME/table.md
 
 ``--config`` takes the name of a file in ``configs/`` (e.g. ``mog16_official``) or a path to a
@@ -229,11 +229,12 @@ def _cmd_reproduce(args, extra) -> int:
         for name in reproduce.NAMES:
             study = reproduce.get_study(name)
             print(f"{name:18s} {study.title} ({study.source})")
-        print("\nodegan reproduce NAME [--full] [--seeds 0,1] [--workdir W] [--jobs N]")
+        print("\nodegan reproduce NAME [--gpu | --full] [--seeds 0,1] [--workdir W] [--jobs N]")
         return 0
     study = reproduce.get_study(args.name)
     seeds = reproduce.parse_seeds(args.seeds) if args.seeds is not None else None
-    reproduce.run_study(study.name, args.workdir, full=args.full, seeds=seeds, jobs=args.jobs,
+    size = "full" if args.full else "gpu" if args.gpu else "cpu"
+    reproduce.run_study(study.name, args.workdir, size=size, seeds=seeds, jobs=args.jobs,
                         overrides=overrides, peer=_peer(args))
     return 0
 
@@ -320,9 +321,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("reproduce", help="list the seeds' studies, or run one into "
                                           "W/NAME/ (table.md, results.json, figures)")
     p.add_argument("name", nargs="?", help="a study (without it: the list)")
-    p.add_argument("--full", action="store_true",
-                   help="the seed's own sizes (steps, sample counts; for a GPU) instead of the "
-                        "CPU-sized default")
+    size = p.add_mutually_exclusive_group()
+    size.add_argument("--full", action="store_true",
+                      help="the seed's own sizes (steps, sample counts; for a GPU) instead of "
+                           "the CPU-sized default")
+    size.add_argument("--gpu", action="store_true",
+                      help="image studies: sized for one lent GPU (10 minutes a command)")
     p.add_argument("--seeds", help="seeds, e.g. 0,1,2 or 0-15 (default: the study's)")
     p.add_argument("--workdir", default="reproductions",
                    help="studies go to WORKDIR/NAME (default: reproductions)")

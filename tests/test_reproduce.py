@@ -39,7 +39,7 @@ def _outcome(tmp_path, run: Run, rows=(), final=None, status="ok", summary=None)
 
 
 def _ctx(tmp_path, study, outcomes, seeds=(0, 1)):
-    return Context(study, str(tmp_path), False, tuple(seeds), outcomes)
+    return Context(study, str(tmp_path), "cpu", tuple(seeds), outcomes)
 
 
 def _final(modes, hq, num=16, **extra):
@@ -52,7 +52,7 @@ def _verdicts(report):
 
 
 def test_main_job_seeds_counts_the_seeds_that_pass(tmp_path):
-    runs = main_job_seeds.runs(False, range(4))
+    runs = main_job_seeds.runs("cpu", range(4))
     quality = [(16, 0.9), (16, 0.79), (15, 0.95), None]  # pass, HQ short, a mode short, diverged
     outs = [_outcome(tmp_path, r, [_final(*q)]) if q else _outcome(tmp_path, r, status="diverged")
             for r, q in zip(runs, quality)]
@@ -65,7 +65,7 @@ def test_main_job_seeds_counts_the_seeds_that_pass(tmp_path):
 def test_order_study_finds_each_integrators_first_diverging_h(tmp_path):
     study = order_study.STUDY
     outs = []
-    for run in study.runs(False, (0,)):
+    for run in study.runs("cpu", (0,)):
         name, h = run.label["integrator"], run.label["h"]
         first_bad = {"euler": 0.08, "heun": 0.64, "rk4": None}[name]
         if first_bad is not None and h >= first_bad:
@@ -96,7 +96,7 @@ def test_order_study_finds_each_integrators_first_diverging_h(tmp_path):
 def test_lambda_sweep_correlates_lambda_with_the_truncation_error(tmp_path):
     study = lambda_sweep.STUDY
     outs = []
-    for run in study.runs(False, (0,)):
+    for run in study.runs("cpu", (0,)):
         lam = run.label["lambda"]
         rows = [{"step": s, "lte": 1e-3 / (1 + 100 * lam) * (1 + 0.01 * i),
                  "lte_rel": 1e-2 / (1 + 10 * lam)} for i, s in enumerate((250, 500, 750))]
@@ -111,7 +111,7 @@ def test_lambda_sweep_correlates_lambda_with_the_truncation_error(tmp_path):
 def test_loss_balance_measures_distance_from_nash_and_the_trends(tmp_path):
     study = loss_balance.STUDY
     outs, steps = [], np.arange(100, 10_001, 100)
-    for run in study.runs(False, (0,)):
+    for run in study.runs("cpu", (0,)):
         if run.label["rule"] == "rk4":
             ld, lg = np.full(len(steps), 2 * np.log(2)), np.full(len(steps), np.log(2))
             dr, df = np.full(len(steps), 0.5), np.full(len(steps), 0.5)
@@ -131,7 +131,7 @@ def test_loss_balance_measures_distance_from_nash_and_the_trends(tmp_path):
 def test_optimizers_2d_reads_quality_at_equal_wall_time(tmp_path):
     study = optimizers_2d.STUDY
     outs = []
-    for run in study.runs(False, (0,)):
+    for run in study.runs("cpu", (0,)):
         method = run.label["method"]
         cost = 2.0 if method in optimizers_2d.INTEGRATORS else 1.0  # seconds per 1,000 steps
         rows = [{"step": s, "time_s": cost * s / 1000, "modes_covered": 8,
@@ -152,7 +152,7 @@ def test_optimizers_latent_reads_fid_loss_spread_and_the_critics_rank_correlatio
     is 40% worse than z = 100; a diverged run is a marked row."""
     from odegan_jax.reproduce import optimizers_latent as ol
     study = ol.STUDY
-    runs = study.runs(False, (0,))
+    runs = study.runs("cpu", (0,))
     assert [r.id for r in runs] == ["adam_z10_seed0", "adam_z100_seed0", "adam_z200_seed0",
                                     "rmsprop_seed0", "sgd_seed0", "adadelta_seed0",
                                     "adagrad_seed0", "wgan_seed0", "wgan_gp_seed0"]
@@ -199,7 +199,7 @@ def test_a_study_whose_image_data_is_missing_says_so_before_any_run(tmp_path):
 def test_official_notebook_without_the_peer_says_so(tmp_path):
     study = official_notebook.STUDY
     outs = []
-    for run in study.runs(False, (0, 1)):
+    for run in study.runs("cpu", (0, 1)):
         if run.kind == "peer":
             outs.append(Outcome(run, str(tmp_path), "unavailable", error="not installed"))
         else:
@@ -224,7 +224,7 @@ def test_official_notebook_without_the_peer_says_so(tmp_path):
 
 def test_write_report_marks_failed_runs_and_rejects_unknown_verdicts(tmp_path):
     study = main_job_seeds.STUDY
-    runs = study.runs(False, (0, 1))
+    runs = study.runs("cpu", (0, 1))
     outs = [_outcome(tmp_path, runs[0], [_final(16, 0.9)]),
             _outcome(tmp_path, runs[1], status="diverged")]
     ctx = _ctx(tmp_path, study, outs)
@@ -305,7 +305,7 @@ def test_bad_study_names_seeds_and_workdirs_are_one_clear_error(tmp_path, capsys
     with pytest.raises(StudyError, match="another size"):
         reproduce.run_study("order_study", str(tmp_path))
     with pytest.raises(StudyError, match="another extra --config overrides"):
-        reproduce.run_study("order_study", str(tmp_path), full=True, overrides=[("steps", "9")])
+        reproduce.run_study("order_study", str(tmp_path), size="full", overrides=[("steps", "9")])
     (tmp_path / "lambda_sweep").mkdir()
     (tmp_path / "lambda_sweep" / "notes.txt").write_text("mine")
     with pytest.raises(StudyError, match="holds no study.json"):
@@ -435,7 +435,7 @@ def test_depth_2d_measures_snapshot_drift_and_quality(tmp_path):
     study = depth_2d.STUDY
     outs, rng = [], np.random.default_rng(0)
     base = rng.normal(size=(100, 2))
-    for run in study.runs(False, (0,)):
+    for run in study.runs("cpu", (0,)):
         model = run.label["model"]
         hq = {"m0a": 0.3, "m1a": 0.0, "m1a_nobn": 0.9}[model]
         o = _outcome(tmp_path, run, [_final(8, hq, num=8)])

@@ -10,8 +10,12 @@ numbers, figures). :func:`run_study` trains the runs as ``odegan train`` subproc
 Resuming is the run directories' own: a run with ``summary.json`` is finished and skipped, a
 run that ended with an error wrote ``failed.json`` (it is a marked row, not retried), and a run
 killed mid-way resumes from its checkpoints, bit-exact. ``W/NAME/study.json`` records the
-study, its size (CPU or ``--full``) and any extra overrides; a directory made with other
-settings, or holding anything else, is refused before a run starts.
+study, its size and any extra overrides; a directory made with other settings, or holding
+anything else, is refused before a run starts.
+
+Sizes (:data:`SIZES`): ``cpu``, the default, fits this project's 2-core machine; ``gpu``
+(``--gpu``, image studies only) fits one lent GPU's budget (10 minutes a command, 45 a
+session); ``full`` (``--full``) is the seeds' own size, for users with their own GPUs.
 """
 from __future__ import annotations
 
@@ -34,7 +38,8 @@ from odegan_jax.rundir import RunDirError, RunLock
 
 NAMES = ("dirac_stability", "order_study", "lambda_sweep", "loss_balance", "depth_2d",
          "wgan_critics", "optimizers_2d", "main_job_seeds", "official_notebook",
-         "adaptive_steps", "optimizers_latent")
+         "adaptive_steps", "optimizers_latent", "odegan_vs_adam_images")
+SIZES = ("cpu", "gpu", "full")
 VERDICTS = ("reproduced", "partly", "not reproduced", "not run")
 # the seeds' claims that need image runs at sizes no study here has run yet
 IMAGE_CLAIMS = (
@@ -53,6 +58,9 @@ IMAGE_CLAIMS = (
     ("002 Exp. B, D on MNIST", "latent size and optimisers on MNIST (optimizers_latent runs "
                                "them on Fashion-MNIST, at CPU size)"),
 )
+
+
+SIZE_NAMES = {"cpu": "CPU size", "gpu": "GPU size (--gpu)", "full": "full size (--full)"}
 
 
 class StudyError(ValueError):
@@ -129,20 +137,25 @@ class Study:
     name: str
     title: str
     source: str  # the seeds' sections this study re-runs
-    runs: Callable[[bool, Sequence[int]], list]  # (full, seeds) -> [Run]
+    runs: Callable[[str, Sequence[int]], list]  # (size, seeds) -> [Run]; size in SIZES
     analyse: Callable[["Context"], Report]
     seeds: tuple = (0, 1)  # default seeds
     sizes: str = ""  # what the CPU size and --full change, for the table
+    gpu: str = ""  # what --gpu changes; empty: the study has no GPU size (--gpu is refused)
 
 
 @dataclasses.dataclass
 class Context:
     study: Study
     dir: str
-    full: bool
+    size: str  # one of SIZES
     seeds: tuple
     outcomes: list  # [Outcome] in the order of the study's runs
     peer: dict = dataclasses.field(default_factory=dict)
+
+    @property
+    def full(self) -> bool:
+        return self.size == "full"
 
     def select(self, **labels) -> list:
         return [o for o in self.outcomes
@@ -217,7 +230,8 @@ def _check_study_dir(study_dir: str, record: dict) -> None:
             raise StudyError(f"{study_dir} exists and holds no study.json (it is not a study's "
                              f"directory); move it aside or choose another --workdir")
         return
-    for key, what in (("study", "study"), ("full", "size (--full or not)"),
+    old.setdefault("size", "full" if old.get("full") else "cpu")  # written before --gpu
+    for key, what in (("study", "study"), ("size", "size (--gpu, --full or neither)"),
                       ("overrides", "extra --config overrides")):
         if old.get(key) != record[key]:
             raise StudyError(
@@ -322,7 +336,7 @@ def _execute(run: Run, run_dir: str, extra, peer: dict, echo) -> Outcome:
     return Outcome(run, run_dir, status, error=error)
 
 
-def run_study(name: str, workdir: str, *, full: bool = False,
+def run_study(name: str, workdir: str, *, size: str = "cpu",
               seeds: Optional[Sequence[int]] = None, jobs: int = 1,
               overrides: Sequence[tuple] = (), peer: Optional[dict] = None,
               echo: Callable[[str], None] = print, study: Optional[Study] = None) -> dict:
@@ -330,12 +344,17 @@ def run_study(name: str, workdir: str, *, full: bool = False,
     content. ``overrides``: extra ``(key, text)`` config overrides for every training run
     (smoke tests: ``("steps", "200")``)."""
     study = study or get_study(name)
+    if size not in SIZES:
+        raise ValueError(f"size {size!r} is not one of {SIZES}")
+    if size == "gpu" and not study.gpu:
+        raise StudyError(f"study {study.name} has no --gpu size (its runs are launch-bound "
+                         f"or CPU-sized already); run it without --gpu, or with --full")
     seeds = tuple(seeds) if seeds is not None else study.seeds
     study_dir = os.path.abspath(os.path.join(workdir, study.name))
-    record = {"study": study.name, "full": bool(full),
+    record = {"study": study.name, "size": size, "full": size == "full",
               "overrides": [list(o) for o in overrides]}
     _check_study_dir(study_dir, record)
-    runs = study.runs(full, seeds)
+    runs = study.runs(size, seeds)
     ids = [r.id for r in runs]
     if len(set(ids)) != len(ids):
         raise StudyError(f"study {study.name}: run ids repeat")
@@ -348,22 +367,22 @@ def run_study(name: str, workdir: str, *, full: bool = False,
                          f"wait for it, or choose another --workdir") from None
     try:
         logs.write_json(os.path.join(study_dir, "study.json"), record)
-        return _run_locked(study, study_dir, runs, full, seeds, jobs, overrides, peer or {},
+        return _run_locked(study, study_dir, runs, size, seeds, jobs, overrides, peer or {},
                            echo)
     finally:
         lock.release()
 
 
-def _run_locked(study, study_dir, runs, full, seeds, jobs, overrides, peer, echo) -> dict:
+def _run_locked(study, study_dir, runs, size, seeds, jobs, overrides, peer, echo) -> dict:
     echo(f"odegan reproduce {study.name}: {len(runs)} runs "
-         f"({'full size' if full else 'CPU size'}, seeds {','.join(map(str, seeds)) or '-'}) "
+         f"({SIZE_NAMES[size]}, seeds {','.join(map(str, seeds)) or '-'}) "
          f"into {study_dir}")
     start = time.perf_counter()
     run_dir = lambda r: os.path.join(study_dir, "runs", r.id)  # noqa: E731
     with ThreadPoolExecutor(jobs) as pool:  # jobs = 1: one after another, in order
         outcomes = list(pool.map(lambda r: _execute(r, run_dir(r), overrides, peer, echo),
                                  runs))
-    ctx = Context(study, study_dir, bool(full), seeds, outcomes, peer)
+    ctx = Context(study, study_dir, size, seeds, outcomes, peer)
     report = study.analyse(ctx)
     results = write_report(ctx, report, overrides)
     write_index(os.path.dirname(study_dir))
@@ -418,8 +437,9 @@ def write_report(ctx: Context, report: Report, overrides=()) -> dict:
         figures.append(fname)
     failed = [o for o in ctx.outcomes if not o.ok]
     parts = [f"# {study.name}: {study.title}", "",
-             f"Seed sources: {study.source}. Size: {'full (--full)' if ctx.full else 'CPU'}"
-             f"{'; ' + study.sizes if study.sizes else ''}."
+             f"Seed sources: {study.source}. Size: {SIZE_NAMES[ctx.size]}"
+             f"{'; ' + study.sizes if study.sizes else ''}"
+             f"{'; --gpu: ' + study.gpu if study.gpu else ''}."
              + (f" Seeds: {', '.join(map(str, ctx.seeds))}." if ctx.seeds else "")
              + (f" Extra overrides: {', '.join(f'{k}={v}' for k, v in overrides)}."
                 if overrides else ""),
@@ -447,7 +467,7 @@ def write_report(ctx: Context, report: Report, overrides=()) -> dict:
     with open(os.path.join(ctx.dir, "table.md"), "w", encoding="utf-8") as f:
         f.write("\n".join(parts) + "\n")
     results = {"study": study.name, "title": study.title, "source": study.source,
-               "full": ctx.full, "seeds": list(ctx.seeds),
+               "size": ctx.size, "full": ctx.full, "seeds": list(ctx.seeds),
                "overrides": [list(o) for o in overrides],
                "claims": [dataclasses.asdict(c) for c in report.claims],
                "numbers": report.numbers, "figures": figures,
@@ -476,7 +496,7 @@ def write_index(workdir: str) -> None:
              "Verdicts: " + ", ".join(f"{k} {v}" for k, v in counts.items()) + ".", "",
              markdown_table(["study", "source", "claim", "verdict", "ours"], rows)]
     parts += ["", "Studies and sizes: " + "; ".join(
-        f"{n} ({'full' if r.get('full') else 'CPU'} size, seeds "
+        f"{n} ({SIZE_NAMES[r.get('size', 'full' if r.get('full') else 'cpu')]}, seeds "
         f"{','.join(map(str, r.get('seeds', []))) or '-'})" for n, r in found.items()) + "."]
     if missing:
         parts += ["", "Not run in this directory: " + ", ".join(missing) + "."]

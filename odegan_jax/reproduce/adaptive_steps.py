@@ -21,7 +21,7 @@ STAGES = 4  # RK4 and Bogacki–Shampine 3(2) evaluate the field 4 times a step
 H, BOUNDARIES, SCALES = 0.6, (0, 12_000, 18_000, 21_000), (1.0, 0.5, 0.25, 0.125)
 
 
-def runs(full, seeds):
+def runs(size, seeds):
     out = []
     for s in seeds:  # the main job is CPU-sized already: --full is the same runs
         out.append(Run(f"adaptive_seed{s}", "mog16_adaptive", seed=s,

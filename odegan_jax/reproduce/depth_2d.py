@@ -25,7 +25,8 @@ SNAPSHOTS = (100, 1000, 2000, 3000, 4000, 6000, 8000, 10000, 15000, 20000)  # 00
 LATE = (8000, 10000, 15000, 20000)
 
 
-def runs(full, seeds):
+def runs(size, seeds):
+    full = size == "full"
     snaps = SNAPSHOTS + ((50_000, 100_000, 200_000) if full else ())
     return [Run(f"{ds}_{m}_seed{s}", f"{ds}_{m}", seed=s,
                 overrides=(("steps", 200_000 if full else 20_000),

@@ -240,5 +240,5 @@ def analyse(ctx) -> Report:
 
 
 STUDY = Study("dirac_stability", "per-step amplification of each rule on the Dirac-GAN",
-              "003 §4, §5.2.1", lambda full, seeds: [], analyse, seeds=(),
+              "003 §4, §5.2.1", lambda size, seeds: [], analyse, seeds=(),
               sizes="no training runs: the rules' compiled steps on a grid of 400 h values")

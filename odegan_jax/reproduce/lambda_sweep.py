@@ -20,7 +20,8 @@ LAMBDAS = (0.0, 0.002, 0.01, 0.03, 0.1, 0.3)
 H = 0.16
 
 
-def runs(full, seeds):
+def runs(size, seeds):
+    full = size == "full"
     steps = 24_000 if full else 4_000
     return [Run(f"lambda{lam:g}_seed{s}", "mog16_rk4", seed=s,
                 overrides=(("steps", steps), ("rule.h", H), ("rule.reg_weight", lam),

@@ -18,7 +18,8 @@ NASH_D, NASH_G = 2 * np.log(2), np.log(2)
 RULES = ("rk4", "adam")
 
 
-def runs(full, seeds):
+def runs(size, seeds):
+    full = size == "full"
     steps = 24_000 if full else 10_000
     common = (("steps", steps), ("loop.log_every", 100), ("loop.checkpoint_every", 0))
     out = []

@@ -13,7 +13,7 @@ from odegan_jax.reproduce import Claim, Report, Run, Study, quality
 TARGET_MODES, TARGET_HQ = 16, 0.80
 
 
-def runs(full, seeds):
+def runs(size, seeds):
     # the main job is CPU-sized already: --full is the same run
     return [Run(f"seed{s}", "mog16_rk4", seed=s, labels=(("seed", s),)) for s in seeds]
 

@@ -16,7 +16,7 @@ STEPS = 30_001  # the notebook's own count, CPU-sized already
 CHECKPOINTS = (10_000, 20_000)
 
 
-def runs(full, seeds):
+def runs(size, seeds):
     out = []
     for s in seeds:
         out.append(Run(f"ours_seed{s}", "mog16_official", seed=s,

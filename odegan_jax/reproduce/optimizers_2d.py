@@ -22,7 +22,8 @@ INTEGRATORS = ("euler", "heun", "rk4")
 LR = 2e-4
 
 
-def runs(full, seeds):
+def runs(size, seeds):
+    full = size == "full"
     steps = 40_000 if full else 5_000
     common = (("steps", steps), ("data.name", "mog8"), ("data.stratified", False),
               ("loop.log_every", 250), ("loop.checkpoint_every", 0), ("loop.plot", False))

@@ -44,7 +44,8 @@ def _sizes(full: bool) -> tuple:
     return (10_000, 10_000) if full else (400, 2_000)
 
 
-def runs(full, seeds):
+def runs(size, seeds):
+    full = size == "full"
     steps, samples = _sizes(full)
 
     def common(n):

@@ -22,7 +22,8 @@ H_GRID = (0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64)
 LAMBDA = 0.002
 
 
-def runs(full, seeds):
+def runs(size, seeds):
+    full = size == "full"
     steps = 24_000 if full else 2_000
     out = []
     for name in INTEGRATORS:

@@ -37,7 +37,8 @@ def _overrides(variant, full, deep=False):
     return tuple(dict(o).items())
 
 
-def runs(full, seeds):
+def runs(size, seeds):
+    full = size == "full"
     out = []
     for s in seeds:
         for ds in DATASETS:

@@ -1,0 +1,10 @@
+"""001 depth study on CIFAR-10: M1_C (Table A.2, 2 residual blocks), Adam lr 2e-4, β1 0.5,
+batch 64, z ~ U(−1, 1) in R^100, init N(0, 0.02), weight decay 1e-5, 80,000 iterations (001 §5,
+§A.3). CIFAR-10 via tfds, or ``--config.data.source=files --config.data.path=cifar10.npz``
+(x_train uint8 [N, 32, 32, 3]); scored with Inception-v3 from
+``--config.eval.inception_weights=FILE``. No BatchNorm in D: --config.model.d_batchnorm=false."""
+from odegan_jax.configs._images import depth_image_config
+
+
+def get_config():
+    return depth_image_config("cifar10_depth_d1", "cifar10", "dcgan32", 1, steps=80_000)

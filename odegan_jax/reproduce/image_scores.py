@@ -1,0 +1,106 @@
+"""Shared reading of image runs for the image studies (not a study): the scored rows of a run's
+``metrics.jsonl`` (``loop.score_every``: classifier FID / IS / KID), their best and final
+values, mean ± std over seeds, and the figures every image study draws."""
+from __future__ import annotations
+
+import os
+from typing import Optional, Sequence
+
+import numpy as np
+from matplotlib.figure import Figure
+
+
+def scored_rows(rows: Sequence[dict]) -> list[dict]:
+    """The rows that carry scores (``fid`` / ``is``)."""
+    return [r for r in rows if "fid" in r or "is" in r]
+
+
+def best_final(scored: Sequence[dict], key: str, lower_is_better: bool) -> dict:
+    """``{"best", "best_step", "final", "final_step"}`` of ``key`` over a run's scored rows
+    (Nones when it has none)."""
+    values = [(r["step"], r[key]) for r in scored if r.get(key) is not None
+              and np.isfinite(r[key])]
+    if not values:
+        return {"best": None, "best_step": None, "final": None, "final_step": None}
+    pick = min if lower_is_better else max
+    step, best = pick(values, key=lambda sv: sv[1])
+    return {"best": float(best), "best_step": step, "final": float(values[-1][1]),
+            "final_step": values[-1][0]}
+
+
+def mean_std(values) -> tuple[Optional[float], Optional[float], int]:
+    """(mean, sample std (0 for one value), n) of the finite values."""
+    v = [x for x in values if x is not None and np.isfinite(x)]
+    if not v:
+        return None, None, 0
+    return float(np.mean(v)), float(np.std(v, ddof=1)) if len(v) > 1 else 0.0, len(v)
+
+
+def pm(values, pattern: str = "{:.1f}") -> str:
+    """'12.3 ± 0.4' (n < all seeds is said: '12.3 ± 0.4 (2 runs)')."""
+    m, s, n = mean_std(values)
+    if m is None:
+        return "–"
+    text = f"{pattern.format(m)} ± {pattern.format(s)}"
+    return text if n == len(list(values)) else f"{text} ({n} of {len(list(values))} runs)"
+
+
+def time_to_reach(scored: Sequence[dict], key: str, target: Optional[float],
+                  lower_is_better: bool = True) -> Optional[tuple]:
+    """(step, time_s) of the first scored row whose ``key`` is at least as good as ``target``,
+    None when the run never gets there."""
+    if target is None:
+        return None
+    for r in scored:
+        v = r.get(key)
+        if v is not None and np.isfinite(v) and (v <= target if lower_is_better
+                                                 else v >= target):
+            return r["step"], r.get("time_s")
+    return None
+
+
+def score_figure(scored_by_run: dict, key: str = "fid", label: str = "FID",
+                 colors: Optional[dict] = None, log: bool = True, x: str = "step") -> Figure:
+    """``key`` over training (``x``: ``step`` or ``time_s``) for every run; ``colors``: run id
+    -> matplotlib colour (e.g. one per setting)."""
+    fig = Figure(figsize=(7, 4))
+    ax = fig.subplots()
+    for run_id, rows in scored_by_run.items():
+        rows = [r for r in rows if r.get(key) is not None and r.get(x) is not None]
+        if rows:
+            ax.plot([r[x] for r in rows], [r[key] for r in rows], marker=".", lw=0.9,
+                    label=run_id, color=(colors or {}).get(run_id))
+    ax.set_xlabel("wall time, s" if x == "time_s" else "step")
+    ax.set_ylabel(f"{label} (classifier features)")
+    if log:
+        ax.set_yscale("log")
+    ax.legend(fontsize=6)
+    ax.set_title(f"{label} over training")
+    fig.tight_layout()
+    return fig
+
+
+def grid_figure(panels: Sequence[tuple], ncols: int = 4) -> Figure:
+    """One image per panel from ``(title, png path or None)`` pairs (a missing path: an empty
+    panel with its title)."""
+    from PIL import Image
+    nrows = max(1, -(-len(panels) // ncols))
+    fig = Figure(figsize=(2.4 * ncols, 2.6 * nrows))
+    axes = np.atleast_1d(fig.subplots(nrows, ncols)).ravel()
+    for ax in axes:
+        ax.set_axis_off()
+    for ax, (title, path) in zip(axes, panels):
+        ax.set_title(title, fontsize=8)
+        if path and os.path.exists(path):
+            ax.imshow(np.asarray(Image.open(path)), cmap="gray")
+    fig.tight_layout()
+    return fig
+
+
+def final_samples(ctx, setting_key: str, settings: Sequence[str]) -> list[tuple]:
+    """(setting, samples.png of its first finished run) for each setting."""
+    out = []
+    for setting in settings:
+        found = [o for o in ctx.select(**{setting_key: setting}) if o.ok]
+        out.append((setting, os.path.join(found[0].dir, "samples.png") if found else None))
+    return out
