@@ -110,6 +110,8 @@ class ImageScores(PeriodicAction):
             self.scorer = ImageScorer(self.exp, cfg.eval.num_samples, cfg.eval.inception_weights)
         scores = self.scorer(self.exp, state)
         row.update(step=step, **{k: v for k, v in scores.items() if isinstance(v, float)})
+        row.update({f"inception_{k}": v for k, v in scores.get("inception", {}).items()
+                    if isinstance(v, float)})  # Inception-v3's space, with a weights file
 
 
 class WriteRow(PeriodicAction):

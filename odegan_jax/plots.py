@@ -85,6 +85,8 @@ def plot_training_curves(path: str, rows: list[dict]) -> None:
         panels.append(("2D quality", ["modes_covered", "hq_fraction"]))
     if any("fid" in r for r in rows):  # loop.score_every
         panels.append(("image scores", ["fid", "is"]))
+    if any("inception_fid" in r for r in rows):  # ... with an Inception weights file
+        panels.append(("Inception scores", ["inception_fid", "inception_is"]))
     if any("nfe_g" in r for r in rows):
         panels.append(("NFE per call", ["nfe_g", "nfe_d"]))
     fig = Figure(figsize=(4.5 * len(panels), 3.5))
@@ -97,11 +99,13 @@ def plot_training_curves(path: str, rows: list[dict]) -> None:
             if not steps:
                 continue
             target = ax
-            if (title, key) in (("2D quality", "hq_fraction"), ("image scores", "is")):
+            if (title, key) in (("2D quality", "hq_fraction"), ("image scores", "is"),
+                                ("Inception scores", "inception_is")):
                 twin = twin or ax.twinx()
                 target = twin
             target.plot(steps, values, label=key, color=f"C{i}")
-            target.set_ylabel(key if title in ("2D quality", "image scores") else "")
+            target.set_ylabel(key if title in ("2D quality", "image scores",
+                                               "Inception scores") else "")
         ax.set_title(title)
         ax.set_xlabel("step")
         handles = ax.get_legend_handles_labels()

@@ -185,19 +185,25 @@ def finish_run(exp: Experiment, state, mngr, writer: logs.MetricsWriter, workdir
     return summary
 
 
+SCORE_KEYS = (("fid", min), ("is", max), ("kid", min), ("inception_fid", min),
+              ("inception_is", max), ("inception_kid", min))
+
+
 def image_scores(rows: list[dict]) -> dict:
     """``scores``: the last of the rows that ``loop.score_every`` filled, and the best of them
-    (lowest FID and KID, highest IS) with their steps; nothing when no row was scored."""
-    scored = [r for r in rows if "fid" in r]
+    (lowest FID and KID, highest IS; in the classifier's space and, with a weights file,
+    ``inception_*`` in Inception-v3's) with their steps; nothing when no row was scored."""
+    keys = [k for k, _ in SCORE_KEYS]
+    scored = [r for r in rows if any(k in r for k in keys)]
     if not scored:
         return {}
     best = {}
-    for key, pick in (("fid", min), ("is", max), ("kid", min)):
+    for key, pick in SCORE_KEYS:
         finite = [r for r in scored if key in r and np.isfinite(r[key])]
         if finite:
             row = pick(finite, key=lambda r: r[key])
             best[key], best[f"{key}_step"] = row[key], row["step"]
-    final = {k: scored[-1][k] for k in ("step", "fid", "is", "kid") if k in scored[-1]}
+    final = {k: scored[-1][k] for k in ["step"] + keys if k in scored[-1]}
     return {"scores": {"final": final, "best": best}}
 
 

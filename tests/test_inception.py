@@ -6,6 +6,8 @@ torchvision's own figures for the FID Inception (``inception_v3(num_classes=1008
 aux_logits=False)`` with pytorch-fid's blocks): 23,850,960 parameters and 472 state-dict
 arrays besides ``num_batches_tracked``, 34,432 of them BatchNorm running statistics.
 """
+import json
+
 import jax
 import numpy as np
 import pytest
@@ -95,3 +97,55 @@ def test_eval_command_with_a_missing_weights_file_is_one_clear_error(tmp_path, c
     code = cli.main(["eval", str(tmp_path), "--inception", str(tmp_path / "missing.npz")])
     err = capsys.readouterr().err
     assert code == 2 and "pt_inception-2015-12-05" in err and "Traceback" not in err
+
+
+CIFAR_CONFIGS = ("cifar10_odegan_dcgan", "cifar10_odegan_resnet", "cifar10_odegan_dcgan_fig12",
+                 "cifar10_odegan_resnet_fig13", "cifar10_odegan_adam", "cifar10_sngan",
+                 "cifar10_depth_d0", "cifar10_depth_d1", "cifar10_depth_d2", "cifar10_depth_d3")
+
+
+def test_cifar10_configs_run_from_a_users_npz_and_score_with_inception_weights(tmp_path,
+                                                                               capsys):
+    """Every CIFAR-10 config of the seeds' studies builds on a user's .npz (32×32 RGB, no
+    tfds); one trains two steps and is scored in Inception-v3's space from a weights file
+    (random weights in PyTorch's layout: the scores' values mean nothing, their presence and
+    finiteness do)."""
+    from odegan_jax.config import resolve_config
+    from odegan_jax.experiment import build
+    from test_cli import odegan_here
+    rng = np.random.default_rng(0)
+    data = tmp_path / "cifar10.npz"
+    np.savez(data, x_train=rng.integers(0, 256, (256, 32, 32, 3), dtype=np.uint8),
+             x_test=rng.integers(0, 256, (32, 32, 32, 3), dtype=np.uint8))
+    files = ["--config.data.source=files", f"--config.data.path={data}"]
+    for name in CIFAR_CONFIGS:
+        c = resolve_config(name, files)
+        exp = build(c)
+        assert exp.dataset.train.shape == (256, 32, 32, 3), name
+        assert c.data.name == "cifar10"
+    checks = {"cifar10_odegan_dcgan_fig12": ("rule.h", 0.04, "rule.reg_weight", 0.01),
+              "cifar10_odegan_resnet_fig13": ("rule.h", 0.01, "rule.reg_weight", 0.01),
+              "cifar10_odegan_adam": ("rule.use_optimizer", True, "optimizer.name", "adam"),
+              "cifar10_depth_d3": ("model.res_blocks", 3, "optimizer.weight_decay", 1e-5)}
+    for name, (k1, v1, k2, v2) in checks.items():
+        c = resolve_config(name, files)
+        assert (c[k1.split(".")[0]][k1.split(".")[1]], c[k2.split(".")[0]][k2.split(".")[1]]) \
+            == (v1, v2), name
+    weights = tmp_path / "inception.npz"
+    np.savez(weights, **_torch_layout_state())
+    run = tmp_path / "run"
+    r = odegan_here(capsys, "train", "--config", "cifar10_depth_d0", "--workdir", str(run),
+                    "--no-progress", *files, "--config.steps=2", "--config.data.batch_size=8",
+                    "--config.loop.log_every=1", "--config.loop.score_every=2",
+                    "--config.eval.num_samples=10", f"--config.eval.inception_weights={weights}")
+    assert r.returncode == 0, r.stderr
+    rows = [json.loads(line) for line in open(run / "metrics.jsonl")]
+    scored = [r for r in rows if "inception_fid" in r]
+    assert [r["step"] for r in scored] == [2] and "fid" not in scored[0]  # no CIFAR classifier
+    for key in ("inception_is", "inception_fid", "inception_kid",
+                "inception_fid_real_test_vs_train"):
+        assert np.isfinite(scored[0][key]), key
+    assert 1.0 <= scored[0]["inception_is"] <= 1008.0
+    scores = json.load(open(run / "summary.json"))["scores"]
+    assert scores["final"]["inception_fid"] == scored[0]["inception_fid"]
+    assert scores["best"]["inception_is_step"] == 2
