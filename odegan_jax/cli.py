@@ -131,33 +131,15 @@ def _cmd_sample(args, extra) -> int:
 
 
 def _cmd_gam(args, extra) -> int:
-    import jax
-    import numpy as np
     from odegan_jax import scoring
-    from odegan_jax.data.images import load_images
-    from odegan_jax.experiment import RunError
-    from odegan_jax.metrics.gam import gam
     _no_extra(extra)
-    (exp_a, st_a, step_a), (exp_b, st_b, step_b) = _load(args.run_a), _load(args.run_b)
-    ca, cb = exp_a.config.data, exp_b.config.data
-    if (ca.name, ca.image_size) != (cb.name, cb.image_size):
-        raise RunError(f"GAM needs two runs on the same data; got {ca.name} and {cb.name}")
-    key_test, key_a, key_b = jax.random.split(jax.random.PRNGKey(args.seed), 3)
-    if exp_a.is_2d:
-        test = np.asarray(exp_a.dataset.distribution.sample(key_test, args.n))
-    else:
-        test = load_images(ca.name, ca.source, ca.path, "test", ca.image_size)[0][:args.n]
-    result = gam(lambda x: exp_a.discriminate(st_a.params, st_a.model_state, x),
-                 lambda x: exp_b.discriminate(st_b.params, st_b.model_state, x), test,
-                 scoring.generate(exp_a, st_a, args.n, key_a),
-                 scoring.generate(exp_b, st_b, args.n, key_b),
-                 exp_a.game.loss.logit_sign, exp_b.game.loss.logit_sign)
+    result = scoring.gam_runs(_load(args.run_a), _load(args.run_b), args.n, args.seed)
     for k, v in result["accuracies"].items():
         print(f"  accuracy {k:12s} {v:.4f}")
     print(f"r_test = {result['r_test']:.4f}   r_samples = {result['r_samples']:.4f}   "
           f"winner: {result['winner']}")
     result = {"run_a": os.path.abspath(args.run_a), "run_b": os.path.abspath(args.run_b),
-              "step_a": step_a, "step_b": step_b, "num_samples": args.n, **result}
+              **result}
     _write_json(args.out or os.path.join(args.run_a, "gam.json"), result)
     return 0
 

@@ -144,3 +144,26 @@ def score_run(exp, state, n: Optional[int] = None, inception_weights: str = "") 
         n = n or exp.config.loop.eval_samples
         return {**quality_2d(exp, state, n), "num_samples": n}
     return ImageScorer(exp, n or exp.config.eval.num_samples, inception_weights)(exp, state)
+
+
+def gam_runs(loaded_a, loaded_b, n: int, seed: int = 0) -> dict:
+    """The Generative Adversarial Metric (000 §4.2.3) of two loaded runs ``(exp, state, step)``
+    on the same data: A's and B's discriminators on ``n`` real test points (images: the test
+    split; 2D: fresh draws) and on ``n`` samples of the other's generator
+    (:func:`.metrics.gam.gam`), plus both steps and ``num_samples``."""
+    from odegan_jax.experiment import RunError
+    from odegan_jax.metrics.gam import gam
+    (exp_a, st_a, step_a), (exp_b, st_b, step_b) = loaded_a, loaded_b
+    ca, cb = exp_a.config.data, exp_b.config.data
+    if (ca.name, ca.image_size) != (cb.name, cb.image_size):
+        raise RunError(f"GAM needs two runs on the same data; got {ca.name} and {cb.name}")
+    key_test, key_a, key_b = jax.random.split(jax.random.PRNGKey(seed), 3)
+    if exp_a.is_2d:
+        test = np.asarray(exp_a.dataset.distribution.sample(key_test, n))
+    else:
+        test = load_images(ca.name, ca.source, ca.path, "test", ca.image_size)[0][:n]
+    result = gam(lambda x: exp_a.discriminate(st_a.params, st_a.model_state, x),
+                 lambda x: exp_b.discriminate(st_b.params, st_b.model_state, x), test,
+                 generate(exp_a, st_a, n, key_a), generate(exp_b, st_b, n, key_b),
+                 exp_a.game.loss.logit_sign, exp_b.game.loss.logit_sign)
+    return {"step_a": step_a, "step_b": step_b, "num_samples": n, **result}

@@ -187,6 +187,152 @@ def test_optimizers_latent_reads_fid_loss_spread_and_the_critics_rank_correlatio
     assert ["adagrad_seed0", "**diverged**"] == table[6][:2]
 
 
+def _scored_rows(fids, every, seconds_per_step, loss, is_value=2.0):
+    """Rows logged and scored every ``every`` steps with FID ``fids[i]`` and ``loss``:
+    (ℓ_D, ℓ_G, D(x), D(G(z))), wall time ``seconds_per_step`` per step."""
+    ld, lg, dr, df = loss
+    return [{"step": every * (i + 1), "fid": f, "is": is_value, "kid": 0.1,
+             "loss_d": ld, "loss_g": lg, "d_real": dr, "d_fake": df,
+             "time_s": every * (i + 1) * seconds_per_step} for i, f in enumerate(fids)]
+
+
+def test_odegan_vs_adam_images_reads_table1_the_degradation_and_time_to_adams_best(tmp_path):
+    """Hand-made runs, 2 seeds: RK4's FID falls to 100 (2 s a step), RK4 + Adam bottoms at
+    105 and ends at 150, Adam bottoms at 120 at step 240 (1 s a step) and ends at 130, SN-GAN
+    stays at 200 (seed 1's diverged: a marked row); RK4 reaches Adam's best (120) at step 270:
+    540 s against Adam's 240 s, 2.25x."""
+    from odegan_jax.reproduce import odegan_vs_adam_images as ova
+    study = ova.STUDY
+    runs = study.runs("cpu", (0, 1))
+    assert [r.id for r in runs[:4]] == ["rk4_seed0", "rk4_adam_seed0", "adam_seed0",
+                                        "sngan_seed0"]
+    assert {dict(r.overrides)["model.latent_size"] for r in runs} == {128}
+    nash, dominated = (1.386, 0.693, 0.5, 0.5), (0.3, 3.0, 0.9, 0.1)
+    fids = {"rk4": [300, 280, 260, 240, 220, 200, 180, 160, 120, 100],
+            "rk4_adam": [300, 250, 200, 150, 105, 120, 130, 140, 145, 150],
+            "adam": [300, 250, 200, 170, 150, 140, 130, 120, 125, 130],
+            "sngan": [200] * 10}
+    seconds = {"rk4": 2.0, "rk4_adam": 2.0, "adam": 1.0, "sngan": 1.0}
+    outs = []
+    for run in runs:
+        setting = run.label["setting"]
+        if setting == "sngan" and run.seed == 1:
+            outs.append(_outcome(tmp_path, run, status="diverged"))
+            continue
+        rows = _scored_rows(fids[setting], 30, seconds[setting],
+                            nash if setting.startswith("rk4") else dominated)
+        outs.append(_outcome(tmp_path, run, rows, summary={
+            "final": rows[-1], "steps": 300, "wall_time_s": rows[-1]["time_s"],
+            "steps_per_s": 1 / seconds[setting], "params_sha256": "ab" * 32}))
+    report = study.analyse(_ctx(tmp_path, study, outs, (0, 1)))
+    mean = report.numbers["mean"]
+    assert mean["rk4"]["fid_best"] == 100 and mean["rk4_adam"]["fid_final"] == 150
+    assert mean["sngan"]["fid_best"] == 200  # the diverged seed is left out of the mean
+    reach = report.numbers["reach"]["0"]
+    assert (reach["adam_step"], reach["rk4_step"]) == (240, 270)
+    assert reach["ratio"] == pytest.approx(2.25)
+    assert report.numbers["seconds_per_step_ratio_rk4_adam"] == pytest.approx(2.0)
+    assert _verdicts(report) == ["reproduced", "reproduced", "reproduced", "reproduced",
+                                 "not reproduced"]
+    table1 = report.tables[0][2]
+    assert table1[0][1] == "100.0 ± 0.0 / 100.0 ± 0.0" and table1[0][3].startswith("17.66")
+    assert "(1 of 2 runs)" in table1[3][1]
+    assert ["sngan_seed1", "**diverged**"] == report.tables[1][2][7][:2]
+
+
+def test_ngan_vs_dcgan_gam_reads_the_gam_winner_loss_spread_and_nfe(tmp_path):
+    """Hand-made runs: GAM of seed 0 (r_test 1.01, r_samples 0.86: NGAN wins, 000's own
+    numbers) and of seed 1 (r_test 1.2: undecided), read from the analysis cache as a finished
+    study leaves it; NGAN's ℓ_G flat but ℓ_D noisier than DCGAN's; the tsit5 run's NFE grows
+    from 26 to 38."""
+    from odegan_jax.metrics.gam import gam_winner
+    from odegan_jax.reproduce import ngan_vs_dcgan_gam as nd
+    from odegan_jax.reproduce.image_scores import CACHE
+    study = nd.STUDY
+    runs = study.runs("cpu", (0, 1))
+    assert [r.id for r in runs] == ["ngan_seed0", "dcgan_seed0", "ngan_seed1", "dcgan_seed1",
+                                    "ngan_tsit5_seed0"]
+    assert dict(runs[-1].overrides)["model.ode.solver"] == "tsit5"
+    outs, hashes = [], {}
+    for i, run in enumerate(runs):
+        net = run.label["net"]
+        rows = []
+        for k in range(1, 41):
+            wobble = (-1) ** k
+            rows.append({"step": 10 * k, "loss_g": 2.0 + (0.01 if net == "ngan" else 0.5)
+                         * wobble, "loss_d": 0.5 + (0.3 if net == "ngan" else 0.1) * wobble,
+                         **({"nfe_g": 26 + k * 12 // 40, "nfe_d": 14 + k // 20}
+                            if net == "ngan_tsit5" else {}),
+                         **({"fid": 100.0 if net == "ngan" else 110.0, "is": 3.0}
+                            if k % 10 == 0 else {})})
+        hashes[run.id] = f"{i:02d}" * 32
+        outs.append(_outcome(tmp_path, run, rows, summary={
+            "final": rows[-1], "steps": 400, "wall_time_s": 50.0,
+            "params_sha256": hashes[run.id]}))
+    cache = {}
+    for s, (r_test, r_samples) in ((0, (1.01, 0.86)), (1, (1.2, 0.9))):
+        key = f"gam_seed{s}_n2000:{hashes[f'ngan_seed{s}']},{hashes[f'dcgan_seed{s}']}"
+        cache[key] = {"accuracies": {"D_A(x_test)": 0.8, "D_B(x_test)": 0.8 * r_test,
+                                     "D_A(G_B(z))": 0.5, "D_B(G_A(z))": 0.5 * r_samples},
+                      "r_test": r_test, "r_samples": r_samples,
+                      "winner": gam_winner(r_test, r_samples)}
+    (tmp_path / CACHE).write_text(json.dumps(cache))
+    report = study.analyse(_ctx(tmp_path, study, outs, (0, 1)))
+    assert report.numbers["gam"]["0"]["winner_name"] == "NGAN"
+    assert report.numbers["gam"]["1"]["winner_name"].startswith("undecided")
+    assert report.numbers["nfe"]["nfe_g"][:2] == (26, 38)
+    assert report.numbers["mean_final_fid"] == {"ngan": 100.0, "dcgan": 110.0}
+    assert _verdicts(report) == ["partly", "reproduced", "partly", "reproduced"]
+    assert report.tables[0][2][0][-3:] == ["1.010", "0.860", "NGAN"]
+
+
+def test_depth_images_reads_table_5_1_the_bn_placement_and_the_collapse(tmp_path):
+    """Hand-made runs: best IS with BN in G and D rises to M3_B and falls to M5_B, G-only is
+    lower at 5 of 6 depths; the classifier's class shares (from the analysis cache) show
+    M5_B collapsing; no checkpoints, so the nearest-neighbour claim says why it was not run."""
+    from odegan_jax.reproduce import depth_images as di
+    from odegan_jax.reproduce.image_scores import CACHE
+    study = di.STUDY
+    runs = study.runs("cpu", (0,))
+    assert len(runs) == 12 and runs[0].id == "c0_gd_seed0" and runs[6].id == "c0_g_seed0"
+    assert dict(runs[6].overrides)["model.d_batchnorm"] is False
+    assert dict(runs[0].overrides)["eval.num_samples"] == 5000
+    best_is = {"gd": [2.0, 2.5, 3.0, 3.2, 3.1, 2.8], "g": [2.2, 2.4, 2.9, 3.0, 3.0, 2.7]}
+    outs, cache = [], {}
+    for i, run in enumerate(runs):
+        c, bn = run.label["depth"], run.label["bn"]
+        rows = [{"step": 30 * k, "is": best_is[bn][c] * k / 3, "is_std": 0.05, "fid": 50.0}
+                for k in (1, 2, 3)] + [{"step": 120, "is": 1.5, "fid": 60.0}]
+        outs.append(_outcome(tmp_path, run, rows, summary={
+            "final": rows[-1], "steps": 150, "params_sha256": f"{i:02d}" * 32}))
+        share = 0.5 if (c, bn) == (5, "gd") else 0.15
+        cache[f"class_share_{run.id}_n5000:{f'{i:02d}' * 32}"] = {"top_class": 1,
+                                                                 "top_share": share}
+    (tmp_path / CACHE).write_text(json.dumps(cache))
+    report = study.analyse(_ctx(tmp_path, study, outs, (0,)))
+    n = report.numbers
+    assert n["best_is"]["c3_gd"] == pytest.approx(3.2) and n["top_share"] == {"c0": 0.15,
+                                                                                "c5": 0.5}
+    assert _verdicts(report) == ["reproduced", "reproduced", "reproduced", "not run"]
+    assert any("c3_gd_seed0 cannot be loaded" in note for note in report.notes)
+    row = report.tables[0][2][3]
+    assert row[0] == "M3_B (seed 0)" and row[3] == "3.20 ± 0.05" and row[4] == "90"
+    assert row[-1] == "9.73 ± 0.058"
+
+
+def test_image_studies_have_a_gpu_size_and_the_others_refuse_it(tmp_path, capsys):
+    from odegan_jax.reproduce import depth_images, ngan_vs_dcgan_gam, odegan_vs_adam_images
+    for mod in (depth_images, ngan_vs_dcgan_gam, odegan_vs_adam_images):
+        cpu, gpu = (dict(mod.STUDY.runs(size, (0,))[0].overrides)["steps"]
+                    for size in ("cpu", "gpu"))
+        assert mod.STUDY.gpu and gpu > cpu
+    r = odegan_here(capsys, "reproduce", "order_study", "--gpu", "--workdir", str(tmp_path))
+    assert r.returncode == 2 and "order_study has no --gpu size" in r.stderr
+    r = odegan_here(capsys, "reproduce", "order_study", "--gpu", "--full")
+    assert r.returncode == 2 and "not allowed with argument" in r.stderr
+    assert not os.listdir(tmp_path)
+
+
 def test_a_study_whose_image_data_is_missing_says_so_before_any_run(tmp_path):
     (tmp_path / "empty").mkdir()  # where the user said the IDX files are
     with pytest.raises(StudyError, match=r"trains on 'fashion_mnist', which cannot be loaded: "

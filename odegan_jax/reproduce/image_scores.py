@@ -45,6 +45,18 @@ def pm(values, pattern: str = "{:.1f}") -> str:
     return text if n == len(list(values)) else f"{text} ({n} of {len(list(values))} runs)"
 
 
+def pluck(ctx, per: dict, path: Sequence[str], **labels) -> list:
+    """``per[run id][path[0]][path[1]]…`` for each run that ``labels`` select (None where a
+    run has no such entry), in the order of the study's runs."""
+    out = []
+    for o in ctx.select(**labels):
+        v = per.get(o.run.id)
+        for key in path:
+            v = v.get(key) if isinstance(v, dict) else None
+        out.append(v)
+    return out
+
+
 def time_to_reach(scored: Sequence[dict], key: str, target: Optional[float],
                   lower_is_better: bool = True) -> Optional[tuple]:
     """(step, time_s) of the first scored row whose ``key`` is at least as good as ``target``,
@@ -104,3 +116,33 @@ def final_samples(ctx, setting_key: str, settings: Sequence[str]) -> list[tuple]
         found = [o for o in ctx.select(**{setting_key: setting}) if o.ok]
         out.append((setting, os.path.join(found[0].dir, "samples.png") if found else None))
     return out
+
+
+CACHE = "analysis_cache.json"
+
+
+def cached(ctx, name: str, outcomes, compute):
+    """``compute()`` (JSON-able) once per ``name`` and the ``params_sha256`` of ``outcomes``:
+    kept in the study's ``analysis_cache.json``, so re-analysing finished runs (a resumed or
+    re-run study) does not re-generate samples from their checkpoints."""
+    from odegan_jax import logs
+    from odegan_jax.reproduce import _read_json
+    key = name + ":" + ",".join(str(o.summary.get("params_sha256")) for o in outcomes)
+    path = os.path.join(ctx.dir, CACHE)
+    cache = _read_json(path) or {}
+    if key in cache:
+        return cache[key]
+    value = compute()
+    if not (isinstance(value, dict) and "error" in value):  # a failure is tried again
+        cache[key] = value
+        logs.write_json(path, cache)
+    return value
+
+
+def loaded(o):
+    """``o.load()``, or the reason it cannot be loaded (a string)."""
+    from odegan_jax.experiment import RunError
+    try:
+        return o.load()
+    except (RunError, OSError, ValueError) as e:
+        return f"{o.run.id} cannot be loaded: {e}"

@@ -77,31 +77,40 @@ def analyse(ctx) -> Report:
     table = [[o.run.id, status_cell(o)] + [fmt(per[o.run.id].get(k), "{:.4f}") for k in
                                            ("loss_d", "loss_g", "dist_nash", "slope_d",
                                             "slope_g", "gap")] for o in ctx.outcomes]
-    fig = Figure(figsize=(12, 3.5))
-    axes = fig.subplots(1, 3)
-    for o in ctx.outcomes:
-        rows = [row for row in o.metrics() if "loss_d" in row]
-        if not rows:
-            continue
-        st = [row["step"] for row in rows]
-        c = "C3" if o.run.label["rule"] == "rk4" else "C0"
-        lbl = f"{o.run.label['rule']} seed {o.run.seed}"
-        axes[0].plot(st, [row["loss_d"] for row in rows], color=c, lw=0.7, label=lbl)
-        axes[1].plot(st, [row["loss_g"] for row in rows], color=c, lw=0.7, label=lbl)
-        axes[2].plot(st, [row["d_real"] - row["d_fake"] for row in rows], color=c, lw=0.7,
-                     label=lbl)
-    for ax, title, ref in zip(axes, ("ℓ_D", "ℓ_G", "D(x) − D(G(z))"), (NASH_D, NASH_G, 0.0)):
-        ax.axhline(ref, color="k", ls="--", lw=0.8)
-        ax.set_title(title)
-        ax.set_xlabel("step")
-    axes[0].legend(fontsize=7)
-    fig.tight_layout()
+    fig = loss_figure({o.run.id: o.metrics() for o in ctx.outcomes},
+                      {o.run.id: "C3" if o.run.label["rule"] == "rk4" else "C0"
+                       for o in ctx.outcomes},
+                      {o.run.id: f"{o.run.label['rule']} seed {o.run.seed}"
+                       for o in ctx.outcomes})
     return Report(claims, tables=[("Second half of training, per run",
                                    ["run", "final", "ℓ_D", "ℓ_G", "dist. Nash", "slope ℓ_D",
                                     "slope ℓ_G", "D(x) − D(G(z))"], table)],
                   numbers={"per_run": per, "mean": mean}, figures={"losses.png": fig},
                   notes=["RK4: the main job's game at h = 0.16 (constant), λ = 0.01 (the "
                          "seed's); Adam: mog16_adam (lr 1e-3, β = (0.5, 0.999), simultaneous)"])
+
+
+def loss_figure(rows_by_run: dict, colors: dict, labels: dict) -> Figure:
+    """ℓ_D, ℓ_G and D(x) − D(G(z)) over steps for every run (``{run id: metrics rows}``), the
+    Nash values dashed (003 Fig. 5's panels)."""
+    fig = Figure(figsize=(12, 3.5))
+    axes = fig.subplots(1, 3)
+    for run_id, rows in rows_by_run.items():
+        rows = [row for row in rows if "loss_d" in row]
+        if not rows:
+            continue
+        st = [row["step"] for row in rows]
+        kw = dict(color=colors.get(run_id), lw=0.7, label=labels.get(run_id, run_id))
+        axes[0].plot(st, [row["loss_d"] for row in rows], **kw)
+        axes[1].plot(st, [row["loss_g"] for row in rows], **kw)
+        axes[2].plot(st, [row["d_real"] - row["d_fake"] for row in rows], **kw)
+    for ax, title, ref in zip(axes, ("ℓ_D", "ℓ_G", "D(x) − D(G(z))"), (NASH_D, NASH_G, 0.0)):
+        ax.axhline(ref, color="k", ls="--", lw=0.8)
+        ax.set_title(title)
+        ax.set_xlabel("step")
+    axes[0].legend(fontsize=7)
+    fig.tight_layout()
+    return fig
 
 
 STUDY = Study("loss_balance", "ODE-GAN (RK4) vs Adam: losses and D outputs over training",

@@ -30,12 +30,10 @@ saturated D within 5 steps in a probe); ``--gpu`` 10,000 steps at batch 64; ``--
 """
 from __future__ import annotations
 
-from matplotlib.figure import Figure
-
 from odegan_jax.reproduce import Claim, Report, Run, Study, fmt, mean_or_none
-from odegan_jax.reproduce.image_scores import (best_final, final_samples, grid_figure, pm,
-                                               score_figure, scored_rows, time_to_reach)
-from odegan_jax.reproduce.loss_balance import NASH_D, NASH_G, balance
+from odegan_jax.reproduce.image_scores import (best_final, final_samples, grid_figure, pluck,
+                                               pm, score_figure, scored_rows, time_to_reach)
+from odegan_jax.reproduce.loss_balance import NASH_D, NASH_G, balance, loss_figure
 
 SETTINGS = {"rk4": "fashion_mnist_odegan", "rk4_adam": "fashion_mnist_odegan_adam",
             "adam": "dcgan_fashion_mnist", "sngan": "sngan_fashion_mnist"}
@@ -84,13 +82,7 @@ def analyse(ctx) -> Report:
                          "steps_per_s": o.summary.get("steps_per_s") if o.ok else None}
 
     def values(setting, *path):
-        out = []
-        for o in ctx.select(setting=setting):
-            v = per[o.run.id]
-            for p in path:
-                v = v.get(p) if isinstance(v, dict) else None
-            out.append(v)
-        return out
+        return pluck(ctx, per, path, setting=setting)
 
     mean = {s: {"fid_best": mean_or_none(values(s, "fid", "best")),
                 "fid_final": mean_or_none(values(s, "fid", "final")),
@@ -202,7 +194,7 @@ def analyse(ctx) -> Report:
     colors = {o.run.id: COLORS[o.run.label["setting"]] for o in ctx.outcomes}
     figures = {"fid_over_training.png": score_figure(scored, colors=colors),
                "fid_over_time.png": score_figure(scored, colors=colors, x="time_s"),
-               "losses.png": _loss_figure(ctx, rows),
+               "losses.png": loss_figure(rows, colors, {}),
                "samples.png": grid_figure([(NAMES[s], p) for s, p in
                                            final_samples(ctx, "setting", SETTINGS)])}
     return Report(
@@ -226,28 +218,6 @@ def analyse(ctx) -> Report:
                "the ODE rules use the official schedule: h/4 = 0.01 for the first 500 steps "
                "(all of a CPU-sized run), h = 0.04 after; a probe with h = 0.04 from the "
                "first step saturated D within 5 steps (ℓ_D = 0.000, ℓ_G ≈ 33)"])
-
-
-def _loss_figure(ctx, rows: dict) -> Figure:
-    fig = Figure(figsize=(11, 3.5))
-    axes = fig.subplots(1, 3)
-    for o in ctx.outcomes:
-        r = [x for x in rows[o.run.id] if "loss_d" in x]
-        if not r:
-            continue
-        st = [x["step"] for x in r]
-        c = COLORS[o.run.label["setting"]]
-        lbl = o.run.id
-        axes[0].plot(st, [x["loss_d"] for x in r], color=c, lw=0.7, label=lbl)
-        axes[1].plot(st, [x["loss_g"] for x in r], color=c, lw=0.7, label=lbl)
-        axes[2].plot(st, [x["d_real"] - x["d_fake"] for x in r], color=c, lw=0.7, label=lbl)
-    for ax, title, ref in zip(axes, ("ℓ_D", "ℓ_G", "D(x) − D(G(z))"), (NASH_D, NASH_G, 0.0)):
-        ax.axhline(ref, color="k", ls="--", lw=0.8)
-        ax.set_title(title)
-        ax.set_xlabel("step")
-    axes[0].legend(fontsize=6)
-    fig.tight_layout()
-    return fig
 
 
 STUDY = Study("odegan_vs_adam_images", "ODE-GAN (RK4) against RK4 + Adam, Adam and SN-GAN on "

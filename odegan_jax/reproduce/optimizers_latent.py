@@ -25,12 +25,10 @@ epochs"); the table says so where that decides the verdict.
 """
 from __future__ import annotations
 
-import os
-
 import numpy as np
-from matplotlib.figure import Figure
 
 from odegan_jax.reproduce import Claim, Report, Run, Study, fmt, mean_or_none
+from odegan_jax.reproduce.image_scores import final_samples, grid_figure, score_figure
 
 LATENTS = (10, 100, 200)
 OPTIMIZERS = ("adam", "rmsprop", "sgd", "adadelta", "adagrad")
@@ -39,14 +37,11 @@ LR = 2e-4
 SCORES = 8  # scored steps per run
 
 
-def _sizes(full: bool) -> tuple:
-    """(DCGAN steps, samples per score)."""
-    return (10_000, 10_000) if full else (400, 2_000)
+SIZES = {"cpu": (400, 2_000), "gpu": (5_000, 10_000), "full": (10_000, 10_000)}
 
 
 def runs(size, seeds):
-    full = size == "full"
-    steps, samples = _sizes(full)
+    steps, samples = SIZES[size]  # DCGAN steps, samples per score
 
     def common(n):
         return (("steps", n), ("loop.score_every", max(n // SCORES, 1)),
@@ -146,8 +141,9 @@ def analyse(ctx) -> Report:
                  "not reproduced")
     gp_verdict = ("not run" if fid["wgan"] is None or fid["wgan_gp"] is None else
                   "reproduced" if fid["wgan_gp"] < fid["wgan"] else "not reproduced")
-    short = "" if ctx.full else (" At the CPU size (400 DCGAN steps, well under one epoch) "
-                                 "this reads early training only.")
+    short = "" if ctx.full else (
+        f" At the {ctx.size.upper()} size ({SIZES[ctx.size][0]:,} DCGAN steps against 002's "
+        "10,000 epochs) this reads early training only.")
 
     def listing(values, pattern):
         return ", ".join(f"{k} {fmt(v, pattern)}" for k, v in values.items())
@@ -181,8 +177,8 @@ def analyse(ctx) -> Report:
               f"{fmt(fid['wgan_gp'], '{:.1f}')} (equal critic updates)", gp_verdict,
               "both at a fifth of the DCGAN runs' generator steps." + short),
     ]
-    figures = {"fid_over_training.png": _fid_figure(scored),
-               "samples.png": _samples_figure(ctx, settings)}
+    figures = {"fid_over_training.png": score_figure(scored),
+               "samples.png": grid_figure(final_samples(ctx, "setting", settings), ncols=5)}
     return Report(claims,
                   tables=[("Per run (classifier FID / IS on the run's samples; std of "
                            "loss_d over the second half of the run)",
@@ -199,41 +195,8 @@ def analyse(ctx) -> Report:
                          "(fid_real_test_vs_train in each run's metrics.jsonl)"])
 
 
-def _fid_figure(scored: dict) -> Figure:
-    fig = Figure(figsize=(7, 4))
-    ax = fig.subplots()
-    for run_id, rows in scored.items():
-        if rows:
-            ax.plot([r["step"] for r in rows], [r["fid"] for r in rows], marker=".",
-                    lw=0.9, label=run_id)
-    ax.set_xlabel("step (WGANs: generator iterations)")
-    ax.set_ylabel("FID (classifier features)")
-    ax.set_yscale("log")
-    ax.legend(fontsize=6)
-    ax.set_title("FID over training")
-    fig.tight_layout()
-    return fig
-
-
-def _samples_figure(ctx, settings) -> Figure:
-    """Each setting's final sample grid (the run's samples.png), first seed."""
-    from PIL import Image
-    fig = Figure(figsize=(2.4 * 5, 2.6 * 2))
-    axes = fig.subplots(2, 5).ravel()
-    for ax, setting in zip(axes, settings):
-        ax.set_axis_off()
-        ax.set_title(setting, fontsize=8)
-        found = [o for o in ctx.select(setting=setting) if o.ok]
-        path = os.path.join(found[0].dir, "samples.png") if found else ""
-        if path and os.path.exists(path):
-            ax.imshow(np.asarray(Image.open(path)), cmap="gray")
-    for ax in axes[len(settings):]:
-        ax.set_axis_off()
-    fig.tight_layout()
-    return fig
-
-
 STUDY = Study("optimizers_latent", "002's latent sizes, optimisers and WGANs on Fashion-MNIST "
               "images", "002 Experiments B, D, E; 004", runs, analyse, seeds=(0,),
               sizes="400 DCGAN steps per run, 80 for the WGANs, FID on 2,000 samples "
-                    "(--full: 10,000 / 2,000 steps, 10,000 samples)")
+                    "(--full: 10,000 / 2,000 steps, 10,000 samples)",
+              gpu="5,000 DCGAN steps, 1,000 for the WGANs, FID on 10,000 samples")
