@@ -217,7 +217,12 @@ def analyse(ctx) -> Report:
                "against train is the floor (fid_real_test_vs_train in metrics.jsonl)",
                "the ODE rules use the official schedule: h/4 = 0.01 for the first 500 steps "
                "(all of a CPU-sized run), h = 0.04 after; a probe with h = 0.04 from the "
-               "first step saturated D within 5 steps (ℓ_D = 0.000, ℓ_G ≈ 33)"])
+               "first step saturated D within 5 steps (ℓ_D = 0.000, ℓ_G ≈ 33)"]
+        + [f"{run_id}: D saturated (second-half mean ℓ_D {p['balance']['loss_d']:.4f}, ℓ_G "
+           f"{p['balance']['loss_g']:.1f}); G never left its start (best FID "
+           f"{fmt(p['fid']['best'], '{:.1f}')}). Its numbers are in every mean above, as "
+           "fixed before the run" for run_id, p in per.items()
+           if p["balance"].get("loss_d") is not None and p["balance"]["loss_d"] < 0.01])
 
 
 STUDY = Study("odegan_vs_adam_images", "ODE-GAN (RK4) against RK4 + Adam, Adam and SN-GAN on "
