@@ -110,6 +110,7 @@ def loss_figure(rows_by_run: dict, colors: dict, labels: dict) -> Figure:
         ax.set_xlabel("step")
         if ax.get_ylim()[1] > 50:  # a saturated run's losses would flatten the others
             ax.set_yscale("symlog", linthresh=1.0)
+            ax.set_ylim(bottom=0.0)  # the non-saturating losses are ≥ 0
             ax.set_title(title + " (symlog)")
     axes[0].legend(fontsize=7)
     fig.tight_layout()
