@@ -106,10 +106,11 @@ def analyse(ctx) -> Report:
     per, cells = {}, {}
     for o in ctx.outcomes:
         sc = scored[o.run.id]
+        is_scores = best_final(sc, "is", False)
         p = {"depth": o.run.label["depth"], "bn": o.run.label["bn"], "status": o.status,
-             "is": best_final(sc, "is", False), "fid": best_final(sc, "fid", True),
-             "is_std_at_best": next((r.get("is_std") for r in sc if r["step"] ==
-                                     best_final(sc, "is", False)["best_step"]), None),
+             "is": is_scores, "fid": best_final(sc, "fid", True),
+             "is_std_at_best": next((r.get("is_std") for r in sc
+                                     if r["step"] == is_scores["best_step"]), None),
              **(cached(ctx, f"class_share_{o.run.id}_n{samples}", (o,),
                        lambda: _class_share(o, samples)) if o.ok else {})}
         per[o.run.id] = p

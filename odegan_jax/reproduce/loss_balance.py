@@ -33,9 +33,12 @@ def runs(size, seeds):
     return out
 
 
-def balance(o) -> dict:
-    rows = [r for r in o.metrics() if "loss_d" in r]
-    if not o.ok or not rows:
+def balance(o, rows=None) -> dict:
+    """Second-half loss balance of a run; ``rows``: its metrics rows when already read."""
+    if not o.ok:
+        return {}
+    rows = [r for r in (o.metrics() if rows is None else rows) if "loss_d" in r]
+    if not rows:
         return {}
     steps = np.array([r["step"] for r in rows], float)
     half = steps >= steps[-1] / 2

@@ -77,7 +77,7 @@ def analyse(ctx) -> Report:
                          "status": o.status, "fid": best_final(sc, "fid", True),
                          "is": best_final(sc, "is", False),
                          "kid": best_final(sc, "kid", True),
-                         "balance": balance(o) if o.ok else {},
+                         "balance": balance(o, rows[o.run.id]),
                          "wall_time_s": o.summary.get("wall_time_s") if o.ok else None,
                          "steps_per_s": o.summary.get("steps_per_s") if o.ok else None}
 
