@@ -1,4 +1,5 @@
-"""Resident memory over a 10,000-step MoG16 run (the main job's settings, shortened).
+"""Resident memory over a 10,000-step MoG16 run (``mog16_rk4``, the larger of the 2D
+configs, shortened).
 
     python benchmarks/memory.py --json benchmarks/results/memory_cpu.json
 

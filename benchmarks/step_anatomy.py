@@ -2,9 +2,9 @@
 
     python benchmarks/step_anatomy.py --json benchmarks/results/step_anatomy_cpu.json
 
-For the main job (``mog16_rk4``: 2×50 MLPs, RK4 joint, λ 0.3) and the notebook's task
-(``mog16_official``: 2×25, RK4 frozen, λ 0.07) it measures, each in a fresh process so XLA's
-flags can differ:
+For ``mog16_rk4`` (2×50 MLPs, batch 512, RK4 joint, λ 0.3; the main job until 2026-11-24)
+and the notebook's task (``mog16_official``: 2×25, RK4 frozen, λ 0.07) it measures, each in
+a fresh process so XLA's flags can differ:
 
 * ms per step with ``k`` steps fused in one ``lax.scan`` call (k = 1, 10, 100, 1000);
 * the same under XLA's CPU threading choices (default Eigen thread pool, or one thread);

@@ -1,4 +1,4 @@
-"""ODE-GAN with Euler steps on the 16-Gaussian grid: the main job with another integrator.
+"""ODE-GAN with Euler steps on the 16-Gaussian grid: mog16_rk4 with another integrator.
 
 The order study (003 §5.2.1): Euler needs a far smaller step than RK4 (h = 0.04 here; at the
 main job's h = 0.6 it diverges within a few steps: try --config.rule.h=0.6).

@@ -14,7 +14,7 @@ one place (with the training loop) that writes files.
                                                 the seeds' experiments into W/NAME/table.md
 
 ``--config`` takes the name of a file in ``configs/`` (e.g. ``mog16_official``) or a path to a
-config file defining ``get_config()``; without it, the main job (``mog16_rk4``) runs. Any
+config file defining ``get_config()``; without it, the main job (``mog16_main``) runs. Any
 value can be overridden: ``--config.seed=3 --config.rule.h=0.05``.
 """
 from __future__ import annotations

@@ -2,7 +2,8 @@
 
 This module sits at the bottom of the package: it imports nothing from ``odegan_jax``.
 
-* :func:`base_config`: the defaults (the main job). Experiment files in ``configs/`` start from
+* :func:`base_config`: the defaults (``mog16_rk4``; the main job ``mog16_main`` halves the
+  batch and narrows the networks). Experiment files in ``configs/`` start from
   it and change what their experiment needs.
 * :func:`load_config` / :func:`resolve_config`: a config by name (``configs/NAME.py``) or path,
   with ``--config.a.b=value`` overrides typed like the defaults (:func:`apply_override`).
@@ -24,7 +25,7 @@ from typing import Mapping, Sequence
 import ml_collections
 from ml_collections import config_dict
 
-DEFAULT_CONFIG = "mog16_rk4"
+DEFAULT_CONFIG = "mog16_main"  # the main job (`odegan train` with no --config)
 
 
 class ConfigError(ValueError):
@@ -32,7 +33,7 @@ class ConfigError(ValueError):
 
 
 def base_config() -> ml_collections.ConfigDict:
-    """Defaults shared by all experiments (the main job: ODE-GAN RK4 on the 16-Gaussian grid)."""
+    """Defaults shared by all experiments (``mog16_rk4``: ODE-GAN RK4 on the 16-Gaussian grid)."""
     c = ml_collections.ConfigDict()
     c.name = "mog16_rk4"  # run name; default workdir is runs/<name>-<seed>
     c.seed = 0  # the only source of randomness

@@ -67,15 +67,15 @@ def test_1_resuming_with_another_config_is_refused_unless_asked(finished, tmp_pa
 
 
 def test_1_the_default_workdir_encodes_the_overrides(tmp_path):
-    from odegan_jax.config import load_config, resolve_config
+    from odegan_jax.config import DEFAULT_CONFIG, load_config, resolve_config
     from odegan_jax.rundir import default_workdir
-    ref = load_config("mog16_rk4")
-    assert default_workdir(resolve_config(None, []), ref) == os.path.join("runs", "mog16_rk4-0")
+    ref = load_config(DEFAULT_CONFIG)
+    assert default_workdir(resolve_config(None, []), ref) == os.path.join("runs", f"{DEFAULT_CONFIG}-0")
     seed = default_workdir(resolve_config(None, ["--config.seed=3", "--config.steps=9"]), ref)
-    assert seed == os.path.join("runs", "mog16_rk4-3")  # seed and steps: same family of runs
+    assert seed == os.path.join("runs", f"{DEFAULT_CONFIG}-3")  # seed and steps: same family of runs
     a = default_workdir(resolve_config(None, ["--config.rule.h=0.3"]), ref)
     b = default_workdir(resolve_config(None, ["--config.rule.h=0.4"]), ref)
-    assert a.startswith(os.path.join("runs", "mog16_rk4-0-")) and a != b
+    assert a.startswith(os.path.join("runs", f"{DEFAULT_CONFIG}-0-")) and a != b
 
 
 def test_2_a_stray_step_folder_is_set_aside_and_the_run_resumes_exactly(finished, tmp_path,
@@ -299,7 +299,8 @@ def test_10_a_rolled_back_run_resumed_goes_on_with_its_halved_h(tmp_path, capsys
     """h x8 over steps 21-30 blows up; rollback goes back to step 20 with h halved. A run
     stopped at step 40 and extended to 60 must end where an uninterrupted 60-step run ends
     (before the fix the resumed process went back to the configured h)."""
-    args = ["train", "--config.loop.steps_per_call=10", "--config.loop.log_every=10",
+    args = ["train", "--config", "mog16_rk4", "--config.loop.steps_per_call=10",
+            "--config.loop.log_every=10",
             "--config.loop.eval_samples=200", "--config.loop.plot=false",
             "--config.loop.checkpoint_every=10", "--config.rule.schedule_boundaries=(20,30)",
             "--config.rule.schedule_scales=(1.0,8.0,1.0)", "--config.loop.nonfinite=rollback"]
