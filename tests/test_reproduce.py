@@ -326,6 +326,13 @@ def test_image_studies_have_a_gpu_size_and_the_others_refuse_it(tmp_path, capsys
         cpu, gpu = (dict(mod.STUDY.runs(size, (0,))[0].overrides)["steps"]
                     for size in ("cpu", "gpu"))
         assert mod.STUDY.gpu and gpu > cpu
+        # every run of the GPU and full sizes is a valid config (none has run on a GPU yet)
+        from odegan_jax.config import resolve_config, validate
+        from odegan_jax.reproduce import override_text
+        for size in ("gpu", "full"):
+            for run in mod.STUDY.runs(size, mod.STUDY.seeds):
+                validate(resolve_config(run.config, [f"--config.seed={run.seed}"] + [
+                    f"--config.{k}={override_text(v)}" for k, v in run.overrides]))
     r = odegan_here(capsys, "reproduce", "order_study", "--gpu", "--workdir", str(tmp_path))
     assert r.returncode == 2 and "order_study has no --gpu size" in r.stderr
     r = odegan_here(capsys, "reproduce", "order_study", "--gpu", "--full")
