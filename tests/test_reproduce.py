@@ -326,13 +326,15 @@ def test_image_studies_have_a_gpu_size_and_the_others_refuse_it(tmp_path, capsys
         cpu, gpu = (dict(mod.STUDY.runs(size, (0,))[0].overrides)["steps"]
                     for size in ("cpu", "gpu"))
         assert mod.STUDY.gpu and gpu > cpu
-        # every run of the GPU and full sizes is a valid config (none has run on a GPU yet)
+        # every run of the GPU and full sizes is a valid config (none has run on a GPU yet),
+        # read from the command line the driver would run
         from odegan_jax.config import resolve_config, validate
-        from odegan_jax.reproduce import override_text
+        from odegan_jax.reproduce import train_command
         for size in ("gpu", "full"):
             for run in mod.STUDY.runs(size, mod.STUDY.seeds):
-                validate(resolve_config(run.config, [f"--config.seed={run.seed}"] + [
-                    f"--config.{k}={override_text(v)}" for k, v in run.overrides]))
+                args = train_command(run, str(tmp_path / run.id))
+                validate(resolve_config(run.config, [a for a in args
+                                                     if a.startswith("--config.")]))
     r = odegan_here(capsys, "reproduce", "order_study", "--gpu", "--workdir", str(tmp_path))
     assert r.returncode == 2 and "order_study has no --gpu size" in r.stderr
     r = odegan_here(capsys, "reproduce", "order_study", "--gpu", "--full")

@@ -101,8 +101,9 @@ def test_non_finite_stops_with_the_step_and_keeps_checkpoints(tmp_path):
 
 # the spike below is calibrated on mog16_rk4's 2×50 networks (the main job's 2×32 ones at
 # batch 256 survive it)
-RETRY_ARGS = ["train", "--config", "mog16_rk4", "--config.steps=60", "--config.loop.steps_per_call=10",
-              "--config.loop.log_every=10", "--config.loop.eval_samples=200",
+RETRY_ARGS = ["train", "--config", "mog16_rk4", "--config.steps=60",
+              "--config.loop.steps_per_call=10", "--config.loop.log_every=10",
+              "--config.loop.eval_samples=200",
               "--config.loop.plot=false", "--config.loop.checkpoint_every=0",
               "--config.rule.schedule_boundaries=(20,30)"]
 SPIKE = "--config.rule.schedule_scales=(1.0,8.0,1.0)"  # h x8 over steps 21-30 blows up

@@ -70,9 +70,11 @@ def test_1_the_default_workdir_encodes_the_overrides(tmp_path):
     from odegan_jax.config import DEFAULT_CONFIG, load_config, resolve_config
     from odegan_jax.rundir import default_workdir
     ref = load_config(DEFAULT_CONFIG)
-    assert default_workdir(resolve_config(None, []), ref) == os.path.join("runs", f"{DEFAULT_CONFIG}-0")
+    assert default_workdir(resolve_config(None, []), ref) == os.path.join(
+        "runs", f"{DEFAULT_CONFIG}-0")
     seed = default_workdir(resolve_config(None, ["--config.seed=3", "--config.steps=9"]), ref)
-    assert seed == os.path.join("runs", f"{DEFAULT_CONFIG}-3")  # seed and steps: same family of runs
+    # seed and steps: the same family of runs
+    assert seed == os.path.join("runs", f"{DEFAULT_CONFIG}-3")
     a = default_workdir(resolve_config(None, ["--config.rule.h=0.3"]), ref)
     b = default_workdir(resolve_config(None, ["--config.rule.h=0.4"]), ref)
     assert a.startswith(os.path.join("runs", f"{DEFAULT_CONFIG}-0-")) and a != b

@@ -40,8 +40,8 @@ def analyse(ctx) -> Report:
                                                       "not reproduced")
     claims = [Claim(
         "the main job covers 16/16 modes with ≥ 80% high-quality samples",
-        "ours (README; BUILD_NOTES \"Main job\")", "16/16, ≥ 80% for every seed (seeds 0–3 chose the settings; "
-        "the earlier main job mog16_rk4: 15 of these 16 seeds, BUILD_NOTES)",
+        "ours (README; BUILD_NOTES \"Main job\")", "16/16, ≥ 80% for every seed (seeds 0–3 "
+        "chose the settings; the earlier main job mog16_rk4: 15 of these 16 seeds, BUILD_NOTES)",
         f"{passed}/{n} seeds pass; median HQ {100 * float(np.median(hqs)):.1f}%, "
         f"median modes {int(np.median(modes)) if modes else '–'}" if hqs else "no finished run",
         verdict,
