@@ -117,7 +117,7 @@ def base_config() -> ml_collections.ConfigDict:
     c.optimizer.initial_accumulator_value = config_dict.placeholder(float)
 
     c.loop = ml_collections.ConfigDict()
-    c.loop.steps_per_call = 100  # training steps fused in one compiled call (MLPs only)
+    c.loop.steps_per_call = 100  # steps fused in one compiled call (MLPs, conv nets on GPUs)
     c.loop.log_every = 100  # metrics.jsonl cadence (steps); 2D rows carry modes / HQ share
     c.loop.eval_samples = 10_000  # 2D: samples for the modes / HQ share at every logged step
     c.loop.plot = True  # write PNG plots at the end

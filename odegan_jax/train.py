@@ -39,7 +39,7 @@ def make_train_fn(exp: Experiment, num_steps: int, mesh=None) -> Callable:
     """A jitted function running ``num_steps`` training steps: ``(state, train) -> (state,
     metrics)`` with metrics stacked over steps. Minibatches are drawn inside, from the step
     counter, so the data position is part of the state. Several steps are fused with
-    ``lax.scan`` (fine for MLPs; keep ``steps_per_call = 1`` for conv nets on CPU)."""
+    ``lax.scan`` (MLPs; conv nets on GPUs: :func:`steps_per_call` keeps them at 1 on CPU)."""
     cfg = exp.config
 
     def one(state, train):
@@ -73,9 +73,12 @@ def jit_steps(exp: Experiment, run: Callable) -> Callable:
 
 def steps_per_call(exp: Experiment) -> int:
     """Training steps fused in one compiled call: ``loop.steps_per_call`` for 2D data (MLP
-    steps in ``lax.scan``), 1 for conv nets (XLA on CPU differentiates convolutions inside
-    loops 5-15x slower, JAX issue 12868)."""
-    return exp.config.loop.steps_per_call if exp.dataset.sample_shape == (2,) else 1
+    steps in ``lax.scan``) and for conv nets on an accelerator (one call per step would leave
+    the GPU idle while the host reads each step's metrics); 1 for conv nets on CPU (XLA on CPU
+    differentiates convolutions inside loops 5-15x slower, JAX issue 12868)."""
+    if exp.dataset.sample_shape == (2,) or jax.default_backend() != "cpu":
+        return exp.config.loop.steps_per_call
+    return 1
 
 
 def train(config: ml_collections.ConfigDict, workdir: Optional[str] = None, *,

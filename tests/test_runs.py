@@ -214,3 +214,23 @@ def test_logged_2d_metrics_reuse_one_compiled_sampler_at_fixed_latents(caplog):
                                rtol=1e-5, atol=1e-6)
     np.testing.assert_array_equal(first, again)
     assert not np.allclose(first, second)
+
+
+def test_conv_nets_fuse_steps_on_accelerators_only(monkeypatch):
+    """One compiled call per conv-net step on CPU (XLA differentiates convolutions in loops
+    slowly there); ``loop.steps_per_call`` on a GPU, where one call per step leaves the GPU
+    waiting on the host (BUILD_NOTES, "GPU"); MLPs fuse everywhere."""
+    from types import SimpleNamespace
+
+    import jax
+
+    from odegan_jax import train
+    from odegan_jax.config import base_config
+
+    config = base_config()
+    config.loop.steps_per_call = 50
+    image, points = (SimpleNamespace(config=config, dataset=SimpleNamespace(sample_shape=s))
+                     for s in ((28, 28, 1), (2,)))
+    for backend, image_calls in (("cpu", 1), ("gpu", 50), ("tpu", 50)):
+        monkeypatch.setattr(jax, "default_backend", lambda b=backend: b)
+        assert (train.steps_per_call(image), train.steps_per_call(points)) == (image_calls, 50)

@@ -1,6 +1,7 @@
 """odegan_jax.xla_cpu: programs compiled with the unrolled threefry lowering on CPU draw
 JAX's own random bits (JAX's default, the rolled lowering, is the reference) without the
-rolled loops, and only the programs compiled inside get it."""
+rolled loops, and only the programs compiled inside get it. And the XLA flag the package sets
+on import (deterministic GPU programs)."""
 from __future__ import annotations
 
 import jax
@@ -26,3 +27,26 @@ def test_unrolled_threefry_draws_the_same_bits_without_loops():
     for a, b in zip(default(key), fast(key)):
         a, b = np.asarray(a), np.asarray(b)
         assert a.dtype == b.dtype and np.array_equal(a, b)
+
+
+def _xla_flags_after_import(env: dict) -> str:
+    """XLA_FLAGS as a fresh interpreter sees them after ``import odegan_jax``."""
+    import os
+    import subprocess
+    import sys
+    base = {k: v for k, v in os.environ.items()
+            if k not in ("XLA_FLAGS", "ODEGAN_GPU_DETERMINISTIC")}
+    out = subprocess.run([sys.executable, "-c", "import os, odegan_jax; "
+                          "print(os.environ.get('XLA_FLAGS', ''))"],
+                         env={**base, **env}, capture_output=True, text=True, check=True)
+    return out.stdout.strip()
+
+
+def test_import_asks_for_deterministic_gpu_programs_unless_told_not_to():
+    assert _xla_flags_after_import({}) == "--xla_gpu_deterministic_ops=true"
+    assert _xla_flags_after_import({"XLA_FLAGS": "--xla_cpu_enable_fast_math=false"}) == (
+        "--xla_cpu_enable_fast_math=false --xla_gpu_deterministic_ops=true")
+    # the user's own choice and the opt-out are left alone
+    assert _xla_flags_after_import({"XLA_FLAGS": "--xla_gpu_deterministic_ops=false"}) == (
+        "--xla_gpu_deterministic_ops=false")
+    assert _xla_flags_after_import({"ODEGAN_GPU_DETERMINISTIC": "0"}) == ""
