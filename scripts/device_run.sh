@@ -7,6 +7,7 @@ set -u
 python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --no-build-isolation \
   --upgrade --target /tmp/site .whl/*.whl . || exit 1
 export PYTHONPATH=/tmp/site PYTHONUNBUFFERED=1
+ln -sfn ../configs odegan_jax/configs  # the benchmarks import the tree's package (see pyproject)
 mkdir -p $OUT/sweep /tmp/sw/scripts && cp scripts/sweep.py /tmp/sw/scripts/  # not the source tree
 CORE=0
 # The sweeps below (2026-11-22) varied the main job as it then was; pinned here so they

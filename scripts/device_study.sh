@@ -10,6 +10,9 @@ set -u
 python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --no-build-isolation \
   --upgrade --target /tmp/site .whl/*.whl . || exit 1
 export PYTHONPATH=/tmp/site PYTHONUNBUFFERED=1 CI=true
+# `python3 -m` from the tree imports the tree's package: map odegan_jax.configs to configs/ as
+# the installed package does (without it every config load fails there)
+ln -sfn ../configs odegan_jax/configs
 mkdir -p ~/.odegan_jax/data/fashion_mnist gpu_results
 cp -n .data/fashion_mnist/* ~/.odegan_jax/data/fashion_mnist/
 nvidia-smi -L

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Issue 14's GPU measurements on a lent GPU machine (the `device` tool; no network there).
+# Carry .whl (the wheels the device lacks, see device_run.sh) and .data/fashion_mnist (cp
+# /usr/share/datasets/fashion-mnist/* .data/fashion_mnist/). PART picks what runs (a device
+# command stops at 10 minutes):
+#   PART=1: the main job twice in fresh processes (`time CI=true odegan train`), the
+#           population benchmark (N = 1, 8, 64)
+#   PART=2: DCGAN-28 and NGAN steps next to PyTorch on the same GPU, then the GPU busy share
+#   PART=3: the main job's seeds 0-63 as one population (`--population seed=0:64`)
+#   PART=4: the GPU busy share over 3,000 steps; the cost of deterministic GPU programs
+# Results land in $OUT (JSON and logs). No `| tail` on the long commands: a command killed at
+# its limit would print nothing. Measured 2026-11-24: PART=1 ~4 min, PART=2 (ROUNDS=1) over
+# 9 min (each gpu_busy child 1-2 min: the trace's conversion), PART=4 over 6.5 min.
+set -u
+python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --no-build-isolation \
+  --upgrade --target /tmp/site .whl/*.whl . || exit 1
+export PYTHONPATH=/tmp/site PYTHONUNBUFFERED=1 CI=true
+# run from the tree, as the benchmarks import it: the package maps odegan_jax.configs to configs/
+ln -sfn ../configs odegan_jax/configs
+mkdir -p ~/.odegan_jax/data/fashion_mnist
+cp -n .data/fashion_mnist/* ~/.odegan_jax/data/fashion_mnist/ 2>/dev/null
+nvidia-smi -L
+python3 -c "import jax; print(jax.__version__, jax.devices())"
+case ${PART:-1} in
+1)
+  for i in 1 2; do  # fresh processes, cold and then warm disk caches (no XLA cache is kept)
+    /usr/bin/time -f "main job run $i: %e s wall" python3 -m odegan_jax.cli train \
+      --workdir /tmp/main$i 2>&1 | tail -3
+  done
+  python3 benchmarks/population.py --config mog16_main --sizes 1,8,64 \
+    --json $OUT/population_h100.json
+  ;;
+2)
+  python3 benchmarks/dcgan_vs_torch.py --torch-python python3 --device cuda \
+    --models dcgan28,ngan --variants nhwc,fused --rounds ${ROUNDS:-2} --reps 20 \
+    --json $OUT/images_vs_torch_h100.json
+  python3 benchmarks/gpu_busy.py --steps 1000 --per-call ${PER_CALL:-0,1} \
+    --json $OUT/gpu_busy_h100.json
+  ;;
+4)  # the GPU busy share over a longer run; what deterministic GPU programs cost
+  python3 benchmarks/gpu_busy.py --configs dcgan_fashion_mnist --steps 3000 --per-call 0 \
+    --json $OUT/gpu_busy_h100.json
+  python3 benchmarks/loop_host_time.py --config dcgan_fashion_mnist --steps 3000 \
+    --json $OUT/loop_host_time_h100.json
+  for det in 1 0 1 0; do  # the package's default (1) against XLA's own choice (0)
+    ODEGAN_GPU_DETERMINISTIC=$det /usr/bin/time -f "main job, deterministic=$det: %e s wall" \
+      python3 -m odegan_jax.cli train --workdir /tmp/det$det-$RANDOM 2>&1 | tail -2
+  done
+  for det in 1 0; do
+    ODEGAN_GPU_DETERMINISTIC=$det python3 benchmarks/dcgan_vs_torch.py --torch-python python3 \
+      --device cuda --models dcgan28,ngan --variants fused --rounds 1 --reps 20 \
+      --json $OUT/images_deterministic_$det.json
+  done
+  ;;
+esac
