@@ -1,0 +1,145 @@
+"""G's 4×4 stride-2 transposed convolution (M0_B's 128→64 layer, batch 64, 7×7 → 14×14),
+forward and forward+backward on this CPU, in other mathematically equal forms, against
+``models.layers.ConvTranspose`` as it is (four sub-pixel 2×2 convolutions, interleaved).
+
+    python benchmarks/conv_transpose_variants.py
+
+* ``im2col``: each phase as one matrix product of 2×2 patches (built by concatenating four
+  shifted slices) with that phase's kernel taps;
+* ``batched``: the four products as one batched ``einsum``;
+* ``grouped``: one convolution with ``feature_group_count=4`` over the four shifted inputs;
+* ``hybrid``: ``im2col``'s forward with a ``custom_vjp``: the input gradient is the current
+  layer's, each phase's weight gradient one matrix product of its saved patches with that
+  phase of the output gradient.
+
+Prints each variant's largest difference from the current layer (outputs; for ``hybrid`` the
+gradients too) and median times over 20 calls, two rounds. A probe for issue 14 item 5: the
+layer is not changed by it.
+"""
+import os
+import statistics
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import jax  # noqa: E402
+import jax.numpy as jnp  # noqa: E402
+
+from odegan_jax.models.layers import _PHASE_TAPS, ConvTranspose  # noqa: E402
+
+B, H, C, O = 64, 7, 128, 64
+PHASES = ((0, 0), (0, 1), (1, 0), (1, 1))
+LAYER = ConvTranspose(O, (4, 4), strides=(2, 2), padding=((2, 2), (2, 2)), use_bias=False)
+
+
+def current(x, k):
+    return LAYER.apply({"params": {"kernel": k}}, x)
+
+
+def _taps(a: int):
+    return jnp.asarray([tap for tap, _ in _PHASE_TAPS[a]])
+
+
+def phase_kernels(k) -> list:
+    """The 2×2 kernel of each output phase, in PHASES order."""
+    return [k[_taps(a)][:, _taps(c)] for a, c in PHASES]
+
+
+def patches(x) -> list:
+    """Per phase, the 2×2 input patches of every output position: ``[b·h·w, 4·C]``."""
+    b, h, w, cin = x.shape
+    xp = jnp.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
+    return [jnp.concatenate([xp[:, a + dy:a + dy + h, c + dx:c + dx + w, :]
+                             for dy in (0, 1) for dx in (0, 1)], axis=-1).reshape(-1, 4 * cin)
+            for a, c in PHASES]
+
+
+def interleave(outs: list, b: int, h: int, w: int):
+    y = jnp.stack([jnp.stack(outs[0:2], 3), jnp.stack(outs[2:4], 3)], 2)
+    return y.reshape(b, 2 * h, 2 * w, -1)
+
+
+def im2col(x, k):
+    b, h, w, cin = x.shape
+    return interleave([(p @ s.reshape(4 * cin, -1)).reshape(b, h, w, -1)
+                       for p, s in zip(patches(x), phase_kernels(k))], b, h, w)
+
+
+def batched(x, k):
+    b, h, w, cin = x.shape
+    kernels = jnp.stack([s.reshape(4 * cin, -1) for s in phase_kernels(k)])
+    y = jnp.einsum("pnk,pko->pno", jnp.stack(patches(x)), kernels).reshape(2, 2, b, h, w, -1)
+    return y.transpose(2, 3, 0, 4, 1, 5).reshape(b, 2 * h, 2 * w, -1)
+
+
+def grouped(x, k):
+    b, h, w, cin = x.shape
+    xp = jnp.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
+    shifted = jnp.concatenate([xp[:, a:a + h + 1, c:c + w + 1, :] for a, c in PHASES], -1)
+    y = jax.lax.conv_general_dilated(shifted, jnp.concatenate(phase_kernels(k), axis=-1),
+                                     (1, 1), "VALID", dimension_numbers=("NHWC", "HWIO", "NHWC"),
+                                     feature_group_count=4)
+    return y.reshape(b, h, w, 2, 2, -1).transpose(0, 1, 3, 2, 4, 5).reshape(b, 2 * h, 2 * w, -1)
+
+
+@jax.custom_vjp
+def hybrid(x, k):
+    return im2col(x, k)
+
+
+def _hybrid_fwd(x, k):
+    return im2col(x, k), (x, k)
+
+
+def _hybrid_bwd(res, gy):
+    x, k = res
+    cin = x.shape[-1]
+    gx = jax.vjp(lambda x_: current(x_, k), x)[1](gy)[0]
+    dk = jnp.zeros_like(k)
+    for (a, c), p in zip(PHASES, patches(x)):
+        d = (p.T @ gy[:, a::2, c::2, :].reshape(-1, gy.shape[-1])).reshape(2, 2, cin, -1)
+        dk = dk.at[_taps(a)[:, None], _taps(c)[None, :]].add(d)  # each tap is one phase's
+    return gx, dk
+
+
+hybrid.defvjp(_hybrid_fwd, _hybrid_bwd)
+
+
+def timed(f, x, k, g, reps: int = 20) -> tuple[float, float]:
+    """Median ms of the jitted forward and of forward + backward (the pullback of g)."""
+    out = []
+    for fn in (jax.jit(f), jax.jit(lambda x, k: jax.vjp(f, x, k)[1](g))):
+        jax.block_until_ready(fn(x, k))
+        ts = []
+        for _ in range(reps):
+            t0 = time.perf_counter()
+            jax.block_until_ready(fn(x, k))
+            ts.append(1000 * (time.perf_counter() - t0))
+        out.append(statistics.median(ts))
+    return out[0], out[1]
+
+
+def main():
+    x = jax.random.normal(jax.random.PRNGKey(0), (B, H, H, C))
+    k = jax.random.normal(jax.random.PRNGKey(1), (4, 4, C, O)) * 0.02
+    g = jax.random.normal(jax.random.PRNGKey(2), (B, 2 * H, 2 * H, O))
+    variants = {"current": current, "im2col": im2col, "batched": batched, "grouped": grouped,
+                "hybrid": hybrid}
+    ref = current(x, k)
+    grads = jax.jit(lambda x, k: jax.vjp(current, x, k)[1](g))(x, k)
+    hybrid_grads = jax.jit(lambda x, k: jax.vjp(hybrid, x, k)[1](g))(x, k)
+    for name, f in variants.items():
+        print(f"{name}: max |output − current| {float(jnp.max(jnp.abs(f(x, k) - ref))):.3g}")
+    print("hybrid: max |gradient − current| input "
+          f"{float(jnp.max(jnp.abs(hybrid_grads[0] - grads[0]))):.3g}, kernel "
+          f"{float(jnp.max(jnp.abs(hybrid_grads[1] - grads[1]))):.3g} "
+          f"(largest kernel gradient {float(jnp.max(jnp.abs(grads[1]))):.3g})")
+    for rnd in range(2):
+        for name, f in variants.items():
+            fwd, both = timed(f, x, k, g)
+            print(f"round {rnd} {name:8s} forward {fwd:6.1f} ms, forward+backward {both:6.1f} ms")
+
+
+if __name__ == "__main__":
+    main()
