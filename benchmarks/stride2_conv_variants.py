@@ -1,8 +1,11 @@
-"""G's 4×4 stride-2 transposed convolution (M0_B's 128→64 layer, batch 64, 7×7 → 14×14),
-forward and forward+backward on this CPU, in other mathematically equal forms, against
-``models.layers.ConvTranspose`` as it is (four sub-pixel 2×2 convolutions, interleaved).
+"""M0_B's two 4×4 stride-2 layers, batch 64, forward and forward+backward on this CPU, in
+other mathematically equal forms, against the layers as they are.
 
-    python benchmarks/conv_transpose_variants.py
+    python benchmarks/stride2_conv_variants.py            # G's 128→64 transposed conv
+    python benchmarks/stride2_conv_variants.py --layer d  # D's 64→128 conv
+
+``--layer g`` (7×7×128 → 14×14×64), against ``models.layers.ConvTranspose`` (four sub-pixel
+2×2 convolutions, interleaved):
 
 * ``im2col``: each phase as one matrix product of 2×2 patches (built by concatenating four
   shifted slices) with that phase's kernel taps;
@@ -12,10 +15,16 @@ forward and forward+backward on this CPU, in other mathematically equal forms, a
   layer's, each phase's weight gradient one matrix product of its saved patches with that
   phase of the output gradient.
 
+``--layer d`` (14×14×64 → 7×7×128, PyTorch padding 1), against flax's ``nn.Conv``:
+``im2col`` (one matrix product of the 4×4 patches, built from 16 strided slices) and
+``hybrid`` (its forward; the current input gradient; the weight gradient one product of the
+patches with the output gradient).
+
 Prints each variant's largest difference from the current layer (outputs; for ``hybrid`` the
 gradients too) and median times over 20 calls, two rounds. A probe for issue 14 item 5: the
-layer is not changed by it.
+layers are not changed by it.
 """
+import argparse
 import os
 import statistics
 import sys
@@ -23,6 +32,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+import flax.linen as nn  # noqa: E402
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 
@@ -106,6 +116,44 @@ def _hybrid_bwd(res, gy):
 hybrid.defvjp(_hybrid_fwd, _hybrid_bwd)
 
 
+D_CONV = nn.Conv(128, (4, 4), strides=(2, 2), padding=((1, 1), (1, 1)), use_bias=False)
+
+
+def d_current(x, k):
+    return D_CONV.apply({"params": {"kernel": k}}, x)
+
+
+def d_patches(x):
+    """The 4×4 stride-2 patches (padding 1) of every output position: ``[b·h/2·w/2, 16·C]``."""
+    b, h, w, c = x.shape
+    xp = jnp.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
+    return jnp.concatenate([xp[:, i:i + h:2, j:j + w:2, :] for i in range(4) for j in range(4)],
+                           -1).reshape(-1, 16 * c)
+
+
+def d_im2col(x, k):
+    b, h, w, c = x.shape
+    return (d_patches(x) @ k.reshape(16 * c, -1)).reshape(b, h // 2, w // 2, -1)
+
+
+@jax.custom_vjp
+def d_hybrid(x, k):
+    return d_im2col(x, k)
+
+
+def _d_hybrid_fwd(x, k):
+    return d_im2col(x, k), (x, k)
+
+
+def _d_hybrid_bwd(res, gy):
+    x, k = res
+    gx = jax.vjp(lambda x_: d_current(x_, k), x)[1](gy)[0]
+    return gx, (d_patches(x).T @ gy.reshape(-1, gy.shape[-1])).reshape(k.shape)
+
+
+d_hybrid.defvjp(_d_hybrid_fwd, _d_hybrid_bwd)
+
+
 def timed(f, x, k, g, reps: int = 20) -> tuple[float, float]:
     """Median ms of the jitted forward and of forward + backward (the pullback of g)."""
     out = []
@@ -120,15 +168,22 @@ def timed(f, x, k, g, reps: int = 20) -> tuple[float, float]:
     return out[0], out[1]
 
 
-def main():
-    x = jax.random.normal(jax.random.PRNGKey(0), (B, H, H, C))
-    k = jax.random.normal(jax.random.PRNGKey(1), (4, 4, C, O)) * 0.02
-    g = jax.random.normal(jax.random.PRNGKey(2), (B, 2 * H, 2 * H, O))
-    variants = {"current": current, "im2col": im2col, "batched": batched, "grouped": grouped,
-                "hybrid": hybrid}
-    ref = current(x, k)
-    grads = jax.jit(lambda x, k: jax.vjp(current, x, k)[1](g))(x, k)
-    hybrid_grads = jax.jit(lambda x, k: jax.vjp(hybrid, x, k)[1](g))(x, k)
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--layer", choices=["g", "d"], default="g")
+    args = p.parse_args(argv)
+    if args.layer == "g":
+        shapes = ((B, H, H, C), (4, 4, C, O), (B, 2 * H, 2 * H, O))
+        variants = {"current": current, "im2col": im2col, "batched": batched,
+                    "grouped": grouped, "hybrid": hybrid}
+    else:
+        shapes = ((B, 2 * H, 2 * H, O), (4, 4, O, C), (B, H, H, C))
+        variants = {"current": d_current, "im2col": d_im2col, "hybrid": d_hybrid}
+    x, k, g = (jax.random.normal(jax.random.PRNGKey(i), shape) for i, shape in enumerate(shapes))
+    k = k * 0.02
+    ref = variants["current"](x, k)
+    grads = jax.jit(lambda x, k: jax.vjp(variants["current"], x, k)[1](g))(x, k)
+    hybrid_grads = jax.jit(lambda x, k: jax.vjp(variants["hybrid"], x, k)[1](g))(x, k)
     for name, f in variants.items():
         print(f"{name}: max |output − current| {float(jnp.max(jnp.abs(f(x, k) - ref))):.3g}")
     print("hybrid: max |gradient − current| input "
