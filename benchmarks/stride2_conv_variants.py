@@ -93,27 +93,33 @@ def grouped(x, k):
     return y.reshape(b, h, w, 2, 2, -1).transpose(0, 1, 3, 2, 4, 5).reshape(b, 2 * h, 2 * w, -1)
 
 
-@jax.custom_vjp
-def hybrid(x, k):
-    return im2col(x, k)
+def with_patch_gradient(forward, layer, kernel_gradient):
+    """``forward`` with a ``custom_vjp``: the input gradient is ``layer``'s (the current
+    form's), the kernel gradient ``kernel_gradient(x, output gradient, kernel)``."""
+
+    @jax.custom_vjp
+    def f(x, k):
+        return forward(x, k)
+
+    def f_bwd(res, gy):
+        x, k = res
+        return jax.vjp(lambda x_: layer(x_, k), x)[1](gy)[0], kernel_gradient(x, gy, k)
+
+    f.defvjp(lambda x, k: (forward(x, k), (x, k)), f_bwd)
+    return f
 
 
-def _hybrid_fwd(x, k):
-    return im2col(x, k), (x, k)
-
-
-def _hybrid_bwd(res, gy):
-    x, k = res
-    cin = x.shape[-1]
-    gx = jax.vjp(lambda x_: current(x_, k), x)[1](gy)[0]
+def _phase_kernel_gradient(x, gy, k):
+    """Each phase's 2×2 kernel gradient, one product of its patches with that phase of the
+    output gradient, scattered back into the 4×4 kernel (each tap is one phase's)."""
     dk = jnp.zeros_like(k)
     for (a, c), p in zip(PHASES, patches(x)):
-        d = (p.T @ gy[:, a::2, c::2, :].reshape(-1, gy.shape[-1])).reshape(2, 2, cin, -1)
-        dk = dk.at[_taps(a)[:, None], _taps(c)[None, :]].add(d)  # each tap is one phase's
-    return gx, dk
+        d = (p.T @ gy[:, a::2, c::2, :].reshape(-1, gy.shape[-1])).reshape(2, 2, x.shape[-1], -1)
+        dk = dk.at[_taps(a)[:, None], _taps(c)[None, :]].add(d)
+    return dk
 
 
-hybrid.defvjp(_hybrid_fwd, _hybrid_bwd)
+hybrid = with_patch_gradient(im2col, current, _phase_kernel_gradient)
 
 
 D_CONV = nn.Conv(128, (4, 4), strides=(2, 2), padding=((1, 1), (1, 1)), use_bias=False)
@@ -136,22 +142,9 @@ def d_im2col(x, k):
     return (d_patches(x) @ k.reshape(16 * c, -1)).reshape(b, h // 2, w // 2, -1)
 
 
-@jax.custom_vjp
-def d_hybrid(x, k):
-    return d_im2col(x, k)
-
-
-def _d_hybrid_fwd(x, k):
-    return d_im2col(x, k), (x, k)
-
-
-def _d_hybrid_bwd(res, gy):
-    x, k = res
-    gx = jax.vjp(lambda x_: d_current(x_, k), x)[1](gy)[0]
-    return gx, (d_patches(x).T @ gy.reshape(-1, gy.shape[-1])).reshape(k.shape)
-
-
-d_hybrid.defvjp(_d_hybrid_fwd, _d_hybrid_bwd)
+d_hybrid = with_patch_gradient(
+    d_im2col, d_current,
+    lambda x, gy, k: (d_patches(x).T @ gy.reshape(-1, gy.shape[-1])).reshape(k.shape))
 
 
 def timed(f, x, k, g, reps: int = 20) -> tuple[float, float]:
