@@ -240,18 +240,36 @@ def _sq_norm(tree) -> jax.Array:
     return tree_norm(tree, squared=True)
 
 
+class Draws(NamedTuple):
+    """The random inputs of one evaluation: the latents ``z`` ``[B, latent_size]`` and the key
+    of the WGAN-GP interpolation."""
+    z: jax.Array
+    gp_key: jax.Array
+
+
+def draw(game: Game, key: jax.Array, real: jax.Array) -> Draws:
+    """What :func:`player_gradients` draws from ``key`` for the minibatch ``real``.
+
+    A rule that evaluates the game several times on the same key (the stages of an RK step
+    on one minibatch, each player frozen in turn) draws once and passes the ``Draws``: the same
+    numbers, computed once (XLA does not merge the repeated draws: each is fused into its
+    own kernel, and on the notebook's MLP step they were a seventh of the time)."""
+    key_z, key_gp = jax.random.split(key)
+    return Draws(game.sample_latents(key_z, real.shape[0]).astype(real.dtype), key_gp)
+
+
 def player_gradients(game: Game, params: Params, model_state: ModelState, real: jax.Array,
-                     key: jax.Array, *, penalty: bool = False) -> Evaluation:
+                     key: jax.Array | Draws, *, penalty: bool = False) -> Evaluation:
     """Both players' loss gradients from one shared forward pass.
 
     Args:
       real: a minibatch of real data ``[B, ...]``.
-      key: PRNG key for the latents (and the WGAN-GP interpolation).
+      key: PRNG key for the latents (and the WGAN-GP interpolation), or those already drawn
+        from it (:func:`draw`).
       penalty: also return ``g_θ = ∇_θ ‖∂ℓ_G/∂φ‖²`` (a double backward pass).
     """
     chex.assert_rank(real, {2, 3, 4})
-    key_z, key_gp = jax.random.split(key)
-    z = game.sample_latents(key_z, real.shape[0]).astype(real.dtype)
+    z, key_gp = key if isinstance(key, Draws) else draw(game, key, real)
     loss = game.loss
 
     def forward(d_params, g_params):

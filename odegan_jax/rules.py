@@ -271,11 +271,16 @@ def ode_rule(game: Game, tableau: ButcherTableau, h: float, *, reg_weight: float
         else:
             stage_keys = [step_key] * s
             batch_of = lambda i: batches[0]  # noqa: E731
+        # each stage's latents drawn once (the same numbers for every stage on one key)
+        draws = [game_lib.draw(game, stage_keys[0], batch_of(0))]
+        for i in range(1, s):
+            draws.append(draws[0] if stage_batches == "same"
+                         else game_lib.draw(game, stage_keys[i], batch_of(i)))
         y0, ms0 = state.params, state.model_state
 
         def gradients_at(params, i, penalty=False):
-            return game_lib.player_gradients(game, params, ms0, batch_of(i), stage_keys[i],
-                                     penalty=penalty)
+            return game_lib.player_gradients(game, params, ms0, batch_of(i), draws[i],
+                                             penalty=penalty)
 
         def velocity(grad_d, grad_g):
             return {"d": jax.tree.map(lambda x: -d_rate * x, grad_d),

@@ -116,6 +116,25 @@ def test_gradient_penalty_of_a_linear_critic():
                                20 * (norm - 1) * w / norm, rtol=1e-4, atol=1e-6)
 
 
+def test_draws_passed_once_equal_the_key_bit_for_bit():
+    """A rule that draws the latents (and WGAN-GP's interpolation key) once and passes them to
+    every evaluation on that key gets exactly what each evaluation would draw itself."""
+    game = mlp_game(game_lib.wgan_gp_loss(10.0))
+    params, state, real = init_game(game, batch=32)
+    key = jax.random.PRNGKey(7)
+    draws = game_lib.draw(game, key, real)
+    z = game.sample_latents(jax.random.split(key)[0], real.shape[0])
+    np.testing.assert_array_equal(draws.z, z)
+    a = game_lib.player_gradients(game, params, state, real, key, penalty=True)
+    b = game_lib.player_gradients(game, params, state, real, draws, penalty=True)
+    for x, y in zip(jax.tree.leaves((a.grads, a.penalty_grad, a.metrics)),
+                    jax.tree.leaves((b.grads, b.penalty_grad, b.metrics))):
+        np.testing.assert_array_equal(x, y)
+    other = game_lib.player_gradients(game, params, state, real, jax.random.PRNGKey(8))
+    assert not np.array_equal(other.grads["d"]["Dense_0"]["kernel"],
+                              a.grads["d"]["Dense_0"]["kernel"])
+
+
 def test_vector_field_matches_separate_gradients():
     """The shared-forward field equals two independent jax.grad calls."""
     game = mlp_game()
