@@ -18,6 +18,8 @@ import jax
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
+from odegan_jax import xla_cpu
+
 from odegan_jax.config import ConfigError
 
 AXIS = "data"
@@ -52,4 +54,5 @@ def shard_batches(batches: jax.Array, mesh: Mesh) -> jax.Array:
 def jit_replicated(fn: Callable, mesh: Mesh) -> Callable:
     """``jit(fn)`` with replicated inputs and outputs (the batch is sharded inside)."""
     rep = replicated(mesh)
-    return jax.jit(fn, in_shardings=(rep, rep), out_shardings=rep, donate_argnums=(0,))
+    return jax.jit(fn, in_shardings=(rep, rep), out_shardings=rep, donate_argnums=(0,),
+                   compiler_options=xla_cpu.compiler_options())

@@ -1,11 +1,14 @@
 """odegan_jax.xla_cpu: programs compiled with the unrolled threefry lowering on CPU draw
 JAX's own random bits (JAX's default, the rolled lowering, is the reference) without the
-rolled loops, and only the programs compiled inside get it. And the XLA flag the package sets
-on import (deterministic GPU programs)."""
+rolled loops, and only the programs compiled inside get it; the training programs compile
+without YNNPACK fusions on CPU. And the XLA flag the package sets on import (deterministic
+GPU programs)."""
 from __future__ import annotations
 
 import jax
+import jax.numpy as jnp
 import numpy as np
+import pytest
 
 from odegan_jax import xla_cpu
 
@@ -27,6 +30,28 @@ def test_unrolled_threefry_draws_the_same_bits_without_loops():
     for a, b in zip(default(key), fast(key)):
         a, b = np.asarray(a), np.asarray(b)
         assert a.dtype == b.dtype and np.array_equal(a, b)
+
+
+def test_training_programs_compile_without_ynn_fusions_on_cpu():
+    """The main job's fused step: XLA's default hands its dots to YNNPACK ("ynn" fusions);
+    ``train.jit_steps`` (and so every training call) compiles it without them."""
+    from odegan_jax import train
+    from odegan_jax.config import load_config
+    from odegan_jax.experiment import build, init_state
+    assert xla_cpu.compiler_options() == xla_cpu.CPU_TRAINING_OPTIONS  # the suite runs on CPU
+    exp = build(load_config("mog16_main"))
+    state = init_state(exp)
+    fn = train.make_train_fn(exp, 1)
+    ours = fn.jitted.lower(state, None).compile().as_text()
+    default = jax.jit(fn.jitted.__wrapped__).lower(state, None).compile().as_text()
+    if "%ynn_fusion" not in default:
+        pytest.skip("this jaxlib makes no YNNPACK fusions by default")
+    assert "%ynn_fusion" not in ours and " dot(" in ours
+    # the same step, bit for bit the same numbers either way up to float rounding
+    a = fn(jax.tree.map(jnp.copy, state), None)[0].params
+    b = jax.jit(fn.jitted.__wrapped__)(state, None)[0].params
+    for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)):
+        np.testing.assert_allclose(x, y, rtol=1e-4, atol=1e-6)
 
 
 def _xla_flags_after_import(env: dict) -> str:
