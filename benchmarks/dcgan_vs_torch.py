@@ -27,7 +27,8 @@ call: NHWC, XLA's transposed convolution = a convolution over the zero-dilated i
 GPU; on CPU XLA differentiates convolutions in loops slowly, JAX issue 12868) and ``fused_d``
 (D on the real and the fake batch as one batch of 128: one pass instead of two; with BatchNorm
 in D this changes the model, the statistics pool real and fake, so it is measured, not
-adopted).
+adopted) and ``ynn`` (the step as ``nhwc``, compiled with XLA's default options, YNNPACK
+fusions on: how ours ran before ``xla_cpu.compiler_options`` turned them off on CPU).
 """
 from __future__ import annotations
 
@@ -190,6 +191,9 @@ def _jax_child(model: str, variant: str, reps: int) -> dict:
     from odegan_jax.models import build_networks
     from step_time import image_dataset, model_config, time_rule
 
+    if variant == "ynn":  # XLA's default CPU options in this process (a probe)
+        from odegan_jax import xla_cpu
+        xla_cpu.CPU_TRAINING_OPTIONS = {}
     config = model_config(model)
     if variant == "fused":  # FUSED steps in one call (lax.scan), as train.py runs on a GPU
         config.loop.steps_per_call = FUSED
@@ -233,7 +237,7 @@ def main(argv=None):
                    help="both frameworks on this device (cuda: the first GPU)")
     p.add_argument("--models", default="dcgan28", help="dcgan28 and/or ngan, comma-separated")
     p.add_argument("--variants", default="nhwc,fused_d",
-                   help="of ours: nhwc, fused_d, fused (FUSED steps a call; GPUs)")
+                   help="of ours: nhwc, fused_d, fused (FUSED steps a call; GPUs), ynn")
     p.add_argument("--rounds", type=int, default=2, help="alternations of torch / ours")
     p.add_argument("--reps", type=int, default=20)
     p.add_argument("--json")
