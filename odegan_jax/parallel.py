@@ -18,8 +18,6 @@ import jax
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
-from odegan_jax import xla_cpu
-
 from odegan_jax.config import ConfigError
 
 AXIS = "data"
@@ -51,8 +49,10 @@ def shard_batches(batches: jax.Array, mesh: Mesh) -> jax.Array:
     return jax.lax.with_sharding_constraint(batches, NamedSharding(mesh, spec))
 
 
-def jit_replicated(fn: Callable, mesh: Mesh) -> Callable:
-    """``jit(fn)`` with replicated inputs and outputs (the batch is sharded inside)."""
+def jit_replicated(fn: Callable, mesh: Mesh,
+                   compiler_options: Optional[dict] = None) -> Callable:
+    """``jit(fn)`` with replicated inputs and outputs (the batch is sharded inside), compiled
+    with XLA ``compiler_options`` (:func:`xla_cpu.compiler_options`)."""
     rep = replicated(mesh)
     return jax.jit(fn, in_shardings=(rep, rep), out_shardings=rep, donate_argnums=(0,),
-                   compiler_options=xla_cpu.compiler_options())
+                   compiler_options=compiler_options or None)

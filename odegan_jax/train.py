@@ -57,15 +57,18 @@ def make_train_fn(exp: Experiment, num_steps: int, mesh=None) -> Callable:
         def run(state, train):
             return jax.lax.scan(lambda s, _: one(s, train), state, None, length=num_steps)
     if mesh is not None:
-        return parallel.jit_replicated(run, mesh)
+        return parallel.jit_replicated(run, mesh,
+                                       xla_cpu.compiler_options(exp.dataset.sample_shape))
     return jit_steps(exp, run)
 
 
 def jit_steps(exp: Experiment, run: Callable) -> Callable:
     """``run(state, ...) -> (state, metrics)`` jitted with the state donated and
-    :func:`xla_cpu.compiler_options` (CPU: no YNNPACK fusions); the 2D (MLP) steps compiled
-    with the unrolled threefry lowering (same random bits, faster on CPU, :mod:`.xla_cpu`)."""
-    jitted = jax.jit(run, donate_argnums=(0,), compiler_options=xla_cpu.compiler_options())
+    :func:`xla_cpu.compiler_options` (CPU: conv nets without YNNPACK fusions); the 2D (MLP)
+    steps compiled with the unrolled threefry lowering (same random bits, faster on CPU,
+    :mod:`.xla_cpu`)."""
+    jitted = jax.jit(run, donate_argnums=(0,),
+                     compiler_options=xla_cpu.compiler_options(exp.dataset.sample_shape))
     if exp.dataset.sample_shape == (2,):
         return xla_cpu.compile_with_unrolled_threefry(jitted)
     return jitted

@@ -1,15 +1,16 @@
 """XLA on CPU: the two changes to how JAX compiles our training programs there.
 
-1. **YNNPACK fusions off.** XLA's CPU compiler in the JAX releases we use hands dots and their
-   elementwise neighbours to YNNPACK as "ynn fusions" (``xla_cpu_experimental_ynn_fusion_type``).
-   On the small products of these networks they run slower than XLA's own dots and fused loops:
-   in one process, alternating (BUILD_NOTES, "Performance"), the notebook's MLP step 8.2 → 6.6 ms
-   and the main job's 3.3 → 2.7 ms; the DCGAN-28 Adam step 322 / 357 → 235 / 223 ms. So the
-   training programs (:func:`compiler_options`, used by ``train.jit_steps`` and
-   ``parallel.jit_replicated``) are compiled with them off. Other kernels sum in another order,
-   so runs' ``params_sha256`` differ from those of earlier releases of this package (float
-   rounding; the main job's quality was re-measured on 16 seeds). Where a jaxlib does not know
-   the option, the programs compile with XLA's default and a warning says so once.
+1. **YNNPACK fusions off for conv nets.** XLA's CPU compiler in the JAX releases we use
+   hands dots, convolutions and their elementwise neighbours to YNNPACK as "ynn fusions"
+   (``xla_cpu_experimental_ynn_fusion_type``). On the DCGAN-28 Adam step they run far slower
+   than XLA's own kernels: 375 → 233 ms a step, alternating fresh processes (PyTorch 232 ms;
+   BUILD_NOTES, "Performance"). So the training programs of image models
+   (:func:`compiler_options`, used by ``train.jit_steps`` and ``parallel.jit_replicated``)
+   are compiled with them off; their ``params_sha256`` differ from earlier releases of this
+   package (other kernels, other summation order). The 2D MLP programs keep XLA's default:
+   there the gain was 1.05–1.15x, within this machine's noise, and it would have changed the
+   main job's and the committed 2D studies' numbers. Where a jaxlib does not know the option,
+   the programs compile with XLA's default and a warning says so once.
 
 2. **Unrolled threefry.** JAX lowers its threefry PRNG on CPU with *rolled* loops (five
    ``while`` iterations of rounds, to keep compilation small); XLA runs each iteration as
@@ -33,25 +34,32 @@ from typing import Callable
 _lock = threading.Lock()
 _warned = False
 
-# XLA debug options for the training programs on CPU: no YNNPACK fusions (see above)
+# XLA debug options for the image training programs on CPU: no YNNPACK fusions (above)
 CPU_TRAINING_OPTIONS = {"xla_cpu_experimental_ynn_fusion_type": ""}
 
 
 @functools.cache
-def compiler_options() -> dict:
-    """The XLA options the training programs compile with on this backend: on CPU
-    :data:`CPU_TRAINING_OPTIONS` when this jaxlib accepts them (checked once on a one-op
-    program), else none; on accelerators none."""
+def _cpu_options_accepted() -> bool:
+    """Whether this jaxlib's CPU compiler takes :data:`CPU_TRAINING_OPTIONS` (checked once
+    on a one-op program)."""
     import jax
-    if jax.default_backend() != "cpu":
-        return {}
     try:
         jax.jit(lambda x: x + 1).lower(1.0).compile(compiler_options=CPU_TRAINING_OPTIONS)
     except Exception as e:  # pragma: no cover - depends on the release
         warnings.warn(f"odegan_jax: this jaxlib does not take XLA's option to turn YNNPACK "
-                      f"fusions off ({e}); training is correct but slower on CPU")
+                      f"fusions off ({e}); image training is correct but slower on CPU")
+        return False
+    return True
+
+
+def compiler_options(sample_shape: tuple) -> dict:
+    """The XLA options the training programs of data shaped ``sample_shape`` compile with:
+    on CPU, for images (anything but 2D points), :data:`CPU_TRAINING_OPTIONS` when this
+    jaxlib takes them; otherwise none (XLA's default)."""
+    import jax
+    if tuple(sample_shape) == (2,) or jax.default_backend() != "cpu":
         return {}
-    return dict(CPU_TRAINING_OPTIONS)
+    return dict(CPU_TRAINING_OPTIONS) if _cpu_options_accepted() else {}
 
 
 def _rules():
