@@ -7,7 +7,8 @@ and the notebook's task (``mog16_official``: 2×25, RK4 frozen, λ 0.07) it meas
 a fresh process so XLA's flags can differ:
 
 * ms per step with ``k`` steps fused in one ``lax.scan`` call (k = 1, 10, 100, 1000);
-* the same under XLA's CPU threading choices (default Eigen thread pool, or one thread);
+* the same under XLA's CPU threading choices (default Eigen thread pool, or one thread) and
+  with YNNPACK fusions off (``--threading default,no_ynn``);
 * XLA's own cost analysis of the compiled step (flops, bytes accessed) and the flops of its
   parts (one forward pass, ``player_gradients`` with and without the regulariser);
 * the per-op breakdown of a ``jax.profiler`` trace of fused steps (``--trace DIR``).
@@ -35,6 +36,9 @@ sys.path.insert(0, ROOT)
 THREADING = {  # name -> XLA_FLAGS added to the child's environment
     "default": "",
     "single_thread": "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1",
+    # XLA's YNNPACK fusions off (the image training programs compile so, xla_cpu.py; the 2D
+    # MLP programs keep XLA's default, which this setting overrides for the measurement)
+    "no_ynn": "--xla_cpu_experimental_ynn_fusion_type=",
 }
 
 
