@@ -265,17 +265,14 @@ def ode_rule(game: Game, tableau: ButcherTableau, h: float, *, reg_weight: float
 
     def candidate(state: TrainState, batches: jax.Array, h_now: jax.Array):
         key, step_key = jax.random.split(state.key)
+        # each stage's latents drawn once, however often the stage evaluates the game
         if stage_batches == "fresh":
-            stage_keys = jax.random.split(step_key, s)
+            draws = [game_lib.draw(game, k, batches[i])
+                     for i, k in enumerate(jax.random.split(step_key, s))]
             batch_of = lambda i: batches[i]  # noqa: E731
         else:
-            stage_keys = [step_key] * s
+            draws = [game_lib.draw(game, step_key, batches[0])] * s
             batch_of = lambda i: batches[0]  # noqa: E731
-        # each stage's latents drawn once (the same numbers for every stage on one key)
-        draws = [game_lib.draw(game, stage_keys[0], batch_of(0))]
-        for i in range(1, s):
-            draws.append(draws[0] if stage_batches == "same"
-                         else game_lib.draw(game, stage_keys[i], batch_of(i)))
         y0, ms0 = state.params, state.model_state
 
         def gradients_at(params, i, penalty=False):
