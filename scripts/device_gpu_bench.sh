@@ -8,6 +8,10 @@
 #   PART=2: DCGAN-28 and NGAN steps next to PyTorch on the same GPU, then the GPU busy share
 #   PART=3: the main job's seeds 0-63 as one population (`--population seed=0:64`)
 #   PART=4: the GPU busy share over 3,000 steps; the cost of deterministic GPU programs
+#   PART=5: where the main job's time goes (main_job_phases.py) with XLA's command buffers
+#           (CUDA graphs) extended to while loops, and a persistent compilation cache; the
+#           GPU's utilisation (nvidia-smi, every 100 ms) in DCGAN training with and without
+#           them; a profiler trace of the DCGAN loop (gpu_busy.py) with them
 # Results land in $OUT (JSON and logs). No `| tail` on the long commands: a command killed at
 # its limit would print nothing. Measured 2026-11-24: PART=1 ~4 min, PART=2 (ROUNDS=1) over
 # 9 min (each gpu_busy child 1-2 min: the trace's conversion), PART=4 over 6.5 min.
@@ -28,20 +32,20 @@ case ${PART:-1} in
       --workdir /tmp/main$i 2>&1 | tail -3
   done
   python3 benchmarks/population.py --config mog16_main --sizes 1,8,64 \
-    --json $OUT/population_h100.json
+    --json $OUT/population_h200.json
   ;;
 2)
   python3 benchmarks/dcgan_vs_torch.py --torch-python python3 --device cuda \
     --models dcgan28,ngan --variants nhwc,fused --rounds ${ROUNDS:-2} --reps 20 \
-    --json $OUT/images_vs_torch_h100.json
+    --json $OUT/images_vs_torch_h200.json
   python3 benchmarks/gpu_busy.py --steps 1000 --per-call ${PER_CALL:-0,1} \
-    --json $OUT/gpu_busy_h100.json
+    --json $OUT/gpu_busy_h200.json
   ;;
 4)  # the GPU busy share over a longer run; what deterministic GPU programs cost
   python3 benchmarks/gpu_busy.py --configs dcgan_fashion_mnist --steps 3000 --per-call 0 \
-    --json $OUT/gpu_busy_h100.json
+    --json $OUT/gpu_busy_h200.json
   python3 benchmarks/loop_host_time.py --config dcgan_fashion_mnist --steps 3000 \
-    --json $OUT/loop_host_time_h100.json
+    --json $OUT/loop_host_time_h200.json
   for det in 1 0 1 0; do  # the package's default (1) against XLA's own choice (0)
     ODEGAN_GPU_DETERMINISTIC=$det /usr/bin/time -f "main job, deterministic=$det: %e s wall" \
       python3 -m odegan_jax.cli train --workdir /tmp/det$det-$RANDOM 2>&1 | tail -2
@@ -51,5 +55,26 @@ case ${PART:-1} in
       --device cuda --models dcgan28,ngan --variants fused --rounds 1 --reps 20 \
       --json $OUT/images_deterministic_$det.json
   done
+  ;;
+5)
+  CMDBUF="--xla_gpu_enable_command_buffer=+WHILE,+CONDITIONAL"
+  python3 benchmarks/main_job_phases.py --variant "cmdbuf_while=$CMDBUF" \
+    --json $OUT/main_job_phases_h200.json
+  export JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS=0 JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES=0
+  JAX_COMPILATION_CACHE_DIR=/tmp/xla_cache python3 benchmarks/main_job_phases.py --runs 2 \
+    --json $OUT/main_job_phases_cache_h200.json
+  unset JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES
+  for v in default cmdbuf_while; do  # the loop's steps/s and nvidia-smi's utilisation
+    flags=""; [ $v = cmdbuf_while ] && flags=$CMDBUF
+    nvidia-smi --query-gpu=timestamp,utilization.gpu --format=csv,noheader -lms 100 \
+      > $OUT/util_dcgan_$v.csv 2>&1 &
+    smi=$!
+    XLA_FLAGS="$flags" /usr/bin/time -f "dcgan $v: %e s wall" python3 -m odegan_jax.cli train \
+      --config dcgan_fashion_mnist --workdir /tmp/dc_$v --config.steps=3000 \
+      --config.loop.checkpoint_every=0 --config.loop.plot=false 2>&1 | grep -E "done in|wall|rror"
+    kill $smi
+  done
+  XLA_FLAGS="$CMDBUF" python3 benchmarks/gpu_busy.py --configs dcgan_fashion_mnist \
+    --steps 1000 --per-call 0 --json $OUT/gpu_busy_cmdbuf_h200.json
   ;;
 esac
