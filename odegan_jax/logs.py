@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import sys
 from typing import Iterable
 
 
@@ -12,6 +13,24 @@ def _jsonable(value):
     if isinstance(value, float) and not math.isfinite(value):
         return str(value)  # JSON has no NaN/Inf; keep them readable
     return value
+
+
+def summary_writer(logdir: str):
+    """tensorboardX's ``SummaryWriter`` for ``logdir``, imported without PyTorch.
+
+    tensorboardX imports ``torch`` when it is installed, only to accept torch tensors: 3.5-4 s
+    of every run's start on the lent GPU machine (CUDA PyTorch beside JAX, as on Colab; see
+    BUILD_NOTES, "GPU"). The rows hold Python floats, so ``torch`` is hidden while tensorboardX
+    is first imported; a process that has imported either already is left as it is."""
+    if "tensorboardX" in sys.modules or "torch" in sys.modules:
+        from tensorboardX import SummaryWriter
+    else:
+        sys.modules["torch"] = None  # type: ignore[assignment]  # `import torch` fails fast
+        try:
+            from tensorboardX import SummaryWriter
+        finally:
+            del sys.modules["torch"]
+    return SummaryWriter(logdir)
 
 
 class MetricsWriter:
@@ -23,8 +42,7 @@ class MetricsWriter:
         self._file = open(self.path, "a", encoding="utf-8")
         self._tb = None
         if tensorboard:
-            from tensorboardX import SummaryWriter
-            self._tb = SummaryWriter(os.path.join(workdir, "tb"))
+            self._tb = summary_writer(os.path.join(workdir, "tb"))
 
     def write(self, row: dict) -> None:
         self._file.write(json.dumps({k: _jsonable(v) for k, v in row.items()}) + "\n")

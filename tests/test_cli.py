@@ -23,6 +23,33 @@ def odegan(*args, cwd=None):
                           timeout=600)
 
 
+
+def test_tensorboard_logs_are_written_without_importing_pytorch(tmp_path):
+    """tensorboardX imports torch when it is installed (seconds of every run's start beside a
+    CUDA PyTorch); the writer hides it. A stand-in ``torch`` package records its import."""
+    fake = tmp_path / "site" / "torch"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text(
+        "import os\nopen(os.environ['TORCH_MARKER'], 'a').write('imported\\n')\n"
+        "Tensor = type('Tensor', (), {})\n")
+    marker, run = tmp_path / "marker", tmp_path / "run"
+    code = ("import sys; from odegan_jax import logs\n"
+            f"w = logs.MetricsWriter({str(run)!r}); w.write({{'step': 1, 'loss_d': 0.5}}); "
+            "w.close()\n"
+            "assert 'torch' not in sys.modules, 'torch imported'\n"
+            "import torch; assert torch.Tensor is not None\n")  # the user's torch still works
+    run.mkdir()
+    env = dict(os.environ, TORCH_MARKER=str(marker),
+               PYTHONPATH=os.pathsep.join([str(tmp_path / "site"),
+                                           os.environ.get("PYTHONPATH", "")]))
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            env=env, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert marker.read_text() == "imported\n"  # once: the user's import, not tensorboardX's
+    events = [p for p in (run / "tb").iterdir() if p.name.startswith("events")]
+    assert len(events) == 1 and b"loss_d" in events[0].read_bytes()
+    assert logs.read_metrics(str(run / "metrics.jsonl")) == [{"step": 1, "loss_d": 0.5}]
+
 def odegan_here(capsys, *args):
     """``odegan ARGS`` in this process: ``cli.main``, the command's own entry point, for
     commands that refuse their input or only read a run. A fresh interpreter would add its
