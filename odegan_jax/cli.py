@@ -322,6 +322,38 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+COMPILATION_CACHE_ENV = "ODEGAN_COMPILATION_CACHE"
+NO_CACHE = ("0", "off", "false", "no")
+
+
+def _compilation_cache(command: str) -> None:
+    """JAX's persistent compilation cache for the commands that compute: a later run reads its
+    programs back (the training calls, evaluation, plots, each of flax's op-by-op
+    initialisation's tiny programs) instead of compiling them again. On the lent H200 the main
+    job took 28.2 s instead of 36.5 s, with the same parameters (BUILD_NOTES, "GPU").
+
+    ``$ODEGAN_COMPILATION_CACHE``: the folder (default ``$XDG_CACHE_HOME/odegan_jax/xla``, else
+    ``~/.cache/odegan_jax/xla``), or ``0`` for none. A cache the user set for JAX
+    (``JAX_COMPILATION_CACHE_DIR``, ``jax.config``) is used as it is."""
+    import jax
+    where = os.environ.get(COMPILATION_CACHE_ENV, "")
+    if command == "configs" or where.lower() in NO_CACHE or jax.config.jax_compilation_cache_dir:
+        return
+    if not where:
+        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"),
+                                                                 ".cache")
+        where = os.path.join(base, "odegan_jax", "xla")
+    try:
+        os.makedirs(where, exist_ok=True)
+    except OSError as e:
+        print(f"odegan: no compilation cache ({e}); set ${COMPILATION_CACHE_ENV} to a "
+              f"writable folder, or to 0", file=sys.stderr)
+        return
+    jax.config.update("jax_compilation_cache_dir", where)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+
+
 def _one_line_background_errors() -> None:
     """Errors in library threads (tensorboardX's event writer, orbax's savers) and in exit
     callbacks print one line, not a traceback: on a full disk they follow the same cause as
@@ -353,6 +385,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
+    _compilation_cache(args.command)  # before anything compiles: JAX reads it once
     from odegan_jax.data import DatasetError
     from odegan_jax.experiment import RunError
     from odegan_jax.metrics.inception import InceptionWeightsError

@@ -15,40 +15,13 @@ QUICK = ["--config.steps=60", "--config.loop.log_every=20", "--config.loop.steps
          "--config.loop.eval_samples=2000"]
 
 
-def odegan(*args, cwd=None):
+def odegan(*args, cwd=None, env=None):
     exe = os.path.join(os.path.dirname(sys.executable), "odegan")
     cmd = [exe] if os.path.exists(exe) else [sys.executable, "-m", "odegan_jax.cli"]
-    env = dict(os.environ, CI="true")
+    env = dict(env or os.environ, CI="true")
     return subprocess.run(cmd + list(args), capture_output=True, text=True, cwd=cwd, env=env,
                           timeout=600)
 
-
-
-def test_tensorboard_logs_are_written_without_importing_pytorch(tmp_path):
-    """tensorboardX imports torch when it is installed (seconds of every run's start beside a
-    CUDA PyTorch); the writer hides it. A stand-in ``torch`` package records its import."""
-    fake = tmp_path / "site" / "torch"
-    fake.mkdir(parents=True)
-    (fake / "__init__.py").write_text(
-        "import os\nopen(os.environ['TORCH_MARKER'], 'a').write('imported\\n')\n"
-        "Tensor = type('Tensor', (), {})\n")
-    marker, run = tmp_path / "marker", tmp_path / "run"
-    code = ("import sys; from odegan_jax import logs\n"
-            f"w = logs.MetricsWriter({str(run)!r}); w.write({{'step': 1, 'loss_d': 0.5}}); "
-            "w.close()\n"
-            "assert 'torch' not in sys.modules, 'torch imported'\n"
-            "import torch; assert torch.Tensor is not None\n")  # the user's torch still works
-    run.mkdir()
-    env = dict(os.environ, TORCH_MARKER=str(marker),
-               PYTHONPATH=os.pathsep.join([str(tmp_path / "site"),
-                                           os.environ.get("PYTHONPATH", "")]))
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            env=env, timeout=300)
-    assert result.returncode == 0, result.stderr
-    assert marker.read_text() == "imported\n"  # once: the user's import, not tensorboardX's
-    events = [p for p in (run / "tb").iterdir() if p.name.startswith("events")]
-    assert len(events) == 1 and b"loss_d" in events[0].read_bytes()
-    assert logs.read_metrics(str(run / "metrics.jsonl")) == [{"step": 1, "loss_d": 0.5}]
 
 def odegan_here(capsys, *args):
     """``odegan ARGS`` in this process: ``cli.main``, the command's own entry point, for
@@ -69,9 +42,15 @@ def test_train_writes_the_run_directory_reproducibly_then_eval_and_gam(tmp_path,
     """One short main-job run checked file by file; the same seed again (another process)
     gives the same params, another seed differs; then `eval` and `gam` read the runs without
     retraining (in this process: they only read)."""
-    workdir = tmp_path / "run"
-    result = odegan("train", "--workdir", str(workdir), *QUICK)
+    workdir, cache = tmp_path / "run", tmp_path / "xla"
+    # the CLI's own compilation cache (the suite's JAX cache set aside): the second process
+    # reads every program back and adds nothing
+    env = {k: v for k, v in os.environ.items() if k != "JAX_COMPILATION_CACHE_DIR"}
+    env["ODEGAN_COMPILATION_CACHE"] = str(cache)
+    result = odegan("train", "--workdir", str(workdir), *QUICK, env=env)
     assert result.returncode == 0, result.stderr
+    entries = sorted(os.listdir(cache))
+    assert len(entries) > 5
     assert "final: modes covered" in result.stdout and "high-quality samples" in result.stdout
     rows = [json.loads(line) for line in open(workdir / "metrics.jsonl")]
     assert [r["step"] for r in rows] == [20, 40, 60]
@@ -87,8 +66,9 @@ def test_train_writes_the_run_directory_reproducibly_then_eval_and_gam(tmp_path,
     assert json.load(open(workdir / "config.json"))["seed"] == 0
 
     first = summary["params_sha256"]
-    again = odegan("train", "--workdir", str(tmp_path / "again"), *QUICK)
+    again = odegan("train", "--workdir", str(tmp_path / "again"), *QUICK, env=env)
     assert again.returncode == 0, again.stderr
+    assert sorted(os.listdir(cache)) == entries
     other = tmp_path / "other"
     result = odegan_here(capsys, "train", "--workdir", str(other), "--config.seed=1", *QUICK)
     assert result.returncode == 0, result.stderr
@@ -212,3 +192,59 @@ def test_image_run_eval_sample_neighbours_plot_and_interpolate(tmp_path, capsys)
 def test_eval_of_a_missing_run_is_one_clear_error(tmp_path, capsys):
     result = odegan_here(capsys, "eval", str(tmp_path))
     assert result.returncode == 2 and "not a run directory" in result.stderr
+
+
+def test_tensorboard_logs_are_written_without_importing_pytorch(tmp_path):
+    """tensorboardX imports torch when it is installed (seconds of every run's start beside a
+    CUDA PyTorch); the writer hides it. A stand-in ``torch`` package records its import."""
+    fake = tmp_path / "site" / "torch"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text(
+        "import os\nopen(os.environ['TORCH_MARKER'], 'a').write('imported\\n')\n"
+        "Tensor = type('Tensor', (), {})\n")
+    marker, run = tmp_path / "marker", tmp_path / "run"
+    code = ("import sys; from odegan_jax import logs\n"
+            f"w = logs.MetricsWriter({str(run)!r}); w.write({{'step': 1, 'loss_d': 0.5}}); "
+            "w.close()\n"
+            "assert 'torch' not in sys.modules, 'torch imported'\n"
+            "import torch; assert torch.Tensor is not None\n")  # the user's torch still works
+    run.mkdir()
+    env = dict(os.environ, TORCH_MARKER=str(marker),
+               PYTHONPATH=os.pathsep.join([str(tmp_path / "site"),
+                                           os.environ.get("PYTHONPATH", "")]))
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            env=env, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert marker.read_text() == "imported\n"  # once: the user's import, not tensorboardX's
+    events = [p for p in (run / "tb").iterdir() if p.name.startswith("events")]
+    assert len(events) == 1 and b"loss_d" in events[0].read_bytes()
+    assert logs.read_metrics(str(run / "metrics.jsonl")) == [{"step": 1, "loss_d": 0.5}]
+
+
+def test_the_compilation_cache_folder_is_the_users_choice(tmp_path):
+    """Default under $XDG_CACHE_HOME; ``0`` turns it off; a folder that cannot be made is
+    refused in one line and training goes on without it; JAX's own setting is left alone."""
+    blocked = tmp_path / "file"
+    blocked.write_text("")
+    code = f"""
+import os, jax
+from odegan_jax import cli
+def case(value, jax_dir=None, command="train"):
+    os.environ.pop("ODEGAN_COMPILATION_CACHE", None)
+    if value is not None:
+        os.environ["ODEGAN_COMPILATION_CACHE"] = value
+    jax.config.update("jax_compilation_cache_dir", jax_dir)
+    cli._compilation_cache(command)
+    print(jax.config.jax_compilation_cache_dir)
+os.environ["XDG_CACHE_HOME"] = {str(tmp_path / "xdg")!r}
+case(None); case("0"); case("off"); case(None, command="configs")
+case({str(blocked / "xla")!r}); case({str(tmp_path / "mine")!r}, jax_dir="/theirs")
+"""
+    env = {k: v for k, v in os.environ.items() if k != "JAX_COMPILATION_CACHE_DIR"}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            env=env, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [str(tmp_path / "xdg" / "odegan_jax" / "xla"), "None",
+                                     "None", "None", "None", "/theirs"]
+    assert result.stderr.count("odegan: no compilation cache") == 1
+    assert "ODEGAN_COMPILATION_CACHE" in result.stderr
