@@ -147,10 +147,14 @@ d_hybrid = with_patch_gradient(
     lambda x, gy, k: (d_patches(x).T @ gy.reshape(-1, gy.shape[-1])).reshape(k.shape))
 
 
+OPTIONS: dict = {}  # compiler options (--no-ynn: the training programs' on CPU)
+
+
 def timed(f, x, k, g, reps: int = 20) -> tuple[float, float]:
     """Median ms of the jitted forward and of forward + backward (the pullback of g)."""
     out = []
-    for fn in (jax.jit(f), jax.jit(lambda x, k: jax.vjp(f, x, k)[1](g))):
+    for fn in (jax.jit(f, compiler_options=OPTIONS),
+               jax.jit(lambda x, k: jax.vjp(f, x, k)[1](g), compiler_options=OPTIONS)):
         jax.block_until_ready(fn(x, k))
         ts = []
         for _ in range(reps):
@@ -164,7 +168,12 @@ def timed(f, x, k, g, reps: int = 20) -> tuple[float, float]:
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--layer", choices=["g", "d"], default="g")
+    p.add_argument("--no-ynn", action="store_true",
+                   help="compile as training does on CPU (xla_cpu.CPU_TRAINING_OPTIONS)")
     args = p.parse_args(argv)
+    if args.no_ynn:
+        from odegan_jax import xla_cpu
+        OPTIONS.update(xla_cpu.CPU_TRAINING_OPTIONS)
     if args.layer == "g":
         shapes = ((B, H, H, C), (4, 4, C, O), (B, 2 * H, 2 * H, O))
         variants = {"current": current, "im2col": im2col, "batched": batched,
