@@ -12,6 +12,10 @@
 #           (CUDA graphs) extended to while loops, and a persistent compilation cache; the
 #           GPU's utilisation (nvidia-smi, every 100 ms) in DCGAN training with and without
 #           them; a profiler trace of the DCGAN loop (gpu_busy.py) with them
+#   PART=6: (prepared 2026-12-04, not run yet) the main job's launch-bound steps (0.56 ms on
+#           the H200): XLA's own choice of reduction order (not bit-reproducible), while
+#           loops unrolled by XLA (whole, and as its heuristic chooses; the unrolled body is
+#           one CUDA graph), and 200 steps a call instead of 100
 # Results land in $OUT (JSON and logs). No `| tail` on the long commands: a command killed at
 # its limit would print nothing. Measured 2026-11-24: PART=1 ~4 min, PART=2 (ROUNDS=1) over
 # 9 min (each gpu_busy child 1-2 min: the trace's conversion), PART=4 over 6.5 min.
@@ -76,5 +80,13 @@ case ${PART:-1} in
   done
   XLA_FLAGS="$CMDBUF" python3 benchmarks/gpu_busy.py --configs dcgan_fashion_mnist \
     --steps 1000 --per-call 0 --json $OUT/gpu_busy_cmdbuf_h200.json
+  ;;
+6)
+  UNROLL=--xla_gpu_enable_while_loop_unrolling=WHILE_LOOP_UNROLLING
+  python3 benchmarks/main_job_phases.py --variant nondet=--xla_gpu_deterministic_ops=false \
+    --variant full_unroll=${UNROLL}_FULL_UNROLL --variant auto_unroll=${UNROLL}_AUTO_UNROLL \
+    --json $OUT/main_job_phases_unroll_h200.json
+  python3 benchmarks/main_job_phases.py --set loop.steps_per_call=200 \
+    --json $OUT/main_job_phases_200_h200.json
   ;;
 esac
