@@ -79,7 +79,6 @@ def _child(config_name: str, overrides: list[str], spawned: float) -> dict:
 
     config = resolve_config(config_name, [f"--config.{o}" for o in overrides])
     with tempfile.TemporaryDirectory() as workdir:
-        t_train = time.perf_counter()
         summary = train.train(config, workdir, echo=lambda _: None)
         t_done = time.perf_counter()
     phases = {"interpreter": round(first_line - spawned, 3),
@@ -89,7 +88,7 @@ def _child(config_name: str, overrides: list[str], spawned: float) -> dict:
         phases["first_call"] = phases.pop("calls_first")
     nested = ("init_state", "plots")  # inside open_checkpoints and finish_run
     accounted = (t_backend - t0) + sum(v for k, v in times.items() if k not in nested)
-    phases["unaccounted"] = round((t_done - t0) - accounted + (t_train - t_backend), 3)
+    phases["unaccounted"] = round((t_done - t0) - accounted, 3)
     steps = config.steps
     calls = counts.get("calls", 0)
     per_call = steps / max(calls + 1, 1)
