@@ -14,9 +14,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-from typing import Callable, Optional
+from typing import TYPE_CHECKING, Callable, Optional
 
-import diffrax
 import jax
 import jax.numpy as jnp
 import ml_collections
@@ -29,6 +28,9 @@ from odegan_jax.data import Dataset, expected_sample_shape, make_dataset
 from odegan_jax.game import Game, make_loss
 from odegan_jax.integrators import get_tableau
 from odegan_jax.models import build_networks, network_spec
+
+if TYPE_CHECKING:  # diffrax is imported where it is used (start-up time)
+    import diffrax
 
 KEY_NAMES = ("init", "dataset", "stream", "train", "eval")  # split from the seed, in this order
 
@@ -131,6 +133,7 @@ def build_rule(config, game: Game, values: Optional[dict] = None) -> rules.Train
 def step_controller(config) -> diffrax.PIDController:
     """diffrax's PID controller of ``rule.step_control = 'adaptive'`` (rtol / atol over every
     parameter, RMS norm; pcoeff = icoeff = 0 … 1 chooses I, PI or PID control)."""
+    import diffrax
     r = config.rule
     return diffrax.PIDController(rtol=r.rtol, atol=r.atol, pcoeff=r.pcoeff, icoeff=r.icoeff,
                                  dtmax=r.h_max or None)

@@ -16,14 +16,16 @@ machinery is needed (adjoint gradients, step-size controllers).
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable, NamedTuple, Sequence
+from typing import TYPE_CHECKING, Any, Callable, NamedTuple, Sequence
 
-import diffrax
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from odegan_jax.config import ConfigError, choose
+
+if TYPE_CHECKING:  # diffrax is imported where it is used: ~0.9 s of every process's start-up
+    import diffrax
 
 _TOL = 1e-12
 
@@ -184,12 +186,31 @@ def _from_diffrax(name: str, solver: type, order: int, embedded_order: int) -> B
 
 # Embedded pairs: a solution of ``order`` and an error estimate from one of ``embedded_order``
 # (adaptive step control). Kept apart from TABLEAUX: the Neural-ODE blocks' ``tsit5`` /
-# ``dopri5`` / ``bosh3`` name diffrax's adaptive solvers themselves.
-HEUN_EULER = _from_diffrax("heun_euler", diffrax.Heun, order=2, embedded_order=1)
-BOSH3 = _from_diffrax("bosh3", diffrax.Bosh3, order=3, embedded_order=2)
-DOPRI5 = _from_diffrax("dopri5", diffrax.Dopri5, order=5, embedded_order=4)
-TSIT5 = _from_diffrax("tsit5", diffrax.Tsit5, order=5, embedded_order=4)
-EMBEDDED_TABLEAUX = {t.name: t for t in (HEUN_EULER, BOSH3, DOPRI5, TSIT5)}
+# ``dopri5`` / ``bosh3`` name diffrax's adaptive solvers themselves. Their coefficients are read
+# from diffrax on first use, so that a run without them does not import diffrax (~0.9 s of a
+# process's start-up); ``EMBEDDED_TABLEAUX``, ``HEUN_EULER``, ``BOSH3``, ``DOPRI5`` and
+# ``TSIT5`` are module attributes all the same.
+# (module attribute, name, diffrax solver, order, embedded order)
+_EMBEDDED = (("HEUN_EULER", "heun_euler", "Heun", 2, 1), ("BOSH3", "bosh3", "Bosh3", 3, 2),
+             ("DOPRI5", "dopri5", "Dopri5", 5, 4), ("TSIT5", "tsit5", "Tsit5", 5, 4))
+EMBEDDED_NAMES = tuple(e[1] for e in _EMBEDDED)
+
+
+@functools.lru_cache(maxsize=None)
+def embedded_tableaux() -> dict[str, ButcherTableau]:
+    """The embedded pairs by name (:data:`EMBEDDED_NAMES`)."""
+    import diffrax
+    return {name: _from_diffrax(name, getattr(diffrax, solver), order, embedded_order)
+            for _, name, solver, order, embedded_order in _EMBEDDED}
+
+
+def __getattr__(attr: str):
+    if attr == "EMBEDDED_TABLEAUX":
+        return embedded_tableaux()
+    for module_attr, name, *_ in _EMBEDDED:
+        if attr == module_attr:
+            return embedded_tableaux()[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {attr!r}")
 
 
 def get_tableau(name: str, key: str = "rule.integrator", *, embedded: bool = False,
@@ -197,13 +218,16 @@ def get_tableau(name: str, key: str = "rule.integrator", *, embedded: bool = Fal
     """The tableau called ``name``; a ConfigError naming ``config.<key>`` otherwise.
     ``embedded``: the embedded pairs are allowed too; ``embedded_only``: only they are (with
     a message saying that adaptive step control needs an error estimate)."""
+    if name in TABLEAUX and not embedded_only:
+        return TABLEAUX[name]
+    pairs = embedded_tableaux() if embedded or embedded_only else {}
     if embedded_only:
-        if name not in EMBEDDED_TABLEAUX:
+        if name not in pairs:
             raise ConfigError(f"config.{key}: adaptive step control needs an embedded pair "
                               f"(an error estimate); {name!r} has none. Choose one of: "
-                              f"{', '.join(EMBEDDED_TABLEAUX)}")
-        return EMBEDDED_TABLEAUX[name]
-    choices = {**TABLEAUX, **EMBEDDED_TABLEAUX} if embedded else TABLEAUX
+                              f"{', '.join(pairs)}")
+        return pairs[name]
+    choices = {**TABLEAUX, **pairs}
     return choose(key, name, dict(sorted(choices.items())))
 
 
@@ -215,6 +239,7 @@ def to_diffrax(tableau: ButcherTableau) -> diffrax.AbstractERK:
     diffrax's ``error_order`` = the embedded order + 1, the order in h of the local error
     estimate); the other tableaux have ``b_error`` zero: use them with ``ConstantStepSize``.
     """
+    import diffrax
     if tableau.num_stages < 2:
         return diffrax.Euler()  # diffrax's ERK needs ≥ 2 stages; Euler is its own class
     d_tab = diffrax.ButcherTableau(
@@ -361,7 +386,7 @@ def control_step(controller: diffrax.PIDController, tableau: ButcherTableau, y0:
     diffrax does for a failed step), even when the controller sits at its ``dtmin``."""
     if not tableau.embedded:
         raise ValueError(f"tableau {tableau.name!r} has no error estimate; adaptive step "
-                         f"control needs an embedded pair: {', '.join(EMBEDDED_TABLEAUX)}")
+                         f"control needs an embedded pair: {', '.join(EMBEDDED_NAMES)}")
     finite = jnp.all(jnp.array([jnp.all(jnp.isfinite(x)) for x in
                                 jax.tree.leaves((y1, y_error))]))
     y_error = jax.tree.map(lambda e: jnp.where(finite, e, jnp.inf), y_error)

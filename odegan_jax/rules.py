@@ -24,9 +24,8 @@ For alternating updates each player's running averages are updated by its own up
 """
 from __future__ import annotations
 
-from typing import Any, Callable, NamedTuple
+from typing import TYPE_CHECKING, Any, Callable, NamedTuple
 
-import diffrax
 import jax
 import jax.numpy as jnp
 import optax
@@ -35,8 +34,11 @@ from optax.tree_utils import tree_norm
 from odegan_jax import game as game_lib
 from odegan_jax.config import ConfigError, choose
 from odegan_jax.game import Game, Params
-from odegan_jax.integrators import (EMBEDDED_TABLEAUX, ButcherTableau, control_step, rk_step,
+from odegan_jax.integrators import (EMBEDDED_NAMES, ButcherTableau, control_step, rk_step,
                                     tree_add_scaled)
+
+if TYPE_CHECKING:
+    import diffrax
 
 
 class TrainState(NamedTuple):
@@ -237,7 +239,7 @@ def ode_rule(game: Game, tableau: ButcherTableau, h: float, *, reg_weight: float
     if adaptive and (controller is None or not tableau.embedded):
         raise ValueError(f"adaptive step control needs a controller and an embedded pair; "
                          f"{tableau.name!r} has no error estimate (embedded pairs: "
-                         f"{', '.join(EMBEDDED_TABLEAUX)})")
+                         f"{', '.join(EMBEDDED_NAMES)})")
     s = tableau.num_stages
     h_at = step_size_schedule(schedule, h, schedule_boundaries, schedule_scales)
     # a traced λ (a population's member) always computes the regulariser; its weight may be 0

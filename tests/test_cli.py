@@ -221,6 +221,22 @@ def test_tensorboard_logs_are_written_without_importing_pytorch(tmp_path):
     assert logs.read_metrics(str(run / "metrics.jsonl")) == [{"step": 1, "loss_d": 0.5}]
 
 
+def test_a_run_without_diffrax_solvers_does_not_import_diffrax():
+    """diffrax (with equinox, optimistix, lineax) is ~0.9 s of a process's start-up: the CLI's
+    modules and the main job's build leave it out; an adaptive rule's build brings it in."""
+    code = ("import sys; from odegan_jax import actions, cli, plots, train\n"
+            "from odegan_jax.config import resolve_config\n"
+            "from odegan_jax.experiment import build\n"
+            "build(resolve_config(None, []))\n"
+            "print('diffrax' in sys.modules)\n"
+            "build(resolve_config('mog16_adaptive', []))\n"
+            "print('diffrax' in sys.modules)\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["False", "True"]
+
+
 def test_the_compilation_cache_folder_is_the_users_choice(tmp_path):
     """Default under $XDG_CACHE_HOME; ``0`` turns it off; a folder that cannot be made is
     refused in one line and training goes on without it; JAX's own setting is left alone."""

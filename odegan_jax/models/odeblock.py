@@ -27,7 +27,6 @@ from __future__ import annotations
 
 from typing import Callable, Sequence
 
-import diffrax
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
@@ -37,7 +36,8 @@ from odegan_jax.integrators import TABLEAUX, get_tableau, rk_step, to_diffrax
 from odegan_jax.models.layers import conv, deconv, kernel_init
 
 
-ADAPTIVE_SOLVERS = {"tsit5": diffrax.Tsit5, "dopri5": diffrax.Dopri5, "bosh3": diffrax.Bosh3}
+# diffrax's adaptive solvers by name (its classes; diffrax is imported where a solve is built)
+ADAPTIVE_SOLVERS = {"tsit5": "Tsit5", "dopri5": "Dopri5", "bosh3": "Bosh3"}
 FIXED_SOLVERS = tuple(sorted(TABLEAUX))  # every tableau of integrators.py
 SOLVERS = FIXED_SOLVERS + tuple(ADAPTIVE_SOLVERS)
 GRADIENTS = ("backprop", "adjoint")
@@ -67,6 +67,7 @@ def odeint(f: Callable, y0, args, *, solver: str = "rk4", t0: float = 0.0, t1: f
     """
     choose("model.ode.solver", solver, SOLVERS)
     choose("model.ode.gradient", gradient, GRADIENTS)
+    import diffrax
     if solver in FIXED_SOLVERS:
         if steps < 1:
             raise ConfigError(f"config.model.ode.steps: fixed-step ODE solver {solver!r} needs "
@@ -76,7 +77,7 @@ def odeint(f: Callable, y0, args, *, solver: str = "rk4", t0: float = 0.0, t1: f
             return _unrolled_fixed_solve(tableau, f, y0, args, t0, t1, steps)
         stepper, controller, dt0 = to_diffrax(tableau), diffrax.ConstantStepSize(), (t1 - t0) / steps
     else:
-        stepper = ADAPTIVE_SOLVERS[solver]()
+        stepper = getattr(diffrax, ADAPTIVE_SOLVERS[solver])()
         controller, dt0 = diffrax.PIDController(rtol=rtol, atol=atol), (t1 - t0) / max(steps, 1)
     adjoint = (diffrax.BacksolveAdjoint() if gradient == "adjoint"
                else diffrax.RecursiveCheckpointAdjoint())
