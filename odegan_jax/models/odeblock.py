@@ -67,7 +67,6 @@ def odeint(f: Callable, y0, args, *, solver: str = "rk4", t0: float = 0.0, t1: f
     """
     choose("model.ode.solver", solver, SOLVERS)
     choose("model.ode.gradient", gradient, GRADIENTS)
-    import diffrax
     if solver in FIXED_SOLVERS:
         if steps < 1:
             raise ConfigError(f"config.model.ode.steps: fixed-step ODE solver {solver!r} needs "
@@ -75,6 +74,8 @@ def odeint(f: Callable, y0, args, *, solver: str = "rk4", t0: float = 0.0, t1: f
         tableau = get_tableau(solver, "model.ode.solver")
         if gradient == "backprop":
             return _unrolled_fixed_solve(tableau, f, y0, args, t0, t1, steps)
+    import diffrax  # only for diffrax's solves: the unrolled one above needs none of it
+    if solver in FIXED_SOLVERS:
         stepper, controller, dt0 = to_diffrax(tableau), diffrax.ConstantStepSize(), (t1 - t0) / steps
     else:
         stepper = getattr(diffrax, ADAPTIVE_SOLVERS[solver])()
