@@ -44,11 +44,9 @@ def _child(config_name: str, overrides: list[str], spawned: float) -> dict:
     sys.path.insert(0, ROOT)
     import jax
 
-    from odegan_jax import actions, cli, parallel, plots, train  # noqa: F401  (cli: its imports count)
+    from odegan_jax import actions, cli, plots, train  # noqa: F401  (cli: its imports count)
     from odegan_jax.config import resolve_config
     t_imports = time.perf_counter()
-    config = resolve_config(config_name, [f"--config.{o}" for o in overrides])
-    parallel.request_player_devices(config)  # parallel.players: before the backend starts
     devices = jax.devices()
     t_backend = time.perf_counter()
 
@@ -79,6 +77,7 @@ def _child(config_name: str, overrides: list[str], spawned: float) -> dict:
         timed(getattr(actions, cls), "__call__", cls, first_apart=cls in (
             "Quality2D", "ImageScores", "SampleGrid", "Checkpoint"))
 
+    config = resolve_config(config_name, [f"--config.{o}" for o in overrides])
     with tempfile.TemporaryDirectory() as workdir:
         summary = train.train(config, workdir, echo=lambda _: None)
         t_done = time.perf_counter()

@@ -141,12 +141,6 @@ def base_config() -> ml_collections.ConfigDict:
     # from the same state and minibatch) as lte / lte_rel in metrics.jsonl (0: never)
     c.loop.lte_every = 0
 
-    c.parallel = ml_collections.ConfigDict()
-    # ode rules: each stage's D gradient on one device and G gradient on another, at once (a
-    # CPU gets two host devices, one per core). Same results to float rounding, not bit for
-    # bit (other fusions); off: data parallelism over all devices when there are several
-    c.parallel.players = False
-
     c.eval = ml_collections.ConfigDict()
     c.eval.mode_fraction = 0.01  # a mode counts when it gets ≥ this share of samples within 3σ
     c.eval.num_sigmas = 3.0
@@ -220,12 +214,6 @@ def validate(config: ml_collections.ConfigDict) -> None:
                                 f"rule.name='ode' (got {config.rule.name!r}); use 'stop'")
     if config.rule.step_control == "adaptive":
         _check_adaptive(config)
-    if not isinstance(config.parallel.players, bool):
-        _fail("parallel.players", f"must be True or False, got {config.parallel.players!r}")
-    if config.parallel.players and config.rule.name != "ode":
-        _fail("parallel.players", f"splits the stages of an ODE step between the players, so "
-                                  f"it needs rule.name='ode' (got {config.rule.name!r}); set "
-                                  f"it to False")
     if config.loop.lte_every and config.rule.name != "ode":
         _fail("loop.lte_every", f"the truncation error is that of an ODE step, so it needs "
                                 f"rule.name='ode' (got {config.rule.name!r}); set it to 0")

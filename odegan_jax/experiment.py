@@ -21,7 +21,7 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
-from odegan_jax import checkpoints, parallel, rules
+from odegan_jax import checkpoints, rules
 from odegan_jax import config as config_lib
 from odegan_jax.config import ConfigError
 from odegan_jax.data import Dataset, expected_sample_shape, make_dataset
@@ -126,8 +126,7 @@ def build_rule(config, game: Game, values: Optional[dict] = None) -> rules.Train
             schedule_scales=tuple(r.schedule_scales), d_rate=r.d_rate,
             optimizer=d_opt if r.use_optimizer else None, step_control=r.step_control,
             max_halvings=loop.max_retries if loop.nonfinite == "retry" else 0,
-            controller=controller, max_rejections=r.max_rejections,
-            players=parallel.players_mesh() if config.parallel.players else None)
+            controller=controller, max_rejections=r.max_rejections)
     return rules.gradient_rule(game, d_opt, g_opt, update=r.name, n_critic=r.n_critic)
 
 

@@ -152,10 +152,6 @@ def train_population(config: ml_collections.ConfigDict, key: str, values: list, 
                           "would reject different steps, and the members of one program "
                           "move in step; train them as separate runs (e.g. `odegan "
                           "reproduce` runs them side by side)")
-    if config.parallel.players:
-        raise ConfigError("--population with config.parallel.players: the members are vmapped "
-                          "into one program, whose steps are not split between devices; set "
-                          "parallel.players=False")
     configs = member_configs(config, key, values)
     exps = [build(c) for c in configs]  # every member's config checked before any compile
     _check_members(exps)

@@ -34,13 +34,11 @@ from optax.tree_utils import tree_norm
 from odegan_jax import game as game_lib
 from odegan_jax.config import ConfigError, choose
 from odegan_jax.game import Game, Params
-from odegan_jax.parallel import split_players
 from odegan_jax.integrators import (EMBEDDED_NAMES, ButcherTableau, control_step, rk_step,
                                     tree_add_scaled)
 
 if TYPE_CHECKING:
     import diffrax
-    from jax.sharding import Mesh
 
 
 class TrainState(NamedTuple):
@@ -199,7 +197,7 @@ def ode_rule(game: Game, tableau: ButcherTableau, h: float, *, reg_weight: float
              optimizer: optax.GradientTransformation | None = None,
              step_control: str = "fixed", max_halvings: int = 0,
              controller: diffrax.PIDController | None = None,
-             max_rejections: int = 0, players: Mesh | None = None) -> TrainingRule:
+             max_rejections: int = 0) -> TrainingRule:
     """ODE-GAN: one Runge–Kutta step of the joint gradient vector field per training step.
 
     Args:
@@ -287,51 +285,20 @@ def ode_rule(game: Game, tableau: ButcherTableau, h: float, *, reg_weight: float
             return {"d": jax.tree.map(lambda x: -d_rate * x, grad_d),
                     "g": jax.tree.map(jnp.negative, grad_g)}
 
-        def first_velocity(ev):
-            v = velocity(ev.grads["d"], ev.grads["g"])
-            if first_stage:
-                v = {"d": tree_add_scaled(v["d"], [(-first_stage_weight, ev.penalty_grad)]),
-                     "g": v["g"]}
-            return v, ev
-
         def field(y, i):
-            if players is not None:
-                return split_field(y, i)
             if i == 0:
-                return first_velocity(gradients_at(y, 0, penalty=use_reg))
+                ev = gradients_at(y, 0, penalty=use_reg)
+                v = velocity(ev.grads["d"], ev.grads["g"])
+                if first_stage:
+                    v = {"d": tree_add_scaled(v["d"], [(-first_stage_weight, ev.penalty_grad)]),
+                         "g": v["g"]}
+                return v, ev
             if coupling == "joint":
                 grads = gradients_at(y, i).grads
                 return velocity(grads["d"], grads["g"]), None
             grad_d = gradients_at({"d": y["d"], "g": y0["g"]}, i).grads["d"]
             grad_g = gradients_at({"d": y0["d"], "g": y["g"]}, i).grads["g"]
             return velocity(grad_d, grad_g), None
-
-        def split_field(y, i):
-            # each player's gradient on its own device: D's (with stage 1's metrics and
-            # model state) on the first, G's (with the regulariser's g_θ) on the second
-            def on(player):
-                def evaluate(y, y0, ms, batch, drawn):
-                    at = y
-                    if coupling == "frozen" and i > 0:
-                        at = {"d": y["d"], "g": y0["g"]} if player == "d" else \
-                            {"d": y0["d"], "g": y["g"]}
-                    ev = game_lib.player_gradients(game, at, ms, batch, drawn,
-                                                   penalty=use_reg and i == 0 and player == "g")
-                    if i > 0:
-                        return ev.grads[player]
-                    if player == "d":
-                        return ev.grads["d"], ev.model_state, ev.metrics
-                    return ev.grads["g"], ev.penalty_grad, ev.metrics
-                return evaluate
-
-            out_d, out_g = split_players(players, on("d"), on("g"), y, y0, ms0, batch_of(i),
-                                         draws[i])
-            if i > 0:
-                return velocity(out_d, out_g), None
-            (grad_d, model_state, metrics_d), (grad_g, penalty_grad, metrics_g) = out_d, out_g
-            metrics = dict(metrics_g, **metrics_d)  # G's adds the regulariser's norm
-            return first_velocity(game_lib.Evaluation({"d": grad_d, "g": grad_g}, model_state,
-                                                      metrics, penalty_grad))
 
         result = rk_step(field, y0, h_now, tableau)
         ev0 = result.aux

@@ -41,12 +41,11 @@ def make_train_fn(exp: Experiment, num_steps: int, mesh=None) -> Callable:
     counter, so the data position is part of the state. Several steps are fused with
     ``lax.scan`` (MLPs; conv nets on GPUs: :func:`steps_per_call` keeps them at 1 on CPU)."""
     cfg = exp.config
-    data_parallel = mesh is not None and mesh.axis_names == (parallel.AXIS,)
 
     def one(state, train):
         batches = get_batches(exp.dataset, exp.keys["stream"], state.step,
                               exp.rule.batches_per_step, cfg.data.batch_size, train)
-        if data_parallel:  # shard the batch axis; params stay replicated
+        if mesh is not None:  # shard the batch axis; params stay replicated
             batches = parallel.shard_batches(batches, mesh)
         return exp.rule.step(state, batches)
 
@@ -57,19 +56,19 @@ def make_train_fn(exp: Experiment, num_steps: int, mesh=None) -> Callable:
     else:
         def run(state, train):
             return jax.lax.scan(lambda s, _: one(s, train), state, None, length=num_steps)
-    return jit_steps(exp, run, mesh)
-
-
-def jit_steps(exp: Experiment, run: Callable, mesh=None) -> Callable:
-    """``run(state, ...) -> (state, metrics)`` jitted with the state donated and
-    :func:`xla_cpu.compiler_options` (CPU: conv nets without YNNPACK fusions), replicated
-    over ``mesh`` when there is one; the 2D (MLP) steps compiled with the unrolled threefry
-    lowering (same random bits, faster on CPU, :mod:`.xla_cpu`)."""
-    options = xla_cpu.compiler_options(exp.dataset.sample_shape)
     if mesh is not None:
-        jitted = parallel.jit_replicated(run, mesh, options)
-    else:
-        jitted = jax.jit(run, donate_argnums=(0,), compiler_options=options)
+        return parallel.jit_replicated(run, mesh,
+                                       xla_cpu.compiler_options(exp.dataset.sample_shape))
+    return jit_steps(exp, run)
+
+
+def jit_steps(exp: Experiment, run: Callable) -> Callable:
+    """``run(state, ...) -> (state, metrics)`` jitted with the state donated and
+    :func:`xla_cpu.compiler_options` (CPU: conv nets without YNNPACK fusions); the 2D (MLP)
+    steps compiled with the unrolled threefry lowering (same random bits, faster on CPU,
+    :mod:`.xla_cpu`)."""
+    jitted = jax.jit(run, donate_argnums=(0,),
+                     compiler_options=xla_cpu.compiler_options(exp.dataset.sample_shape))
     if exp.dataset.sample_shape == (2,):
         return xla_cpu.compile_with_unrolled_threefry(jitted)
     return jitted
@@ -93,9 +92,8 @@ def train(config: ml_collections.ConfigDict, workdir: Optional[str] = None, *,
     Resumes from the newest good checkpoint in ``workdir/checkpoints`` when there is one; the
     run directory's rules (one process, one config, see :mod:`.rundir`) are checked first.
     ``progress``: a tqdm bar instead of a printed row every tenth of the run."""
-    parallel.request_player_devices(config)
     exp = build(config)
-    mesh = parallel.training_mesh(config)
+    mesh = parallel.data_mesh(config.data.batch_size)
     workdir = os.path.abspath(workdir or rundir.default_workdir(config))
     lock, changed = rundir.open_run(workdir, config, resume_with_changes)
     try:
@@ -104,20 +102,12 @@ def train(config: ml_collections.ConfigDict, workdir: Optional[str] = None, *,
         lock.release()
 
 
-def _devices_note(mesh) -> str:
-    if mesh is None:
-        return ""
-    if mesh.axis_names == (parallel.PLAYERS,):
-        return " with D and G on 2 devices at once (parallel.players)"
-    return f" on {mesh.size} devices (data parallel)"
-
-
 def _train(exp: Experiment, mesh, workdir: str, changed: dict, echo, progress: bool) -> dict:
     config = exp.config
     steps = config.steps
     echo(f"odegan: training {config.name} (seed {config.seed}, {steps} steps, "
          f"rule {exp.rule.name}) into {workdir}"
-         + _devices_note(mesh))
+         + (f" on {mesh.size} devices (data parallel)" if mesh is not None else ""))
     mngr, state, step, finished = open_checkpoints(exp, workdir, changed, echo)
     if finished is not None:
         return finished
