@@ -54,6 +54,7 @@ def base_config() -> ml_collections.ConfigDict:
     c.model.name = "mlp"  # mlp | m0a | m1a | dcgan28 | dcgan32 | dcgan_official | resnet32 | ngan | dirac
     c.model.width = 50  # mlp / m0a / m1a hidden width (the notebook's MLP: 25)
     c.model.depth = 2  # mlp hidden layers
+    c.model.layout = "batch_major"  # mlp: batch_major (x @ W) | feature_major (Wᵀ xᵀ; same function, other kernels)
     c.model.num_blocks = 7  # m1a residual blocks
     c.model.g_batchnorm = True  # m0a / m1a
     c.model.d_batchnorm = True  # m0a / m1a / dcgan: BatchNorm in D (001: optional)

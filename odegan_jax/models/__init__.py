@@ -14,7 +14,7 @@ from odegan_jax.models.dcgan import (DCGANDiscriminator, DCGANGenerator,
                                      OfficialDCGANDiscriminator, OfficialDCGANGenerator)
 from odegan_jax.models.dirac import DiracDiscriminator, DiracGenerator
 from odegan_jax.models.layers import INITS, kernel_init
-from odegan_jax.models.mlp import MLP, ResidualMLP
+from odegan_jax.models.mlp import LAYOUTS, MLP, ResidualMLP
 from odegan_jax.models.ngan import NGANDiscriminator, NGANGenerator
 from odegan_jax.models.odeblock import GRADIENTS, SOLVERS, ODEBlock
 from odegan_jax.models.resnet import ResNetDiscriminator, ResNetGenerator
@@ -32,8 +32,8 @@ class NetworkSpec(NamedTuple):
 
 def _mlp(model, shape):
     hidden = (model.width,) * model.depth
-    return (MLP(hidden, shape, model.init, model.init_std),
-            MLP(hidden, 1, model.init, model.init_std))
+    return (MLP(hidden, shape, model.init, model.init_std, model.layout),
+            MLP(hidden, 1, model.init, model.init_std, model.layout))
 
 
 def _residual_mlp(blocks: Callable):
@@ -100,6 +100,7 @@ def build_networks(model, sample_shape: Sequence[int]) -> tuple[nn.Module, nn.Mo
     spec = network_spec(model.name)
     shape = tuple(sample_shape)
     choose("model.init", model.init, INITS)
+    choose("model.layout", model.layout, LAYOUTS)
     choose("model.ode.solver", model.ode.solver, SOLVERS)
     choose("model.ode.gradient", model.ode.gradient, GRADIENTS)
     accepted = spec.sample_shape
