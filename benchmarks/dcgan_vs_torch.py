@@ -27,8 +27,15 @@ call: NHWC, XLA's transposed convolution = a convolution over the zero-dilated i
 GPU; on CPU XLA differentiates convolutions in loops slowly, JAX issue 12868) and ``fused_d``
 (D on the real and the fake batch as one batch of 128: one pass instead of two; with BatchNorm
 in D this changes the model, the statistics pool real and fake, so it is measured, not
-adopted) and ``ynn`` (the step as ``nhwc``, compiled with XLA's default options, YNNPACK
-fusions on: how ours ran before ``xla_cpu.compiler_options`` turned them off on CPU).
+adopted), ``ynn`` (the step as ``nhwc``, compiled with XLA's default options, YNNPACK
+fusions on: how ours ran before ``xla_cpu.compiler_options`` turned them off on CPU) and
+``glibc_default`` (the step as ``nhwc`` with glibc's allocator defaults: how ours ran before
+``odegan`` called ``xla_cpu.retain_freed_memory``).
+
+Every variant of ours but ``glibc_default`` runs with ``xla_cpu.retain_freed_memory()``, as an
+``odegan`` process does. ``--torch-variants`` times PyTorch ``default`` (as a user runs it)
+and/or ``retained`` (the same glibc setting made in the PyTorch process, whose CPU allocator
+is glibc's malloc too): the ratio is reported against each.
 """
 from __future__ import annotations
 
@@ -130,7 +137,15 @@ def _torch_networks(model: str):
     return G, D
 
 
-def _torch_child(model: str, device: str, reps: int) -> dict:
+def _retain_freed_memory() -> bool:
+    """``odegan_jax.xla_cpu.retain_freed_memory`` (that module imports no JAX at its top)."""
+    sys.path.insert(0, os.path.dirname(HERE))
+    from odegan_jax.xla_cpu import retain_freed_memory
+    return retain_freed_memory()
+
+
+def _torch_child(model: str, device: str, reps: int, retained: bool = False) -> dict:
+    retained = retained and _retain_freed_memory()
     import torch
     from torch import nn
 
@@ -175,11 +190,12 @@ def _torch_child(model: str, device: str, reps: int) -> dict:
         sync()
         times.append(1000 * (time.perf_counter() - t0) / block)
     return {"ms_per_step": round(statistics.median(times), 3), "torch": torch.__version__,
-            "threads": torch.get_num_threads(), "device": device,
+            "threads": torch.get_num_threads(), "device": device, "retained_memory": retained,
             "ode_solver": "torchdiffeq rk4 (3/8 rule), 1 step" if model == "ngan" else None}
 
 
 def _jax_child(model: str, variant: str, reps: int) -> dict:
+    retained = variant != "glibc_default" and _retain_freed_memory()
     sys.path.insert(0, HERE)
     sys.path.insert(0, os.path.dirname(HERE))
     import jax
@@ -226,7 +242,7 @@ def _jax_child(model: str, variant: str, reps: int) -> dict:
         rules.game_lib.player_gradients = player_gradients
     rule = rules.gradient_rule(game, adam(), adam())
     ms = time_rule(config, game, rule, dataset, reps)
-    return {"ms_per_step": round(ms, 3), "jax": jax.__version__,
+    return {"ms_per_step": round(ms, 3), "jax": jax.__version__, "retained_memory": retained,
             "backend": jax.default_backend(), "device": str(jax.devices()[0])}
 
 
@@ -237,7 +253,10 @@ def main(argv=None):
                    help="both frameworks on this device (cuda: the first GPU)")
     p.add_argument("--models", default="dcgan28", help="dcgan28 and/or ngan, comma-separated")
     p.add_argument("--variants", default="nhwc,fused_d",
-                   help="of ours: nhwc, fused_d, fused (FUSED steps a call; GPUs), ynn")
+                   help="of ours: nhwc, fused_d, fused (FUSED steps a call; GPUs), ynn, "
+                        "glibc_default")
+    p.add_argument("--torch-variants", default="default",
+                   help="of PyTorch: default and/or retained (the glibc setting of ours)")
     p.add_argument("--rounds", type=int, default=2, help="alternations of torch / ours")
     p.add_argument("--reps", type=int, default=20)
     p.add_argument("--json")
@@ -246,8 +265,8 @@ def main(argv=None):
     p.add_argument("--variant", default="nhwc", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.child:
-        res = (_torch_child(args.model, args.device, args.reps) if args.child == "torch"
-               else _jax_child(args.model, args.variant, args.reps))
+        res = (_torch_child(args.model, args.device, args.reps, args.variant == "retained")
+               if args.child == "torch" else _jax_child(args.model, args.variant, args.reps))
         print("RESULT " + json.dumps(res), flush=True)
         return
     results = {"_meta": {"python": platform.python_version(), "cpu_count": os.cpu_count(),
@@ -258,7 +277,9 @@ def main(argv=None):
     for rnd in range(args.rounds):
         for model in args.models.split(","):
             common = ["--model", model, "--device", args.device, "--reps", str(args.reps)]
-            jobs = [("torch", [args.torch_python, me, "--child", "torch"])]
+            jobs = [("torch" if v == "default" else f"torch_{v}",
+                     [args.torch_python, me, "--child", "torch", "--variant", v])
+                    for v in args.torch_variants.split(",")]
             jobs += [(v, [sys.executable, me, "--child", "jax", "--variant", v])
                      for v in args.variants.split(",")]
             for name, cmd in jobs:
@@ -278,8 +299,9 @@ def main(argv=None):
     for model, runs in by_model.items():
         med = {k: statistics.median(v) for k, v in runs.items()}
         results["median_ms"][model] = med
-        results["torch_over_ours"][model] = {k: round(med["torch"] / v, 3)
-                                             for k, v in med.items() if k != "torch"}
+        results["torch_over_ours"][model] = {
+            f"{t} / {k}": round(med[t] / v, 3) for t in med if t.startswith("torch")
+            for k, v in med.items() if not k.startswith("torch")}
     print(json.dumps({"median_ms": results["median_ms"],
                       "torch_over_ours": results["torch_over_ours"]}))
     write_results(args.json, results)

@@ -386,6 +386,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     _compilation_cache(args.command)  # before anything compiles: JAX reads it once
+    from odegan_jax.xla_cpu import retain_freed_memory
+    retain_freed_memory()  # XLA's per-call buffers reused, not re-faulted (xla_cpu.py)
     from odegan_jax.data import DatasetError
     from odegan_jax.experiment import RunError
     from odegan_jax.metrics.inception import InceptionWeightsError
