@@ -132,6 +132,9 @@ def base_config() -> ml_collections.ConfigDict:
     c.loop.nonfinite = "retry"
     c.loop.max_retries = 8  # retry: halvings of h (rejected steps) allowed over the whole run
     c.loop.max_rollbacks = 5
+    # rollback: steps after the restored checkpoint that run at the halved h, after which h is
+    # back to its value at that checkpoint (0: halved for the rest of the run)
+    c.loop.rollback_steps = 0
     c.loop.sample_every = 1000  # images: PNG grid at fixed latents every N steps (0: only at the end)
     c.loop.sample_grid = 64  # images per grid
     c.loop.score_every = 0  # images: IS / FID / KID into metrics.jsonl every N steps (0: never)
@@ -196,7 +199,8 @@ def validate(config: ml_collections.ConfigDict) -> None:
         _check_positive(config, key, integer=True)
     for key in ("data.num_train", "model.num_blocks", "model.res_blocks", "data.image_size",
                 "loop.sample_every", "loop.score_every", "loop.checkpoint_every",
-                "loop.max_retries", "loop.max_rollbacks", "loop.lte_every"):
+                "loop.max_retries", "loop.max_rollbacks", "loop.rollback_steps",
+                "loop.lte_every"):
         _check_positive(config, key, allow_zero=True, integer=True)
     for key in ("data.noise", "game.gp_weight", "rule.reg_weight", "optimizer.weight_decay",
                 "rule.atol", "rule.pcoeff", "rule.icoeff", "rule.h_max"):

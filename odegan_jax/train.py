@@ -287,7 +287,11 @@ class Calls:
     * ``retry`` (fixed steps reject non-finite candidates at most ``loop.max_retries`` times
       over the run, halving h each time): they are used up, so the run stops as below;
     * ``rollback``: back to the newest good checkpoint with h halved in the state (so a
-      resumed run goes on with it);
+      resumed run goes on with it), for the rest of the run or, with ``loop.rollback_steps``
+      = N > 0, for the N steps after that checkpoint: then h is back to its value at the
+      checkpoint (a rollback within those steps halves it again and starts N more; the
+      pending step and h are in the rollback's row of metrics.jsonl, so a resumed run keeps
+      them);
     * ``stop``: raise :class:`NonFiniteError` naming the step and the quantity.
     """
 
@@ -299,8 +303,15 @@ class Calls:
         self.adaptive = cfg.rule.name == "ode" and cfg.rule.step_control == "adaptive"
         # a resumed run keeps counting the rollbacks recorded in metrics.jsonl (already cut at
         # the resumed step); its h and rejected steps come back with the checkpoint
-        self.rollbacks = sum(row.get("event") == "rollback"
-                             for row in logs.read_metrics(writer.path))
+        rows = logs.read_metrics(writer.path)
+        self.rollbacks = sum(row.get("event") == "rollback" for row in rows)
+        # (step, h): where the halved h of a rollback goes back, and to what (rollback_steps)
+        self.restore: tuple[int, float] | None = None
+        for row in rows:
+            if row.get("event") == "rollback" and "restore_step" in row:
+                self.restore = (row["restore_step"], row["restore_h"])
+            elif row.get("event") == "h_restored":
+                self.restore = None
         self._fns: dict[int, Callable] = {}
         self.per_call, self.off_grid, self.target = steps_per_call(exp), False, -1
         train = None if exp.dataset.train is None else jnp.asarray(exp.dataset.train)
@@ -316,6 +327,8 @@ class Calls:
         if step == self.target:  # the previous target was reached: back on the grid
             self.off_grid = False
         self.target = target
+        if self.restore is not None and self.restore[0] > step:  # a call ends there
+            target = min(target, self.restore[0])
         n = int(min(self.per_call, target - step))
         if self.off_grid and n < self.per_call:
             n = 1 << (n.bit_length() - 1)
@@ -337,6 +350,8 @@ class Calls:
         if failed.any():
             return self._failed(metrics, int(np.argmax(failed)), at)
         new_step = step + int(accepted.sum())
+        if self.restore is not None and new_step >= self.restore[0]:
+            self._restore_h(new_step)
         if new_step == step:
             return self.state, None, step
         if not accepted.all():
@@ -392,17 +407,37 @@ class Calls:
         target = init_state(self.exp)
         restored, step = checkpoints.restore_or_quarantine(self.mngr, target, self.echo,
                                                            legacy_layout(target))
-        h = _decimal(min(h_now, float(_control(restored).h)) / 2)
-        restored = _with_control(restored, h=jnp.asarray(h, jnp.float32), rejected=rejected,
-                                 streak=jnp.zeros((), jnp.int32))
-        self.state = restored if self.mesh is None else parallel.replicate(restored, self.mesh)
+        h_saved = _decimal(float(_control(restored).h))
+        h = _decimal(min(h_now, h_saved) / 2)
+        self._set_h(restored, h, rejected=rejected, streak=jnp.zeros((), jnp.int32))
         self.off_grid = False
         self.writer.truncate(step)
-        self.writer.write({"step": step, "event": "rollback", "h": h})
+        row = {"step": step, "event": "rollback", "h": h}
+        window = self.exp.config.loop.rollback_steps
+        if window:  # back to h at the checkpoint after `window` steps (kept if one is pending)
+            back_to = self.restore[1] if self.restore is not None else h_saved
+            self.restore = (step + window, back_to)
+            row.update(restore_step=step + window, restore_h=back_to)
+        self.writer.write(row)
+        until = (f"for the {window} steps to step {step + window}" if window
+                 else "for the rest of the run")
         self.echo(f"odegan: {where}: rolled back to the checkpoint at step {step} and halved h "
-                  f"to {h:g} (rollback {self.rollbacks} of at most "
+                  f"to {h:g} {until} (rollback {self.rollbacks} of at most "
                   f"{self.exp.config.loop.max_rollbacks})")
         return self.state, None, step
+
+    def _set_h(self, state, h: float, **changes) -> None:
+        state = _with_control(state, h=jnp.asarray(h, jnp.float32), **changes)
+        self.state = state if self.mesh is None else parallel.replicate(state, self.mesh)
+
+    def _restore_h(self, step: int) -> None:
+        """The steps of ``loop.rollback_steps`` after a rollback are done: h is back."""
+        h = self.restore[1]
+        self.restore = None
+        self._set_h(self.state, h)
+        self.writer.write({"step": step, "event": "h_restored", "h": h})
+        self.echo(f"odegan: step {step}: h back to {h:g} after the rollback's "
+                  f"{self.exp.config.loop.rollback_steps} steps at half of it")
 
 
 def _quantity(metrics: dict, i: int) -> str:

@@ -324,6 +324,55 @@ def test_10_a_rolled_back_run_resumed_goes_on_with_its_halved_h(tmp_path, capsys
     assert (summary["rollbacks"], summary["final_h"]) == (1, 0.3)
 
 
+ROLLBACK_WINDOW_ARGS = [
+    "train", "--config", "mog16_rk4", "--config.loop.steps_per_call=10",
+    "--config.loop.log_every=10", "--config.loop.eval_samples=200", "--config.loop.plot=false",
+    "--config.loop.checkpoint_every=10", "--config.rule.schedule_boundaries=(20,30)",
+    "--config.rule.schedule_scales=(1.0,8.0,1.0)", "--config.loop.nonfinite=rollback",
+    "--config.loop.rollback_steps=10"]
+
+
+def test_10_rollback_steps_halve_h_for_that_many_steps_then_restore_it(tmp_path, capsys):
+    """As above (h x8 over steps 21-30 blows up at h 0.6, not at 0.3), with
+    loop.rollback_steps=10: h is 0.3 on the redone steps 21-30 and back to the configured 0.6
+    from step 31, which the logged rows show (h is a metric of every row). A run stopped
+    inside the window (at the step that blew up) and extended must restore h at step 30 as
+    the uninterrupted run does, and end at its parameters."""
+    whole = odegan_here(capsys, *ROLLBACK_WINDOW_ARGS, "--config.steps=60", "--workdir",
+                        str(tmp_path / "whole"))
+    assert whole.returncode == 0, whole.stderr
+    assert "halved h to 0.3 for the 10 steps to step 30" in whole.stdout
+    assert "step 30: h back to 0.6" in whole.stdout
+    rows = [json.loads(line) for line in open(tmp_path / "whole" / "metrics.jsonl")]
+    events = [(r["step"], r["event"], r["h"]) for r in rows if "event" in r]
+    assert events == [(20, "rollback", 0.3), (30, "h_restored", 0.6)], events
+    h_at = {r["step"]: r["h"] for r in rows if "event" not in r and "h" in r}
+    assert h_at[30] == pytest.approx(0.3 * 8)  # the redone spike, at half h
+    assert [h_at[s] for s in (40, 50, 60)] == [pytest.approx(0.6)] * 3
+    summary = json.load(open(tmp_path / "whole" / "summary.json"))
+    assert (summary["rollbacks"], summary["final_h"]) == (1, 0.6)
+    # the step that blew up: stop there (inside the window, after the rollback), then go on
+    blew = int(whole.stdout.split("non-finite ")[1].split("at step ")[1].split(":")[0])
+    assert 20 < blew < 30, whole.stdout
+    part = odegan(*ROLLBACK_WINDOW_ARGS, f"--config.steps={blew}", "--workdir",
+                  str(tmp_path / "part"))
+    assert part.returncode == 0 and "rolled back" in part.stdout, part.stdout + part.stderr
+    assert "h back" not in part.stdout
+    rest = odegan(*ROLLBACK_WINDOW_ARGS, "--config.steps=60", "--workdir",
+                  str(tmp_path / "part"))
+    assert rest.returncode == 0, rest.stderr
+    assert "step 30: h back to 0.6" in rest.stdout and "rolled back" not in rest.stdout
+    assert _sha(tmp_path / "part") == _sha(tmp_path / "whole")
+
+
+def test_rollback_steps_must_be_a_count():
+    from odegan_jax.config import ConfigError, base_config, validate
+    config = base_config()
+    config.loop.rollback_steps = -5
+    with pytest.raises(ConfigError, match="loop.rollback_steps"):
+        validate(config)
+
+
 def test_10_a_run_killed_after_a_rejected_step_resumes_with_its_halved_h(tmp_path, capsys):
     """The halved h of a rejected step lives in the checkpointed state: a run killed with
     SIGKILL after the rejections (its checkpoint at step 30 holds the halved h) and resumed ends
