@@ -28,6 +28,9 @@ from ml_collections import config_dict
 DEFAULT_CONFIG = "mog16_main"  # the main job (`odegan train` with no --config)
 
 
+RULE_NAMES = ("ode", "simultaneous", "alternating")  # ODE-GAN, or an optax rule (rules.UPDATES)
+
+
 class ConfigError(ValueError):
     """A config value is invalid; the message names the key and the allowed values."""
 
@@ -78,7 +81,7 @@ def base_config() -> ml_collections.ConfigDict:
     c.game.clip_value = 0.01  # wgan weight clipping
 
     c.rule = ml_collections.ConfigDict()
-    c.rule.name = "ode"  # ode | simultaneous | alternating
+    c.rule.name = "ode"  # one of RULE_NAMES
     c.rule.integrator = "rk4"  # euler | heun | rk4 | midpoint | ralston | kutta3 | rk38
     c.rule.h = 0.6  # ODE step size (× the schedule)
     c.rule.reg_weight = 0.3  # λ of the gradient-norm regulariser
@@ -127,8 +130,9 @@ def base_config() -> ml_collections.ConfigDict:
     # what a non-finite loss or parameter does (it never enters the state): retry (ODE rules:
     # the step is rejected inside the compiled call and redone with h halved in the state for
     # the rest of the run; other rules stop) | stop (exit 3) | rollback (ODE rules: to the last
-    # checkpoint with h halved for the rest of the run). Adaptive step control rejects
-    # non-finite steps itself; the policy acts after rule.max_rejections in a row.
+    # checkpoint with h halved for the rest of the run or loop.rollback_steps; other rules
+    # stop). Adaptive step control rejects non-finite steps itself; the policy acts after
+    # rule.max_rejections in a row.
     c.loop.nonfinite = "retry"
     c.loop.max_retries = 8  # retry: halvings of h (rejected steps) allowed over the whole run
     c.loop.max_rollbacks = 5
@@ -213,10 +217,10 @@ def validate(config: ml_collections.ConfigDict) -> None:
     for key in ("d_learning_rate", "g_learning_rate"):
         if config.optimizer[key] is not None:
             _check_positive(config, f"optimizer.{key}")
+    choose("rule.name", config.rule.name, RULE_NAMES)
+    # retry and rollback halve the ODE step size h; the optax rules stop (train.Calls), so a
+    # config that rolls back (the main job) trains with another rule as it is
     choose("loop.nonfinite", config.loop.nonfinite, ("retry", "stop", "rollback"))
-    if config.loop.nonfinite == "rollback" and config.rule.name != "ode":
-        _fail("loop.nonfinite", "'rollback' halves the ODE step size h, so it needs "
-                                f"rule.name='ode' (got {config.rule.name!r}); use 'stop'")
     if config.rule.step_control == "adaptive":
         _check_adaptive(config)
     if config.loop.lte_every and config.rule.name != "ode":

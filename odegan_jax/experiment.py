@@ -107,7 +107,7 @@ def build_rule(config, game: Game, values: Optional[dict] = None) -> rules.Train
     if unknown:
         raise ValueError(f"build_rule: {sorted(unknown)} cannot be traced; only {TRACEABLE}")
     r = config.rule
-    config_lib.choose("rule.name", r.name, ("ode",) + rules.UPDATES)
+    config_lib.choose("rule.name", r.name, config_lib.RULE_NAMES)
     d_opt, g_opt = _optimizer(config, "d", values), _optimizer(config, "g", values)
     if r.name == "ode":
         if r.n_critic != 1:

@@ -365,6 +365,21 @@ def test_10_rollback_steps_halve_h_for_that_many_steps_then_restore_it(tmp_path,
     assert _sha(tmp_path / "part") == _sha(tmp_path / "whole")
 
 
+def test_the_main_job_trains_with_an_optax_rule_though_it_rolls_back():
+    """mog16_main rolls back (an ODE policy); switching its rule to an optax one must not
+    make the config invalid (those rules stop on a non-finite step, as with retry), and an
+    unknown rule name is named before anything else."""
+    from odegan_jax.config import ConfigError, load_config, validate
+    config = load_config("mog16_main")
+    assert config.loop.nonfinite == "rollback"
+    for name in ("simultaneous", "alternating"):
+        config.rule.name = name
+        validate(config)
+    config.rule.name = "rk5"
+    with pytest.raises(ConfigError, match="rule.name.*choose one of: ode, simultaneous"):
+        validate(config)
+
+
 def test_rollback_steps_must_be_a_count():
     from odegan_jax.config import ConfigError, base_config, validate
     config = base_config()
