@@ -28,8 +28,8 @@ process's allocator is set up for XLA's CPU runtime.
    with ``malloc`` at every call and frees them after. glibc hands blocks over its mmap
    threshold straight back to the kernel and trims the free top of each heap past 128 KiB,
    so the next call's buffers are fresh pages, zeroed by the kernel on first touch. A
-   DCGAN-28 step (batch 64, feature maps of 0.8–3.2 MB) took ~0.8 M minor page faults per
-   100 steps that way, and its two XLA threads were idle half of the step.
+   DCGAN-28 step (batch 64, feature maps of 0.8–3.2 MB) took ~20 k minor page faults a step
+   that way (~80 MB of fresh pages).
    :func:`retain_freed_memory` (``mallopt``: trim threshold 1 GiB, top pad 64 MiB, mmap
    threshold 32 MiB, glibc's largest) lets freed blocks be reused: 98 → 71 ms a step on a
    2-core Zen 4 (BUILD_NOTES, "Performance"). The numbers are the same bits: only where the
