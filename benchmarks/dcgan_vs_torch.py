@@ -191,7 +191,16 @@ def _torch_child(model: str, device: str, reps: int, retained: bool = False) -> 
         times.append(1000 * (time.perf_counter() - t0) / block)
     return {"ms_per_step": round(statistics.median(times), 3), "torch": torch.__version__,
             "threads": torch.get_num_threads(), "device": device, "retained_memory": retained,
-            "ode_solver": "torchdiffeq rk4 (3/8 rule), 1 step" if model == "ngan" else None}
+            "ode_solver": _torch_ode_solver() if model == "ngan" else None}
+
+
+def _torch_ode_solver() -> str:
+    """Which RK4 step the PyTorch NGAN ran (:func:`_torch_networks` falls back by hand)."""
+    try:
+        import torchdiffeq  # noqa: F401
+    except ImportError:
+        return "classic RK4 by hand, 1 step (torchdiffeq not installed)"
+    return "torchdiffeq rk4 (3/8 rule), 1 step"
 
 
 def _jax_child(model: str, variant: str, reps: int) -> dict:
