@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+
+RESULT = "RESULT "  # a child process's line that carries its results as JSON
 
 
 def write_results(path: str | None, results: dict) -> None:
@@ -14,3 +17,18 @@ def write_results(path: str | None, results: dict) -> None:
     with open(path, "w") as f:
         json.dump(results, f, indent=2)
     print(f"wrote {path}")
+
+
+def print_result(result: dict) -> None:
+    """In a child process: its results, as the one line :func:`run_child` reads."""
+    print(RESULT + json.dumps(result), flush=True)
+
+
+def run_child(cmd: list, **run_kwargs) -> tuple[dict | None, str]:
+    """Runs a benchmark's child process (``subprocess.run`` keywords: ``env``, ``cwd``);
+    ``(its results, None)``, or ``(None, the end of its stderr)`` when it printed none."""
+    proc = subprocess.run(cmd, capture_output=True, text=True, **run_kwargs)
+    line = next((x for x in proc.stdout.splitlines() if x.startswith(RESULT)), None)
+    if line is None:
+        return None, proc.stderr[-3000:]
+    return json.loads(line[len(RESULT):]), None

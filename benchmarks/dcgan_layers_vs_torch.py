@@ -22,15 +22,13 @@ defaults, ours with ``xla_cpu.retain_freed_memory()`` as ``odegan`` runs.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import time
 
-from common import write_results  # benchmarks/common.py
+from common import print_result, run_child, write_results  # benchmarks/common.py
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BATCH = 64
@@ -155,7 +153,7 @@ def main(argv=None):
     args = p.parse_args(argv)
     if args.child:
         res = _torch_child(args.reps) if args.child == "torch" else _jax_child(args.reps)
-        print("RESULT " + json.dumps(res), flush=True)
+        print_result(res)
         return
     rounds = []
     for r in range(args.rounds):
@@ -163,11 +161,9 @@ def main(argv=None):
         for who, python in (("torch", args.torch_python), ("ours", sys.executable)):
             cmd = [python, os.path.abspath(__file__), "--child",
                    "torch" if who == "torch" else "jax", "--reps", str(args.reps)]
-            proc = subprocess.run(cmd, capture_output=True, text=True, cwd=HERE)
-            line = next((x for x in proc.stdout.splitlines() if x.startswith("RESULT ")), None)
-            if line is None:
-                sys.exit(f"{who} child failed:\n{proc.stderr[-3000:]}")
-            row[who] = json.loads(line[len("RESULT "):])
+            row[who], err = run_child(cmd, cwd=HERE)
+            if row[who] is None:
+                sys.exit(f"{who} child failed:\n{err}")
         rounds.append(row)
         print(f"round {r + 1}:", flush=True)
         for name in LAYERS:

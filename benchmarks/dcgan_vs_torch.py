@@ -44,11 +44,10 @@ import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import time
 
-from common import write_results  # benchmarks/common.py
+from common import print_result, run_child, write_results  # benchmarks/common.py
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BATCH, LATENT = 64, 100
@@ -276,7 +275,7 @@ def main(argv=None):
     if args.child:
         res = (_torch_child(args.model, args.device, args.reps, args.variant == "retained")
                if args.child == "torch" else _jax_child(args.model, args.variant, args.reps))
-        print("RESULT " + json.dumps(res), flush=True)
+        print_result(res)
         return
     results = {"_meta": {"python": platform.python_version(), "cpu_count": os.cpu_count(),
                          "time": time.strftime("%Y-%m-%d %H:%M:%S"), "batch": BATCH,
@@ -292,12 +291,10 @@ def main(argv=None):
             jobs += [(v, [sys.executable, me, "--child", "jax", "--variant", v])
                      for v in args.variants.split(",")]
             for name, cmd in jobs:
-                proc = subprocess.run(cmd + common, capture_output=True, text=True, env=env)
-                line = next((x for x in proc.stdout.splitlines() if x.startswith("RESULT ")),
-                            None)
-                if line is None:
-                    sys.exit(f"{model} {name} failed:\n{proc.stderr[-3000:]}")
-                res = dict(json.loads(line[len("RESULT "):]), name=name, model=model, round=rnd)
+                res, err = run_child(cmd + common, env=env)
+                if res is None:
+                    sys.exit(f"{model} {name} failed:\n{err}")
+                res = dict(res, name=name, model=model, round=rnd)
                 results["runs"].append(res)
                 print(json.dumps(res), flush=True)
                 write_results(args.json, results)  # after each run: a killed command keeps them

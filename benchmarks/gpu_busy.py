@@ -28,12 +28,11 @@ import gzip
 import json
 import os
 import platform
-import subprocess
 import sys
 import tempfile
 import time
 
-from common import write_results  # benchmarks/common.py
+from common import print_result, run_child, write_results  # benchmarks/common.py
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MARK = "odegan_train_call"
@@ -161,22 +160,19 @@ def main(argv=None):
     args = p.parse_args(argv)
     if args.child:
         res = _child(args.child, args.steps, int(args.per_call), args.trace_dir)
-        print("RESULT " + json.dumps(res), flush=True)
+        print_result(res)
         return
     results = {"_meta": {"python": platform.python_version(), "cpu_count": os.cpu_count(),
                          "time": time.strftime("%Y-%m-%d %H:%M:%S")}, "runs": []}
     for name in args.configs.split(","):
         for per_call in args.per_call.split(","):
             with tempfile.TemporaryDirectory() as trace_dir:
-                proc = subprocess.run([sys.executable, os.path.abspath(__file__), "--child", name,
-                                       "--steps", str(args.steps), "--per-call", per_call,
-                                       "--trace-dir", trace_dir], capture_output=True, text=True)
-            line = next((x for x in proc.stdout.splitlines() if x.startswith("RESULT ")), None)
-            if line is None:
+                res, err = run_child([sys.executable, os.path.abspath(__file__), "--child",
+                                      name, "--steps", str(args.steps), "--per-call",
+                                      per_call, "--trace-dir", trace_dir])
+            if res is None:
                 res = {"config": name, "steps_per_call": per_call, "failed": True,
-                       "stderr": proc.stderr[-2000:]}
-            else:
-                res = json.loads(line[len("RESULT "):])
+                       "stderr": err[-2000:]}
             results["runs"].append(res)
             print(json.dumps(res), flush=True)
             write_results(args.json, results)  # after each run: a killed command keeps them

@@ -23,12 +23,11 @@ import glob
 import json
 import os
 import platform
-import subprocess
 import sys
 import time
 from collections import Counter
 
-from common import write_results  # benchmarks/common.py
+from common import print_result, run_child, write_results  # benchmarks/common.py
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
@@ -132,7 +131,7 @@ def main(argv=None):
     p.add_argument("--config", default="mog16_rk4", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.child:
-        print("RESULT " + json.dumps(_child(args)), flush=True)
+        print_result(_child(args))
         return
     import jax
     results = {"_meta": {"jax": jax.__version__, "python": platform.python_version(),
@@ -150,11 +149,9 @@ def main(argv=None):
                 cmd.append("--costs")
                 if args.trace:
                     cmd += ["--trace", os.path.join(args.trace, config)]
-            proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
-            line = next((x for x in proc.stdout.splitlines() if x.startswith("RESULT ")), None)
-            if line is None:
-                sys.exit(f"{config} / {threading} failed:\n{proc.stderr[-3000:]}")
-            res = json.loads(line[len("RESULT "):])
+            res, err = run_child(cmd, env=env)
+            if res is None:
+                sys.exit(f"{config} / {threading} failed:\n{err}")
             results[config][threading] = res
             print(config, threading, res["ms_per_step"], flush=True)
     write_results(args.json, results)
