@@ -302,15 +302,19 @@ def test_6_a_full_disk_ends_the_run_with_one_message_and_keeps_earlier_checkpoin
         subprocess.run(["umount", str(mnt)], capture_output=True)
 
 
+# h x8 over steps 21-30 blows up at h 0.6 (not at 0.3); rollback to checkpoints every 10 steps
+ROLLBACK_ARGS = [
+    "train", "--config", "mog16_rk4", "--config.loop.steps_per_call=10",
+    "--config.loop.log_every=10", "--config.loop.eval_samples=200", "--config.loop.plot=false",
+    "--config.loop.checkpoint_every=10", "--config.rule.schedule_boundaries=(20,30)",
+    "--config.rule.schedule_scales=(1.0,8.0,1.0)", "--config.loop.nonfinite=rollback"]
+
+
 def test_10_a_rolled_back_run_resumed_goes_on_with_its_halved_h(tmp_path, capsys):
     """h x8 over steps 21-30 blows up; rollback goes back to step 20 with h halved. A run
     stopped at step 40 and extended to 60 must end where an uninterrupted 60-step run ends
     (before the fix the resumed process went back to the configured h)."""
-    args = ["train", "--config", "mog16_rk4", "--config.loop.steps_per_call=10",
-            "--config.loop.log_every=10",
-            "--config.loop.eval_samples=200", "--config.loop.plot=false",
-            "--config.loop.checkpoint_every=10", "--config.rule.schedule_boundaries=(20,30)",
-            "--config.rule.schedule_scales=(1.0,8.0,1.0)", "--config.loop.nonfinite=rollback"]
+    args = ROLLBACK_ARGS
     whole = odegan_here(capsys, *args, "--config.steps=60", "--workdir",
                         str(tmp_path / "whole"))  # in this process, the others in their own
     assert whole.returncode == 0 and "rolled back to the checkpoint at step 20" in whole.stdout
@@ -324,12 +328,7 @@ def test_10_a_rolled_back_run_resumed_goes_on_with_its_halved_h(tmp_path, capsys
     assert (summary["rollbacks"], summary["final_h"]) == (1, 0.3)
 
 
-ROLLBACK_WINDOW_ARGS = [
-    "train", "--config", "mog16_rk4", "--config.loop.steps_per_call=10",
-    "--config.loop.log_every=10", "--config.loop.eval_samples=200", "--config.loop.plot=false",
-    "--config.loop.checkpoint_every=10", "--config.rule.schedule_boundaries=(20,30)",
-    "--config.rule.schedule_scales=(1.0,8.0,1.0)", "--config.loop.nonfinite=rollback",
-    "--config.loop.rollback_steps=10"]
+ROLLBACK_WINDOW_ARGS = [*ROLLBACK_ARGS, "--config.loop.rollback_steps=10"]
 
 
 def test_10_rollback_steps_halve_h_for_that_many_steps_then_restore_it(tmp_path, capsys):
