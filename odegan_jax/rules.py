@@ -32,7 +32,7 @@ import optax
 from optax.tree_utils import tree_norm
 
 from odegan_jax import game as game_lib
-from odegan_jax.config import ConfigError, choose
+from odegan_jax.config import RULE_NAMES, ConfigError, choose
 from odegan_jax.game import Game, Params
 from odegan_jax.integrators import (EMBEDDED_NAMES, ButcherTableau, control_step, rk_step,
                                     tree_add_scaled)
@@ -367,7 +367,7 @@ def ode_rule(game: Game, tableau: ButcherTableau, h: float, *, reg_weight: float
 # Gradient baselines
 # --------------------------------------------------------------------------------------
 
-UPDATES = ("simultaneous", "alternating")
+UPDATES = tuple(name for name in RULE_NAMES if name != "ode")  # the optax rules
 
 
 def gradient_rule(game: Game, d_optimizer: optax.GradientTransformation,
