@@ -4,7 +4,8 @@
   computed batch-major (``x @ W``, flax's ``nn.Dense``) or feature-major (``Wᵀ xᵀ`` on
   activations laid out [features, batch], :class:`FeatureMajorDense`): the same parameters and
   the same function, other kernels (BUILD_NOTES.md, Performance: 1.4–1.5x on the notebook's
-  2×25 RK4 step on this CPU, where a 25-wide row is an awkward width for the vector units).
+  2×25 RK4 step on this CPU, where a 25-wide row is an awkward width for the vector units;
+  1.2x more with the input's transpose materialised, see :class:`MLP`).
 * :class:`ResidualMLP`: 001 Table A.1. ``num_blocks=0`` is M0_A (Linear-32 ×2 + output),
   ``num_blocks=7`` is M1_A: the second hidden layer is replaced by 7 residual blocks of two
   Linear-32 layers each, giving 1 + 14 + 1 = 16 linear layers per network as the text says.
@@ -64,7 +65,12 @@ class MLP(nn.Module):
         x = x.reshape(x.shape[0], -1)
         widths = (*self.hidden, int(np.prod(shape)))
         if self.layout == "feature_major":
-            h = x.T
+            # The transpose is materialised (a copy of the [batch, in] input, ~1k-16k floats):
+            # left to itself XLA folds it into the first layer's products as a transposed
+            # operand, and its CPU kernels ran those 2-3x slower than a copy and a plain
+            # product (22-39 µs against 7-21 µs on the notebook's step; BUILD_NOTES.md,
+            # Performance). The barrier changes no value; XLA's kernels round as they choose.
+            h = jax.lax.optimization_barrier(x.T)
             for i, width in enumerate(widths):
                 h = FeatureMajorDense(width, kernel_init=k_init, name=f"Dense_{i}")(h)
                 h = nn.relu(h) if i < len(self.hidden) else h
