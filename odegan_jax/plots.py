@@ -22,6 +22,9 @@ def gaussian_kde_on_grid(samples: np.ndarray, xs: np.ndarray, ys: np.ndarray) ->
     The samples are binned onto the grid (extended by 4 bandwidths so that points just outside
     still add their tails) and the bins are convolved with the kernel by FFT: O(grid · log grid)
     instead of scipy's O(samples · grid), and equal to it up to the binning (half a grid cell).
+    When 4 bandwidths span many grid widths (samples spread far beyond the plot, as a dead
+    generator's can be) that padded grid would be huge, and scipy's exact sum on the grid's
+    own points is computed instead.
     """
     n = len(samples)
     cov = np.cov(samples.T) * n ** (-2.0 / 6.0)  # Scott's factor n^(-1/(d+4)), squared, d = 2
@@ -29,6 +32,10 @@ def gaussian_kde_on_grid(samples: np.ndarray, xs: np.ndarray, ys: np.ndarray) ->
     px = int(np.ceil(4 * np.sqrt(cov[0, 0]) / dx))
     py = int(np.ceil(4 * np.sqrt(cov[1, 1]) / dy))
     nx, ny = len(xs) + 2 * px, len(ys) + 2 * py
+    if nx * ny > 16 * len(xs) * len(ys):
+        from scipy.stats import gaussian_kde
+        xx, yy = np.meshgrid(xs, ys, indexing="ij")
+        return gaussian_kde(samples.T)(np.vstack([xx.ravel(), yy.ravel()])).reshape(xx.shape)
     ix = np.rint((samples[:, 0] - xs[0]) / dx).astype(np.int64) + px
     iy = np.rint((samples[:, 1] - ys[0]) / dy).astype(np.int64) + py
     inside = (ix >= 0) & (ix < nx) & (iy >= 0) & (iy < ny)

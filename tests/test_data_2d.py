@@ -139,3 +139,19 @@ def test_the_samples_plot_kde_equals_scipys_gaussian_kde():
     exact = gaussian_kde(s.T)(np.vstack([xx.ravel(), yy.ravel()])).reshape(xx.shape)
     assert ours.shape == exact.shape == (200, 150)
     np.testing.assert_allclose(ours, exact, atol=5e-3 * exact.max())
+
+
+def test_the_samples_plot_kde_of_samples_spread_far_beyond_the_grid():
+    """A dead generator's samples can spread to ~1e4 (the main job, seed 11 of a 2×50 variant):
+    4 bandwidths then span ~10^5 grid cells, and the padded FFT grid would need hundreds of GiB.
+    The density must still equal scipy.stats.gaussian_kde's on the plotted grid."""
+    from scipy.stats import gaussian_kde
+    from odegan_jax.plots import gaussian_kde_on_grid
+    rng = np.random.default_rng(1)
+    s = np.concatenate([0.05 * rng.standard_normal((900, 2)),
+                        1e4 * rng.standard_normal((100, 2))])
+    xs, ys = np.linspace(-3.0, 3.0, 200), np.linspace(-3.0, 3.0, 200)
+    ours = gaussian_kde_on_grid(s, xs, ys)
+    xx, yy = np.meshgrid(xs, ys, indexing="ij")
+    exact = gaussian_kde(s.T)(np.vstack([xx.ravel(), yy.ravel()])).reshape(xx.shape)
+    np.testing.assert_allclose(ours, exact, rtol=1e-6)
