@@ -91,6 +91,7 @@ def base_config() -> ml_collections.ConfigDict:
     c.rule.schedule = "piecewise"  # constant | official (h/4 for 500 steps, h/2 after 400k) | piecewise
     c.rule.schedule_boundaries = (12_000, 18_000, 21_000)  # piecewise: steps where the scale changes
     c.rule.schedule_scales = (1.0, 0.5, 0.25, 0.125)  # piecewise: h multipliers, one more than boundaries
+    c.rule.reg_scales = ()  # piecewise: λ multipliers, one per phase of the schedule (() : λ constant)
     c.rule.d_rate = 1.0  # α in v = −[α ∂ℓ_D/∂θ, ∂ℓ_G/∂φ]: D's speed relative to G's
     # fixed: h (× the schedule), halved in the state when a step goes non-finite | adaptive:
     # an embedded pair's error estimate accepts / rejects each step and sets the next h

@@ -123,7 +123,8 @@ def build_rule(config, game: Game, values: Optional[dict] = None) -> rules.Train
             reg_weight=values.get("rule.reg_weight", r.reg_weight),
             reg_placement=r.reg_placement, stage_batches=r.stage_batches, coupling=r.coupling,
             schedule=r.schedule, schedule_boundaries=tuple(r.schedule_boundaries),
-            schedule_scales=tuple(r.schedule_scales), d_rate=r.d_rate,
+            schedule_scales=tuple(r.schedule_scales), reg_scales=tuple(r.reg_scales),
+            d_rate=r.d_rate,
             optimizer=d_opt if r.use_optimizer else None, step_control=r.step_control,
             max_halvings=loop.max_retries if loop.nonfinite == "retry" else 0,
             controller=controller, max_rejections=r.max_rejections)

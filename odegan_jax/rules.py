@@ -149,6 +149,24 @@ def step_size_schedule(kind: str, h: float, boundaries=(), scales=()) -> Callabl
     return lambda step: jnp.asarray(schedule(step), jnp.float32)
 
 
+def reg_weight_schedule(kind: str, boundaries=(), scales=()) -> Callable[[jax.Array], jax.Array] | None:
+    """λ's multiplier at a given step: None (λ constant) for empty ``scales``, else
+    ``scales[i]`` over the i-th phase of the piecewise step-size schedule."""
+    scales = tuple(scales)
+    if not scales:
+        return None
+    boundaries = tuple(boundaries)
+    if kind != "piecewise" or len(scales) != len(boundaries) + 1 or any(
+            not x >= 0 for x in scales):
+        raise ConfigError(f"config.rule.reg_scales: λ multipliers follow the piecewise step-size "
+                          f"schedule; they need rule.schedule='piecewise' (got {kind!r}) and one "
+                          f"multiplier ≥ 0 per phase, {len(boundaries) + 1} for boundaries "
+                          f"{boundaries} (got {scales}); () keeps λ constant")
+    schedule = optax.join_schedules([optax.constant_schedule(x) for x in scales],
+                                    list(boundaries))
+    return lambda step: jnp.asarray(schedule(step), jnp.float32)
+
+
 # --------------------------------------------------------------------------------------
 # ODE-GAN
 # --------------------------------------------------------------------------------------
@@ -193,7 +211,7 @@ def _select(accept: jax.Array, new, old):
 def ode_rule(game: Game, tableau: ButcherTableau, h: float, *, reg_weight: float = 0.0,
              reg_placement: str = "post_step", stage_batches: str = "same",
              coupling: str = "joint", schedule: str = "constant", schedule_boundaries=(),
-             schedule_scales=(), d_rate: float = 1.0,
+             schedule_scales=(), reg_scales=(), d_rate: float = 1.0,
              optimizer: optax.GradientTransformation | None = None,
              step_control: str = "fixed", max_halvings: int = 0,
              controller: diffrax.PIDController | None = None,
@@ -215,6 +233,8 @@ def ode_rule(game: Game, tableau: ButcherTableau, h: float, *, reg_weight: float
         the other held at its value at the start of the step (the notebook).
       schedule: ``constant``, ``official`` (h/4 for 500 steps, h/2 after 400k) or
         ``piecewise`` (h · schedule_scales between schedule_boundaries).
+      reg_scales: empty (λ constant) or, with a piecewise schedule, one multiplier ≥ 0 of λ
+        per phase of it (as many as ``schedule_scales``).
       d_rate: α of the field −[α ∂ℓ_D/∂θ, ∂ℓ_G/∂φ] (003's slides write the flow with
         per-player rates α, β); α > 1 makes D the faster player (two time scales).
       optimizer: if given, the RK direction Σ bᵢkᵢ is fed to it as the (negative) gradient
@@ -246,6 +266,7 @@ def ode_rule(game: Game, tableau: ButcherTableau, h: float, *, reg_weight: float
     use_reg = not isinstance(reg_weight, (int, float)) or reg_weight > 0
     first_stage = use_reg and reg_placement == "first_stage"
     first_stage_weight = reg_weight / tableau.b[0] if first_stage else 0.0
+    reg_at = reg_weight_schedule(schedule, schedule_boundaries, reg_scales)
 
     def init(params):
         opt = () if optimizer is None else {"d": optimizer.init(params["d"]),
@@ -276,6 +297,10 @@ def ode_rule(game: Game, tableau: ButcherTableau, h: float, *, reg_weight: float
             draws = [game_lib.draw(game, step_key, batches[0])] * s
             batch_of = lambda i: batches[0]  # noqa: E731
         y0, ms0 = state.params, state.model_state
+        # λ (and the first stage's λ/b₁) this step; a constant λ enters as the Python float
+        lam, lam_first = reg_weight, first_stage_weight
+        if reg_at is not None:
+            lam, lam_first = reg_weight * reg_at(state.step), first_stage_weight * reg_at(state.step)
 
         def gradients_at(params, i, penalty=False):
             return game_lib.player_gradients(game, params, ms0, batch_of(i), draws[i],
@@ -290,7 +315,7 @@ def ode_rule(game: Game, tableau: ButcherTableau, h: float, *, reg_weight: float
                 ev = gradients_at(y, 0, penalty=use_reg)
                 v = velocity(ev.grads["d"], ev.grads["g"])
                 if first_stage:
-                    v = {"d": tree_add_scaled(v["d"], [(-first_stage_weight, ev.penalty_grad)]),
+                    v = {"d": tree_add_scaled(v["d"], [(-lam_first, ev.penalty_grad)]),
                          "g": v["g"]}
                 return v, ev
             if coupling == "joint":
@@ -313,7 +338,7 @@ def ode_rule(game: Game, tableau: ButcherTableau, h: float, *, reg_weight: float
                       "g": optax.apply_updates(y0["g"], upd_g)}
             opt = {"d": opt_d, "g": opt_g}
         if use_reg and reg_placement == "post_step":
-            params = {"d": tree_add_scaled(params["d"], [(-h_now * reg_weight, ev0.penalty_grad)]),
+            params = {"d": tree_add_scaled(params["d"], [(-h_now * lam, ev0.penalty_grad)]),
                       "g": params["g"]}
         params = _clip_d(game.loss, params)
         metrics = dict(ev0.metrics, h=h_now, grad_norm_d=tree_norm(ev0.grads["d"]),

@@ -134,6 +134,30 @@ def test_piecewise_step_size_schedule():
         rules.step_size_schedule("piecewise", 0.5, (100,), (1.0,))
 
 
+def test_reg_scales_multiply_lambda_phase_by_phase():
+    """λ · reg_scales[i] in phase i steps as a rule built with that constant λ (0: none)."""
+    game = mlp_game()
+    params, ms, x = init_game(game)
+    kw = dict(schedule="piecewise", schedule_boundaries=(1,), schedule_scales=(1.0, 1.0))
+    scaled = rules.ode_rule(game, integ.RK4, 0.5, reg_weight=0.3, reg_scales=(2.0, 0.0), **kw)
+    for step, weight in ((0, 0.6), (1, 0.0)):
+        const = rules.ode_rule(game, integ.RK4, 0.5, reg_weight=weight, **kw)
+        a, _ = jax.jit(scaled.step)(_state(scaled, params, ms, step=step), x[None])
+        b, _ = jax.jit(const.step)(_state(const, params, ms, step=step), x[None])
+        for u, v in zip(jax.tree.leaves(a.params), jax.tree.leaves(b.params)):
+            np.testing.assert_allclose(u, v, rtol=1e-5, atol=1e-7)
+    # and the penalty is not a no-op here: λ = 0.6 moves D away from the unregularised step
+    plain = rules.ode_rule(game, integ.RK4, 0.5, **kw)
+    a, _ = jax.jit(scaled.step)(_state(scaled, params, ms), x[None])
+    b, _ = jax.jit(plain.step)(_state(plain, params, ms), x[None])
+    assert max(float(jnp.max(jnp.abs(u - v))) for u, v in
+               zip(jax.tree.leaves(a.params["d"]), jax.tree.leaves(b.params["d"]))) > 1e-6
+    with pytest.raises(ValueError, match="config.rule.reg_scales: .* one multiplier ≥ 0 per phase, 2"):
+        rules.ode_rule(game, integ.RK4, 0.5, reg_weight=0.3, reg_scales=(1.0,), **kw)
+    with pytest.raises(ValueError, match="config.rule.reg_scales: .*rule.schedule='piecewise'"):
+        rules.ode_rule(game, integ.RK4, 0.5, reg_weight=0.3, reg_scales=(1.0,))
+
+
 def test_discriminator_rate_scales_its_field():
     # v = (θ', ψ') = (ψ, −αθ): Euler gives ψ₁ = ψ − hαθ, θ₁ = θ + hψ.
     h, alpha, theta, psi = 0.1, 4.0, 0.6, 0.8
