@@ -99,7 +99,7 @@ def test_non_finite_stops_with_the_step_and_keeps_checkpoints(tmp_path):
     assert summary["rollbacks"] >= 1 and summary["final_h"] == 20 / 2 ** summary["rollbacks"]
 
 
-# the spike below is calibrated on mog16_rk4's 2×50 networks (the main job's 2×32 ones at
+# the spike below is calibrated on mog16_rk4's 2×50 networks at batch 512 (2×32 ones at
 # batch 256 survive it)
 RETRY_ARGS = ["train", "--config", "mog16_rk4", "--config.steps=60",
               "--config.loop.steps_per_call=10", "--config.loop.log_every=10",

@@ -157,8 +157,8 @@ def analyse(ctx) -> Report:
                   figures=figures,
                   notes=["wall times are not comparable between the two columns when the "
                          "runs shared the cores differently (--jobs); NFE is the measure",
-                         "the fixed runs are the main job's (`mog16_rk4`, bit-identical to "
-                         "main_job_seeds' runs of the same seeds)"])
+                         "the fixed runs are `mog16_rk4`'s (the main job until 2026-11-24, "
+                         "and its schedule's base since)"])
 
 
 def _pct(values):
