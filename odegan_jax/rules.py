@@ -144,7 +144,12 @@ def step_size_schedule(kind: str, h: float, boundaries=(), scales=()) -> Callabl
         raise ConfigError(f"config.rule.schedule_scales: a piecewise schedule needs increasing "
                           f"rule.schedule_boundaries and one more positive scale than "
                           f"boundaries; got boundaries {boundaries} and scales {scales}")
-    schedule = optax.join_schedules([optax.constant_schedule(h * x) for x in scales],
+    return _piecewise_constant([h * x for x in scales], boundaries)
+
+
+def _piecewise_constant(values, boundaries) -> Callable[[jax.Array], jax.Array]:
+    """values[i] for boundaries[i-1] ≤ step < boundaries[i], as a float32 scalar (optax)."""
+    schedule = optax.join_schedules([optax.constant_schedule(v) for v in values],
                                     list(boundaries))
     return lambda step: jnp.asarray(schedule(step), jnp.float32)
 
@@ -162,9 +167,7 @@ def reg_weight_schedule(kind: str, boundaries=(), scales=()) -> Callable[[jax.Ar
                           f"schedule; they need rule.schedule='piecewise' (got {kind!r}) and one "
                           f"multiplier ≥ 0 per phase, {len(boundaries) + 1} for boundaries "
                           f"{boundaries} (got {scales}); () keeps λ constant")
-    schedule = optax.join_schedules([optax.constant_schedule(x) for x in scales],
-                                    list(boundaries))
-    return lambda step: jnp.asarray(schedule(step), jnp.float32)
+    return _piecewise_constant(scales, boundaries)
 
 
 # --------------------------------------------------------------------------------------
@@ -300,7 +303,8 @@ def ode_rule(game: Game, tableau: ButcherTableau, h: float, *, reg_weight: float
         # λ (and the first stage's λ/b₁) this step; a constant λ enters as the Python float
         lam, lam_first = reg_weight, first_stage_weight
         if reg_at is not None:
-            lam, lam_first = reg_weight * reg_at(state.step), first_stage_weight * reg_at(state.step)
+            scale = reg_at(state.step)
+            lam, lam_first = reg_weight * scale, first_stage_weight * scale
 
         def gradients_at(params, i, penalty=False):
             return game_lib.player_gradients(game, params, ms0, batch_of(i), draws[i],
