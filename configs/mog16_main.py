@@ -5,10 +5,10 @@ about a minute on 2 CPU cores.
 h 0.6, λ 0.3, 2×50 MLPs initialised N(0, 0.07²)) with half the batch (256: the 16 means
 tiled 16 times), the MLPs computed feature-major (the same functions, faster kernels on CPU),
 and 48,000 steps in four phases of 12,000, h halved at 12k, 24k and 36k (mog16_rk4: 24,000
-with 12k / 18k / 21k), so that the ½, ¼ and ⅛ phases are as long as the first. A step that blows up is redone from the last
-checkpoint (one every 2,000 steps) with h halved for 2,000 steps. How it was chosen (on
-seeds 300–331 and 410–460) and its quality over seeds 0–31, which nobody tuned it on (`odegan reproduce
-main_job_seeds`): BUILD_NOTES.md ("Main job").
+with 12k / 18k / 21k), so that the ½, ¼ and ⅛ phases are as long as the first. A step that
+blows up is redone from the last checkpoint (one every 2,000 steps) with h halved for 2,000
+steps. How it was chosen (on seeds 300–331 and 410–460) and its quality over seeds 0–31,
+which nobody tuned it on (`odegan reproduce main_job_seeds`): BUILD_NOTES.md ("Main job").
 """
 from odegan_jax.config import base_config
 

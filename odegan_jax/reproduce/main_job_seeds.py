@@ -19,6 +19,7 @@ from odegan_jax.config import DEFAULT_CONFIG
 from odegan_jax.reproduce import Claim, Report, Run, Study, quality
 
 TARGET_MODES, TARGET_HQ = 16, 0.80
+SEEDS = tuple(range(32))  # the study's default seeds: 0–31
 
 
 def runs(size, seeds):
@@ -46,9 +47,9 @@ def analyse(ctx) -> Report:
                                                       "not reproduced")
     claims = [Claim(
         "the main job covers 16/16 modes with ≥ 80% high-quality samples",
-        "ours (README; BUILD_NOTES \"Main job\")", "16/16, ≥ 80% for every seed (seeds 300–331 and 410–460 "
-        "chose the settings: 37 of 37 there; the earlier main jobs: 30 (2×50, 32k steps) and "
-        "27 (2×32) of seeds 0–31, BUILD_NOTES)",
+        "ours (README; BUILD_NOTES \"Main job\")", "16/16, ≥ 80% for every seed (seeds 300–331 "
+        "and 410–460 chose the settings: 37 of 37 there; the earlier main jobs: 30 (2×50, "
+        "32k steps) and 27 (2×32) of seeds 0–31, BUILD_NOTES)",
         f"{passed}/{n} seeds pass; median HQ {100 * float(np.median(hqs)):.1f}%, "
         f"median modes {int(np.median(modes)) if modes else '–'}" if hqs else "no finished run",
         verdict,
@@ -76,11 +77,11 @@ def analyse(ctx) -> Report:
                            "hq": {str(o.run.seed): quality(o)[1] for o in ctx.outcomes},
                            "modes": {str(o.run.seed): quality(o)[0] for o in ctx.outcomes}},
                   figures={"hq_per_seed.png": fig},
-                  notes=[] if tuple(ctx.seeds) == tuple(range(32)) else [
+                  notes=[] if tuple(ctx.seeds) == SEEDS else [
                       f"run on seeds {', '.join(map(str, ctx.seeds))} of the study's default "
                       f"0–31 (--seeds); the verdict covers those seeds only"])
 
 
 STUDY = Study("main_job_seeds", "the main job over seeds 0–31", "ours (README main job)",
-              runs, analyse, seeds=tuple(range(32)),
+              runs, analyse, seeds=SEEDS,
               sizes="the main job's 48,000 steps at every size")
