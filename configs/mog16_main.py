@@ -7,7 +7,8 @@ tiled 16 times), the MLPs computed feature-major (the same functions, faster ker
 and 48,000 steps in four phases of 12,000, h halved at 12k, 24k and 36k (mog16_rk4: 24,000
 with 12k / 18k / 21k), so that the ½, ¼ and ⅛ phases are as long as the first. A step that
 blows up is redone from the last checkpoint (one every 2,000 steps) with h halved for 2,000
-steps. How it was chosen (on seeds 300–331 and 410–460) and its quality over seeds 0–31,
+steps, and so is a step after which G's gradient is exactly 0 (a dead generator). How it
+was chosen (on seeds 300–331 and 410–460) and its quality over seeds 0–31,
 which nobody tuned it on (`odegan reproduce main_job_seeds`): BUILD_NOTES.md ("Main job").
 """
 from odegan_jax.config import base_config
@@ -30,4 +31,7 @@ def get_config():
     c.loop.nonfinite = "rollback"
     c.loop.checkpoint_every = 2000
     c.loop.rollback_steps = 2000
+    # a G whose gradient is exactly 0 (dead: seeds 11 and 671 after one large step at h 0.6)
+    # is rolled back the same way; a run whose G lives is unchanged bit for bit
+    c.loop.dead_generator = "rollback"
     return c

@@ -48,7 +48,7 @@ def _cmd_train(args, extra) -> int:
     try:
         train.train(config, workdir, progress=progress,
                     resume_with_changes=args.resume_with_changes)
-    except train.NonFiniteError as e:
+    except train.TrainingStopped as e:
         print(f"odegan: {e}", file=sys.stderr)
         return 3
     except SaveError as e:

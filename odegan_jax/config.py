@@ -137,6 +137,11 @@ def base_config() -> ml_collections.ConfigDict:
     c.loop.nonfinite = "retry"
     c.loop.max_retries = 8  # retry: halvings of h (rejected steps) allowed over the whole run
     c.loop.max_rollbacks = 5
+    # what a generator whose gradient is exactly 0 at the end of a compiled call does (a dead
+    # G: one large step, then no sample gets a gradient from D, to the end of the run):
+    # continue | rollback (as loop.nonfinite rollback: the newest checkpoint, h halved, the
+    # same count and window; ODE rules) | stop (exit 3)
+    c.loop.dead_generator = "continue"
     # rollback: steps after the restored checkpoint that run at the halved h, after which h is
     # back to its value at that checkpoint (0: halved for the rest of the run)
     c.loop.rollback_steps = 0
@@ -222,6 +227,7 @@ def validate(config: ml_collections.ConfigDict) -> None:
     # retry and rollback halve the ODE step size h; the optax rules stop (train.Calls), so a
     # config that rolls back (the main job) trains with another rule as it is
     choose("loop.nonfinite", config.loop.nonfinite, ("retry", "stop", "rollback"))
+    choose("loop.dead_generator", config.loop.dead_generator, ("continue", "rollback", "stop"))
     if config.rule.step_control == "adaptive":
         _check_adaptive(config)
     if config.loop.lte_every and config.rule.name != "ode":

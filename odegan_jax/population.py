@@ -14,7 +14,9 @@ A member follows the same trajectory as its single run up to floating-point roun
 matrix products sum in another order), so a member reproduces against the same population,
 bit for bit, not against a single run. A member that goes non-finite stops there (its rows and
 checkpoints are kept, ``diverged.json`` says where); the others go on (``loop.nonfinite`` retry
-/ rollback would change one member's h mid-program: populations always stop a member).
+/ rollback would change one member's h mid-program: populations always stop a member). For the
+same reason ``loop.dead_generator`` does not act in a population: a member whose G dies trains
+on, and its summary shows it.
 """
 from __future__ import annotations
 

@@ -31,8 +31,17 @@ from odegan_jax.data import get_batches
 from odegan_jax.experiment import Experiment, build, init_state, legacy_layout
 
 
-class NonFiniteError(RuntimeError):
+class TrainingStopped(RuntimeError):
+    """A policy of the loop (``loop.nonfinite``, ``loop.dead_generator``) stopped training;
+    the message names the step and what to change. Checkpoints and metrics are kept."""
+
+
+class NonFiniteError(TrainingStopped):
     """Training produced NaN/Inf; the message names the step and the quantity."""
+
+
+class DeadGeneratorError(TrainingStopped):
+    """G's gradient became exactly 0 (``loop.dead_generator``); the message names the step."""
 
 
 def make_train_fn(exp: Experiment, num_steps: int, mesh=None) -> Callable:
@@ -293,6 +302,13 @@ class Calls:
       pending step and h are in the rollback's row of metrics.jsonl, so a resumed run keeps
       them);
     * ``stop``: raise :class:`NonFiniteError` naming the step and the quantity.
+
+    ``loop.dead_generator`` watches G's gradient norm at the last step of each call: exactly 0
+    means no sample of G gets a gradient from D (every ReLU on the way dead), from which a run
+    does not come back (seeds 11 and 671 of the main job: one large step, then 0 at every step
+    to the end). ``rollback`` treats it as a failed step (as ``loop.nonfinite`` rollback, the
+    same count and window), ``stop`` raises :class:`DeadGeneratorError`, ``continue`` (the
+    default) trains on.
     """
 
     def __init__(self, exp: Experiment, mesh, state, mngr, writer: logs.MetricsWriter,
@@ -300,6 +316,9 @@ class Calls:
         self.exp, self.mesh, self.mngr, self.writer, self.echo = exp, mesh, mngr, writer, echo
         cfg = exp.config
         self.policy = cfg.loop.nonfinite if cfg.rule.name == "ode" else "stop"
+        # the optax rules have no h to halve: their rollback stops, as loop.nonfinite's does
+        self.dead_policy = ("stop" if cfg.loop.dead_generator == "rollback"
+                            and cfg.rule.name != "ode" else cfg.loop.dead_generator)
         self.adaptive = cfg.rule.name == "ode" and cfg.rule.step_control == "adaptive"
         # a resumed run keeps counting the rollbacks recorded in metrics.jsonl (already cut at
         # the resumed step); its h and rejected steps come back with the checkpoint
@@ -350,6 +369,9 @@ class Calls:
         if failed.any():
             return self._failed(metrics, int(np.argmax(failed)), at)
         new_step = step + int(accepted.sum())
+        if (self.dead_policy != "continue" and accepted.any()
+                and float(np.asarray(metrics["grad_norm_g"])[accepted][-1]) == 0.0):
+            return self._dead_generator(step, new_step)
         if self.restore is not None and new_step >= self.restore[0]:
             self._restore_h(new_step)
         if new_step == step:
@@ -383,6 +405,28 @@ class Calls:
         raise NonFiniteError(f"{where}: training stopped. {self._advice(saved)}; metrics up "
                              f"to step {at[i] - 1} are kept in "
                              f"{os.path.dirname(self.writer.path)}")
+
+    def _dead_generator(self, start: int, step: int):
+        """G's gradient is exactly 0 at ``step``, the last of the call from ``start`` (nothing
+        of the call is saved yet: its rows and checkpoint are written after it)."""
+        loop = self.exp.config.loop
+        where = (f"G's gradient is exactly 0 at step {step} (a dead generator: no sample gets "
+                 f"a gradient from D)")
+        saved = self.mngr.all_steps()
+        if self.dead_policy == "rollback" and self.rollbacks < loop.max_rollbacks and saved:
+            return self._roll_back(where)
+        fixes = ("lower config.rule.h or raise config.rule.reg_weight" if
+                 self.exp.config.rule.name == "ode" else
+                 "lower config.optimizer.learning_rate")
+        if self.dead_policy == "rollback":
+            where += (f" (all {loop.max_rollbacks} rollbacks used)" if saved
+                      else " and no checkpoint had been saved yet to roll back to")
+        kept = (f"the last checkpoint (step {max(saved)}) is kept" if saved
+                else "no checkpoint had been saved yet")
+        raise DeadGeneratorError(
+            f"{where}: training stopped. To go on, {fixes}, or set "
+            f"config.loop.dead_generator=continue to train on; {kept}; metrics up to step "
+            f"{start} are kept in {os.path.dirname(self.writer.path)}")
 
     def _advice(self, saved) -> str:
         rule = self.exp.config.rule

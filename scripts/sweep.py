@@ -50,7 +50,7 @@ def main(argv=None):
                     row = {"modes": final.get("modes_covered"), "hq": final.get("hq_fraction"),
                            "wall_s": s["wall_time_s"], "retries": s["retries"],
                            "rollbacks": s.get("rollbacks", 0)}
-                except train.NonFiniteError as e:
+                except train.TrainingStopped as e:
                     row = {"modes": None, "hq": None, "wall_s": None, "error": str(e)[:80]}
             row.update({"seed": seed, **{k: v for k, v in combo}})
             results.append(row)

@@ -26,6 +26,8 @@ BAD_VALUES = [
     ("loop.nonfinite", "ignore", "config.loop.nonfinite: 'ignore' is not allowed; choose one of: "
                                  "retry, stop, rollback"),
     ("loop.max_retries", -1, "config.loop.max_retries: must be ≥ 0"),
+    ("loop.dead_generator", "ignore", "config.loop.dead_generator: 'ignore' is not allowed; "
+                                      "choose one of: continue, rollback, stop"),
 ]
 
 

@@ -387,6 +387,66 @@ def test_rollback_steps_must_be_a_count():
         validate(config)
 
 
+# weights N(0, (1e-30)²): every product of two weights underflows to 0 in float32, so D's
+# gradient at any sample, and so G's gradient, is exactly 0 from step 1 (a dead G, as the
+# main job's seeds 11 and 671 end up after one large step), on any machine
+DEAD_ARGS = ["train", "--config", "mog16_rk4", "--config.model.init_std=1e-30",
+             "--config.loop.steps_per_call=10", "--config.loop.log_every=10",
+             "--config.loop.eval_samples=200", "--config.loop.plot=false",
+             "--config.loop.checkpoint_every=10"]
+
+
+def test_a_dead_generator_stops_or_rolls_back_to_its_checkpoints_until_they_are_used(
+        tmp_path, capsys):
+    """loop.dead_generator: G's gradient is exactly 0 at the end of the first call (step 10),
+    before the checkpoint of step 10 is written. ``stop`` exits 3 naming that step;
+    ``rollback`` has no checkpoint to go back to and stops alike; an optax rule, which has
+    no h to halve, stops too. A run trained on (``continue``, the default) to step 20 and
+    resumed with ``rollback`` goes back to the checkpoint of step 20 with h halved each time
+    its G is found dead again, and stops once ``loop.max_rollbacks`` are used, that
+    checkpoint kept."""
+    for policy, extra in (("stop", []), ("rollback", []),
+                          ("rollback", ["--config.rule.name=simultaneous"])):
+        run = tmp_path / f"{policy}{len(extra)}"
+        result = odegan_here(capsys, *DEAD_ARGS, "--config.steps=40", *extra,
+                             f"--config.loop.dead_generator={policy}", "--workdir", str(run))
+        assert result.returncode == 3, result.stdout + result.stderr
+        assert "G's gradient is exactly 0 at step 10" in result.stderr, result.stderr
+        assert "no checkpoint had been saved yet" in result.stderr
+        assert "config.loop.dead_generator=continue" in result.stderr
+        assert not (run / "summary.json").exists()
+    run = tmp_path / "resumed"
+    on = odegan_here(capsys, *DEAD_ARGS, "--config.steps=20", "--workdir", str(run))
+    assert on.returncode == 0, on.stderr  # the default trains on
+    assert _checkpoints(run) == [10, 20]
+    back = odegan_here(capsys, *DEAD_ARGS, "--config.steps=40",
+                       "--config.loop.dead_generator=rollback",
+                       "--config.loop.max_rollbacks=2", "--workdir", str(run))
+    assert back.returncode == 3, back.stdout + back.stderr
+    assert "G's gradient is exactly 0 at step 30" in back.stdout  # the rollbacks' lines
+    assert "rolled back to the checkpoint at step 20 and halved h to 0.15" in back.stdout
+    assert "(all 2 rollbacks used)" in back.stderr
+    assert "the last checkpoint (step 20) is kept" in back.stderr
+    from odegan_jax import logs
+    events = [(r["step"], r["event"], r["h"])
+              for r in logs.read_metrics(str(run / "metrics.jsonl")) if "event" in r]
+    assert events == [(20, "rollback", 0.3), (20, "rollback", 0.15)], events
+    assert _checkpoints(run) == [10, 20]
+
+
+def test_watching_for_a_dead_generator_leaves_a_live_run_bit_for_bit(tmp_path, capsys):
+    """G's gradient is never 0 in a healthy run, so ``rollback`` (the main job's policy)
+    must end at the parameters of ``continue``."""
+    shas = []
+    for policy in ("continue", "rollback"):
+        run = tmp_path / policy
+        result = odegan_here(capsys, "train", "--config", "mog16_main", "--config.steps=300", *FAST,
+                        f"--config.loop.dead_generator={policy}", "--workdir", str(run))
+        assert result.returncode == 0, result.stderr
+        shas.append(_sha(run))
+    assert shas[0] == shas[1]
+
+
 def test_10_a_run_killed_after_a_rejected_step_resumes_with_its_halved_h(tmp_path, capsys):
     """The halved h of a rejected step lives in the checkpointed state: a run killed with
     SIGKILL after the rejections (its checkpoint at step 30 holds the halved h) and resumed ends

@@ -93,8 +93,9 @@ class Run:
 
 @dataclasses.dataclass
 class Outcome:
-    """What became of a run: status ``ok`` | ``diverged`` (non-finite, exit 3) | ``failed``
-    (another error) | ``unavailable`` (a peer that is not installed)."""
+    """What became of a run: status ``ok`` | ``diverged`` (exit 3: non-finite, or a dead G that
+    ``loop.dead_generator`` stopped) | ``failed`` (another error) | ``unavailable`` (a peer
+    that is not installed)."""
     run: Run
     dir: str
     status: str
