@@ -131,9 +131,9 @@ def base_config() -> ml_collections.ConfigDict:
     # what a non-finite loss or parameter does (it never enters the state): retry (ODE rules:
     # the step is rejected inside the compiled call and redone with h halved in the state for
     # the rest of the run; other rules stop) | stop (exit 3) | rollback (ODE rules: to the last
-    # checkpoint with h halved for the rest of the run or loop.rollback_steps; other rules
-    # stop). Adaptive step control rejects non-finite steps itself; the policy acts after
-    # rule.max_rejections in a row.
+    # checkpoint with h halved for the rest of the run or loop.rollback_steps, the initial
+    # state saved as checkpoint 0 for it; other rules stop). Adaptive step control rejects
+    # non-finite steps itself; the policy acts after rule.max_rejections in a row.
     c.loop.nonfinite = "retry"
     c.loop.max_retries = 8  # retry: halvings of h (rejected steps) allowed over the whole run
     c.loop.max_rollbacks = 5

@@ -122,6 +122,9 @@ def _train(exp: Experiment, mesh, workdir: str, changed: dict, echo, progress: b
         return finished
     writer = start_logs(config, workdir, step, changed)
     calls = Calls(exp, mesh, state, mngr, writer, echo)
+    if step == 0 and calls.rolls_back and config.loop.checkpoint_every and not mngr.all_steps():
+        # a step that fails before the first periodic checkpoint has somewhere to go back to
+        checkpoints.save(mngr, 0, state, force=True)
     start = time.perf_counter()
     actions = training_actions(exp, workdir, step, start, mngr, writer, echo, progress,
                                calls.train)
@@ -300,7 +303,9 @@ class Calls:
       = N > 0, for the N steps after that checkpoint: then h is back to its value at the
       checkpoint (a rollback within those steps halves it again and starts N more; the
       pending step and h are in the rollback's row of metrics.jsonl, so a resumed run keeps
-      them);
+      them). A run that rolls back saves its initial state as the checkpoint of step 0, so a
+      step that fails before the first periodic checkpoint goes back there (seed 818 of the
+      main job blew up at step 1,914 and stopped before it was saved);
     * ``stop``: raise :class:`NonFiniteError` naming the step and the quantity.
 
     ``loop.dead_generator`` watches G's gradient norm at the last step of each call: exactly 0
@@ -319,6 +324,7 @@ class Calls:
         # the optax rules have no h to halve: their rollback stops, as loop.nonfinite's does
         self.dead_policy = ("stop" if cfg.loop.dead_generator == "rollback"
                             and cfg.rule.name != "ode" else cfg.loop.dead_generator)
+        self.rolls_back = "rollback" in (self.policy, self.dead_policy)
         self.adaptive = cfg.rule.name == "ode" and cfg.rule.step_control == "adaptive"
         # a resumed run keeps counting the rollbacks recorded in metrics.jsonl (already cut at
         # the resumed step); its h and rejected steps come back with the checkpoint

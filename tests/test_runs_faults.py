@@ -399,14 +399,13 @@ DEAD_ARGS = ["train", "--config", "mog16_rk4", "--config.model.init_std=1e-30",
 def test_a_dead_generator_stops_or_rolls_back_to_its_checkpoints_until_they_are_used(
         tmp_path, capsys):
     """loop.dead_generator: G's gradient is exactly 0 at the end of the first call (step 10),
-    before the checkpoint of step 10 is written. ``stop`` exits 3 naming that step;
-    ``rollback`` has no checkpoint to go back to and stops alike; an optax rule, which has
-    no h to halve, stops too. A run trained on (``continue``, the default) to step 20 and
-    resumed with ``rollback`` goes back to the checkpoint of step 20 with h halved each time
-    its G is found dead again, and stops once ``loop.max_rollbacks`` are used, that
-    checkpoint kept."""
-    for policy, extra in (("stop", []), ("rollback", []),
-                          ("rollback", ["--config.rule.name=simultaneous"])):
+    before the checkpoint of step 10 is written. ``stop`` exits 3 naming that step, as does
+    an optax rule asked to roll back (it has no h to halve); neither has a checkpoint.
+    ``rollback`` saves the initial state as checkpoint 0 and goes back there, and stops
+    once ``loop.max_rollbacks`` are used. A run trained on (``continue``, the default) to
+    step 20 and resumed with ``rollback`` goes back to the checkpoint of step 20 with h
+    halved each time its G is found dead again, and stops likewise, that checkpoint kept."""
+    for policy, extra in (("stop", []), ("rollback", ["--config.rule.name=simultaneous"])):
         run = tmp_path / f"{policy}{len(extra)}"
         result = odegan_here(capsys, *DEAD_ARGS, "--config.steps=40", *extra,
                              f"--config.loop.dead_generator={policy}", "--workdir", str(run))
@@ -415,6 +414,14 @@ def test_a_dead_generator_stops_or_rolls_back_to_its_checkpoints_until_they_are_
         assert "no checkpoint had been saved yet" in result.stderr
         assert "config.loop.dead_generator=continue" in result.stderr
         assert not (run / "summary.json").exists()
+    run = tmp_path / "from0"
+    result = odegan_here(capsys, *DEAD_ARGS, "--config.steps=40", "--workdir", str(run),
+                         "--config.loop.dead_generator=rollback", "--config.loop.max_rollbacks=1")
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert "rolled back to the checkpoint at step 0 and halved h to 0.3" in result.stdout
+    assert "(all 1 rollbacks used)" in result.stderr
+    assert "the last checkpoint (step 0) is kept" in result.stderr
+    assert _checkpoints(run) == [0]
     run = tmp_path / "resumed"
     on = odegan_here(capsys, *DEAD_ARGS, "--config.steps=20", "--workdir", str(run))
     assert on.returncode == 0, on.stderr  # the default trains on
@@ -432,6 +439,28 @@ def test_a_dead_generator_stops_or_rolls_back_to_its_checkpoints_until_they_are_
               for r in logs.read_metrics(str(run / "metrics.jsonl")) if "event" in r]
     assert events == [(20, "rollback", 0.3), (20, "rollback", 0.15)], events
     assert _checkpoints(run) == [10, 20]
+
+
+def test_a_step_that_blows_up_before_the_first_checkpoint_rolls_back_to_step_0(tmp_path,
+                                                                             capsys):
+    """h = 20 blows up within a few steps, long before the first periodic checkpoint (step
+    200): a run that rolls back saved its initial state as checkpoint 0 and goes back there
+    with h halved, until h is small enough to train on (before, it stopped)."""
+    run = tmp_path / "early"
+    result = odegan_here(capsys, "train", "--config", "mog16_rk4", "--config.steps=30",
+                         "--config.rule.h=20", "--config.loop.steps_per_call=1",
+                         "--config.loop.checkpoint_every=200", "--config.loop.log_every=10",
+                         "--config.loop.eval_samples=100", "--config.loop.plot=false",
+                         "--config.loop.nonfinite=rollback", "--config.loop.max_rollbacks=12",
+                         "--workdir", str(run))
+    assert result.returncode == 0, result.stdout + result.stderr
+    from odegan_jax import logs
+    events = [(r["step"], r["event"], r["h"])
+              for r in logs.read_metrics(str(run / "metrics.jsonl")) if "event" in r]
+    assert events and events == [(0, "rollback", 20 / 2 ** i) for i in
+                                 range(1, len(events) + 1)], events
+    summary = json.load(open(run / "summary.json"))
+    assert (summary["rollbacks"], summary["final_h"]) == (len(events), 20 / 2 ** len(events))
 
 
 def test_watching_for_a_dead_generator_leaves_a_live_run_bit_for_bit(tmp_path, capsys):
