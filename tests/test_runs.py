@@ -83,7 +83,8 @@ def test_non_finite_stops_with_the_step_and_keeps_checkpoints(tmp_path):
     args = ["train", "--workdir", str(workdir), "--config.steps=100", "--config.rule.h=20",
             "--config.loop.steps_per_call=1", "--config.loop.checkpoint_every=1",
             "--config.loop.log_every=1", "--config.loop.eval_samples=100",
-            "--config.loop.plot=false", "--config.loop.nonfinite=stop"]
+            "--config.loop.plot=false", "--config.loop.nonfinite=stop",
+            "--config.loop.dead_generator=continue"]  # h = 20 also kills G: not this test's
     result = odegan(*args)
     assert result.returncode == 3, result.stdout + result.stderr
     assert "non-finite" in result.stderr and "at step" in result.stderr
