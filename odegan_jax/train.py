@@ -406,7 +406,7 @@ class Calls:
             if self.policy == "retry":
                 where += f" (all {loop.max_retries} retries with h halved used)"
         saved = self.mngr.all_steps()
-        if self.policy == "rollback" and self.rollbacks < loop.max_rollbacks and saved:
+        if self._may_roll_back(self.policy, saved):
             return self._roll_back(where)
         raise NonFiniteError(f"{where}: training stopped. {self._advice(saved)}; metrics up "
                              f"to step {at[i] - 1} are kept in "
@@ -415,24 +415,21 @@ class Calls:
     def _dead_generator(self, start: int, step: int):
         """G's gradient is exactly 0 at ``step``, the last of the call from ``start`` (nothing
         of the call is saved yet: its rows and checkpoint are written after it)."""
-        loop = self.exp.config.loop
         where = (f"G's gradient is exactly 0 at step {step} (a dead generator: no sample gets "
                  f"a gradient from D)")
         saved = self.mngr.all_steps()
-        if self.dead_policy == "rollback" and self.rollbacks < loop.max_rollbacks and saved:
+        if self._may_roll_back(self.dead_policy, saved):
             return self._roll_back(where)
         fixes = ("lower config.rule.h or raise config.rule.reg_weight" if
                  self.exp.config.rule.name == "ode" else
                  "lower config.optimizer.learning_rate")
         if self.dead_policy == "rollback":
-            where += (f" (all {loop.max_rollbacks} rollbacks used)" if saved
+            where += (f" (all {self.exp.config.loop.max_rollbacks} rollbacks used)" if saved
                       else " and no checkpoint had been saved yet to roll back to")
-        kept = (f"the last checkpoint (step {max(saved)}) is kept" if saved
-                else "no checkpoint had been saved yet")
         raise DeadGeneratorError(
             f"{where}: training stopped. To go on, {fixes}, or set "
-            f"config.loop.dead_generator=continue to train on; {kept}; metrics up to step "
-            f"{start} are kept in {os.path.dirname(self.writer.path)}")
+            f"config.loop.dead_generator=continue to train on; {self._kept(saved)}; metrics "
+            f"up to step {start} are kept in {os.path.dirname(self.writer.path)}")
 
     def _advice(self, saved) -> str:
         rule = self.exp.config.rule
@@ -446,9 +443,17 @@ class Calls:
             if self.policy != "rollback":
                 fixes += (", set config.loop.nonfinite=rollback, or let an error estimate "
                           "choose h: config.rule.step_control=adaptive")
-        kept = (f"the last checkpoint (step {max(saved)}) is kept" if saved
+        return f"To go on, {fixes}; {self._kept(saved)}"
+
+    def _may_roll_back(self, policy: str, saved) -> bool:
+        """``policy`` rolls back, a rollback is left and there is a checkpoint to go to."""
+        return (policy == "rollback" and self.rollbacks < self.exp.config.loop.max_rollbacks
+                and bool(saved))
+
+    @staticmethod
+    def _kept(saved) -> str:
+        return (f"the last checkpoint (step {max(saved)}) is kept" if saved
                 else "no checkpoint had been saved yet")
-        return f"To go on, {fixes}; {kept}"
 
     def _roll_back(self, where: str):
         self.rollbacks += 1
