@@ -106,6 +106,8 @@ def _cmd_eval(args, extra) -> int:
     result = {"run": os.path.abspath(args.run_dir), "step": step,
               "params_sha256": checkpoints.params_sha256(state.params, state.model_state),
               **scoring.score_run(exp, state, args.n, weights)}
+    if exp.config.rule.g_ema_decay:  # the scores are those of G's moving average
+        result["g_ema_decay"] = exp.config.rule.g_ema_decay
     print(json.dumps(result, indent=1))
     _write_json(os.path.join(args.run_dir, "eval.json"), result)
     return 0
@@ -176,7 +178,7 @@ def _cmd_interpolate(args, extra) -> int:
     _no_extra(extra)
     exp, state, step = _load(args.run_dir, args.step)
     _images_only(exp, "interpolate")
-    walks = latent_walks(exp.game, state.params, state.model_state,
+    walks = latent_walks(exp.game, exp.evaluated_params(state), state.model_state,
                          jax.random.PRNGKey(args.seed), args.rows, args.cols)
     paths = []
     for name, images in walks.items():

@@ -105,6 +105,10 @@ def base_config() -> ml_collections.ConfigDict:
     c.rule.max_rejections = 20  # adaptive: rejected attempts in a row before loop.nonfinite acts
     c.rule.use_optimizer = False  # ode: feed the RK direction to config.optimizer (RK4+Adam)
     c.rule.n_critic = 1  # alternating: D steps per G step
+    # > 0: an exponential moving average of G's parameters over the accepted steps (optax.ema,
+    # bias-corrected) is kept in the state and evaluated (logs, summary, plots, samples)
+    # instead of the last iterate; training never reads it (0: the last iterate)
+    c.rule.g_ema_decay = 0.0
 
     c.optimizer = ml_collections.ConfigDict()
     c.optimizer.name = "adam"  # adam | adamw | rmsprop | sgd | adadelta | adagrad
@@ -213,7 +217,7 @@ def validate(config: ml_collections.ConfigDict) -> None:
                 "loop.lte_every"):
         _check_positive(config, key, allow_zero=True, integer=True)
     for key in ("data.noise", "game.gp_weight", "rule.reg_weight", "optimizer.weight_decay",
-                "rule.atol", "rule.pcoeff", "rule.icoeff", "rule.h_max"):
+                "rule.atol", "rule.pcoeff", "rule.icoeff", "rule.h_max", "rule.g_ema_decay"):
         _check_positive(config, key, allow_zero=True)
     for key in ("model.init_std", "game.clip_value", "rule.h", "rule.d_rate",
                 "optimizer.learning_rate", "model.ode.t1", "model.ode.rtol", "model.ode.atol",
@@ -224,6 +228,9 @@ def validate(config: ml_collections.ConfigDict) -> None:
         if config.optimizer[key] is not None:
             _check_positive(config, f"optimizer.{key}")
     choose("rule.name", config.rule.name, RULE_NAMES)
+    if config.rule.g_ema_decay >= 1.0:
+        _fail("rule.g_ema_decay", f"must be below 1 (0: no average; 0.999 averages over "
+                                  f"about 1,000 steps), got {config.rule.g_ema_decay!r}")
     # retry and rollback halve the ODE step size h; the optax rules stop (train.Calls), so a
     # config that rolls back (the main job) trains with another rule as it is
     choose("loop.nonfinite", config.loop.nonfinite, ("retry", "stop", "rollback"))

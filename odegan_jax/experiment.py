@@ -69,9 +69,16 @@ class Experiment:
             return self.eval_latents[:n]
         return self.game.sample_latents(self.keys["eval"], n)
 
+    def evaluated_params(self, state: rules.TrainState):
+        """The parameters evaluation uses: G's moving average when ``rule.g_ema_decay`` > 0
+        (:func:`rules.evaluated_params`), else the state's."""
+        return rules.evaluated_params(state, self.config.rule.g_ema_decay)
+
     def samples(self, state: rules.TrainState, n: int) -> np.ndarray:
-        """G at the first n fixed evaluation latents, inference mode: ``[n, *sample_shape]``."""
-        return np.asarray(self.generate(state.params, state.model_state, self.latents(n)))
+        """G at the first n fixed evaluation latents, inference mode: ``[n, *sample_shape]``
+        (G's moving average when the run keeps one)."""
+        return np.asarray(self.generate(self.evaluated_params(state), state.model_state,
+                                        self.latents(n)))
 
 
 def build_game(config, networks) -> Game:
@@ -101,11 +108,18 @@ def build_rule(config, game: Game, values: Optional[dict] = None) -> rules.Train
     """The training rule of ``config.rule`` (and ``config.optimizer``, always checked).
 
     ``values``: keys of :data:`TRACEABLE` → numbers (JAX scalars inside a trace) used instead
-    of the config's values."""
+    of the config's values. ``rule.g_ema_decay`` > 0 wraps it in
+    :func:`rules.with_generator_ema`."""
     values = values or {}
     unknown = set(values) - set(TRACEABLE)
     if unknown:
         raise ValueError(f"build_rule: {sorted(unknown)} cannot be traced; only {TRACEABLE}")
+    rule = _build_rule(config, game, values)
+    decay = config.rule.g_ema_decay
+    return rules.with_generator_ema(rule, decay) if decay else rule
+
+
+def _build_rule(config, game: Game, values: dict) -> rules.TrainingRule:
     r = config.rule
     config_lib.choose("rule.name", r.name, config_lib.RULE_NAMES)
     d_opt, g_opt = _optimizer(config, "d", values), _optimizer(config, "g", values)

@@ -38,11 +38,12 @@ def quality_2d(exp, state, n: Optional[int] = None) -> dict:
 
 
 def generate(exp, state, n: int, key: jax.Array, batch: int = 500) -> np.ndarray:
-    """``[n, *sample_shape]`` samples of G (inference mode) at latents drawn from ``key``."""
-    out = []
+    """``[n, *sample_shape]`` samples of G (inference mode; its moving average when the run
+    keeps one) at latents drawn from ``key``."""
+    params, out = exp.evaluated_params(state), []
     for i, k in enumerate(jax.random.split(key, (n + batch - 1) // batch)):
         m = min(batch, n - i * batch)
-        out.append(np.asarray(exp.generate(state.params, state.model_state,
+        out.append(np.asarray(exp.generate(params, state.model_state,
                                            exp.game.sample_latents(k, m))))
     return np.concatenate(out)
 

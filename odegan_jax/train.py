@@ -25,10 +25,11 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
-from odegan_jax import checkpoints, logs, parallel, plots, rundir, xla_cpu
+from odegan_jax import checkpoints, logs, parallel, plots, rules, rundir, xla_cpu
 from odegan_jax.actions import training_actions
 from odegan_jax.data import get_batches
 from odegan_jax.experiment import Experiment, build, init_state, legacy_layout
+from odegan_jax.scoring import quality_2d
 
 
 class TrainingStopped(RuntimeError):
@@ -193,11 +194,20 @@ def finish_run(exp: Experiment, state, mngr, writer: logs.MetricsWriter, workdir
         "workdir": workdir, **step_control_summary(config, state), **image_scores(rows),
         **extra,
     }
+    averaged = config.rule.g_ema_decay > 0
+    if averaged and exp.is_2d:  # the last iterate's quality beside the average's
+        summary["final_iterate"] = quality_2d(exp, rules.without_generator_ema(state))
     logs.write_json(os.path.join(workdir, "summary.json"), summary)
     if "modes_covered" in final:
         echo(f"final: modes covered {final['modes_covered']}/{final['num_modes']}, "
              f"high-quality samples {100 * final['hq_fraction']:.1f}% "
-             f"({config.loop.eval_samples} samples, within {config.eval.num_sigmas:g}σ)")
+             f"({config.loop.eval_samples} samples, within {config.eval.num_sigmas:g}σ)"
+             + (f", of G's moving average (decay {config.rule.g_ema_decay:g})" if averaged
+                else ""))
+    if "final_iterate" in summary:
+        it = summary["final_iterate"]
+        echo(f"the last iterate: modes covered {it['modes_covered']}/{it['num_modes']}, "
+             f"high-quality samples {100 * it['hq_fraction']:.1f}%")
     echo(f"done in {wall:.1f}s; params_sha256 {summary['params_sha256'][:16]}…; "
          f"summary in {os.path.join(workdir, 'summary.json')}")
     return summary
@@ -255,9 +265,19 @@ def _resume(exp: Experiment, mngr, workdir: str, changed: dict, echo):
     """``(state, step, None)`` to train from, or ``(…, summary)`` of a run already complete.
 
     Refuses (:class:`rundir.RunDirError`, nothing changed) a ``steps`` below the newest
-    checkpoint: saving on would label a later state with an earlier step."""
+    checkpoint: saving on would label a later state with an earlier step; and turning G's
+    moving average (``rule.g_ema_decay``) on or off: the checkpoints' layout would differ."""
     steps = exp.config.steps
     state, step = init_state(exp), 0
+    if "rule.g_ema_decay" in changed and mngr.all_steps():
+        before, now = changed["rule.g_ema_decay"]
+        if (before == 0) != (now == 0):  # the state gains or loses G's average
+            mngr.close()
+            raise rundir.RunDirError(
+                f"{workdir} holds checkpoints {'without' if before == 0 else 'with'} G's "
+                f"moving average (rule.g_ema_decay {before} there, {now} now); their layout "
+                f"cannot change on resume, and nothing was changed. Keep rule.g_ema_decay "
+                f"{'0' if before == 0 else 'above 0'}, or train into another --workdir")
     if mngr.all_steps():
         restored, step = checkpoints.restore_or_quarantine(mngr, state, echo,
                                                            legacy_layout(state))

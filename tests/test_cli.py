@@ -148,14 +148,15 @@ def test_missing_image_data_is_one_clear_error(tmp_path):
 
 
 def test_image_run_eval_sample_neighbours_plot_and_interpolate(tmp_path, capsys):
-    """One short DCGAN run on the digits (Adam: the rules are tested elsewhere), then every
-    command that reads a run without retraining."""
+    """One short DCGAN run on the digits (Adam: the rules are tested elsewhere) keeping G's
+    moving average (rule.g_ema_decay: every command below evaluates it), then every command
+    that reads a run without retraining."""
     workdir = tmp_path / "digits"
     result = odegan("train", "--config", "dcgan_fashion_mnist", "--workdir", str(workdir),
                     "--config.data.name=digits", "--config.data.image_size=28",
                     "--config.rule.name=alternating", "--config.data.batch_size=16",
                     "--config.steps=2", "--config.loop.log_every=1", "--config.eval.num_samples=200",
-                    "--config.loop.score_every=1")
+                    "--config.loop.score_every=1", "--config.rule.g_ema_decay=0.9")
     assert result.returncode == 0, result.stderr
     scored = [r for r in logs.read_metrics(str(workdir / "metrics.jsonl")) if "fid" in r]
     assert [r["step"] for r in scored] == [1, 2]
@@ -167,7 +168,7 @@ def test_image_run_eval_sample_neighbours_plot_and_interpolate(tmp_path, capsys)
     result = odegan_here(capsys, "eval", str(workdir))
     assert result.returncode == 0, result.stderr
     ev = json.load(open(workdir / "eval.json"))
-    assert ev["classifier"] == "digits" and ev["num_samples"] == 200
+    assert ev["classifier"] == "digits" and ev["num_samples"] == 200 and ev["g_ema_decay"] == 0.9
     for key in ("is", "fid", "kid", "is_real_test", "fid_real_test_vs_train"):
         assert np.isfinite(ev[key])
     assert ev["fid"] > ev["fid_real_test_vs_train"]  # 2 steps of training are far from data

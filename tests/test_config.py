@@ -28,6 +28,9 @@ BAD_VALUES = [
     ("loop.max_retries", -1, "config.loop.max_retries: must be ≥ 0"),
     ("loop.dead_generator", "ignore", "config.loop.dead_generator: 'ignore' is not allowed; "
                                       "choose one of: continue, rollback, stop"),
+    ("rule.g_ema_decay", 1.0, "config.rule.g_ema_decay: must be below 1"),
+    ("rule.g_ema_decay", -0.1, "config.rule.g_ema_decay: must be ≥ 0"),
+    ("rule.g_ema_decay", float("nan"), "config.rule.g_ema_decay: must be a finite number"),
 ]
 
 

@@ -274,3 +274,54 @@ def test_nonfinite_flag():
     rule = rules.ode_rule(dirac_game(), integ.EULER, 0.1)
     _, metrics = _run(rule, _state(rule, dirac_params(math.inf, 0.8)), _dirac_batches(rule))
     assert not bool(metrics["finite"])
+
+
+# ------------------------------------------------------------------- G's moving average
+
+def _ema_closed_form(iterates, decay):
+    """The bias-corrected EMA of iterates θ_1 … θ_n: Σ (1-d) d^(n-i) θ_i / (1 - d^n)."""
+    n = len(iterates)
+    weights = (1 - decay) * decay ** np.arange(n - 1, -1, -1)
+    return float(weights @ np.asarray(iterates, np.float64) / (1 - decay ** n))
+
+
+@pytest.mark.parametrize("kind", ["ode_adaptive", "alternating_sgd"])
+def test_generator_ema_averages_the_accepted_iterates_and_leaves_training_alone(kind):
+    """The wrapped rule's trajectory is the rule's, bit for bit; its average is the closed-form
+    bias-corrected EMA of G's iterates after the accepted steps only (the adaptive Bosh3 rule
+    starting at h = 2 rejects its first attempts), and evaluation reads it."""
+    import diffrax
+    decay = 0.9
+    if kind == "ode_adaptive":
+        base = rules.ode_rule(dirac_game(), integ.BOSH3, 2.0, step_control="adaptive",
+                              controller=diffrax.PIDController(rtol=1e-4, atol=1e-4),
+                              max_rejections=30)
+    else:
+        base = rules.gradient_rule(dirac_game(), optax.sgd(0.1), optax.sgd(0.1),
+                                   update="alternating")
+    wrapped = rules.with_generator_ema(base, decay)
+    p0 = dirac_params(1.0, 0.5)
+    s_base, s_wrap = _state(base, p0), _state(wrapped, p0)
+    assert set(s_wrap.rule_state) == set(s_base.rule_state) | {rules.G_EMA}
+    # before any step there is nothing to average: the initial G
+    assert float(rules.evaluated_params(s_wrap, decay)["g"]["theta"]) == 1.0
+    step_base, step_wrap = jax.jit(base.step), jax.jit(wrapped.step)
+    batches = _dirac_batches(base)
+    iterates, rejected = [], 0
+    for _ in range(30):
+        s_base, m_base = step_base(s_base, batches)
+        s_wrap, m_wrap = step_wrap(s_wrap, batches)
+        for a, b in zip(jax.tree.leaves((s_base.params, m_base)),
+                        jax.tree.leaves((s_wrap.params, m_wrap))):
+            np.testing.assert_array_equal(a, b)
+        if bool(m_base["accepted"]):
+            iterates.append(float(s_base.params["g"]["theta"]))
+        else:
+            rejected += 1
+    assert rejected >= (1 if kind == "ode_adaptive" else 0)
+    assert int(s_wrap.rule_state[rules.G_EMA].count) == len(iterates)
+    evaluated = rules.evaluated_params(s_wrap, decay)
+    np.testing.assert_allclose(float(evaluated["g"]["theta"]),
+                               _ema_closed_form(iterates, decay), rtol=1e-5)
+    assert float(evaluated["d"]["psi"]) == float(s_wrap.params["d"]["psi"])  # D: the iterate
+    assert rules.evaluated_params(rules.without_generator_ema(s_wrap), decay) is s_wrap.params

@@ -235,3 +235,47 @@ def test_conv_nets_fuse_steps_on_accelerators_only(monkeypatch):
     for backend, image_calls in (("cpu", 1), ("gpu", 50), ("tpu", 50)):
         monkeypatch.setattr(jax, "default_backend", lambda b=backend: b)
         assert (train.steps_per_call(image), train.steps_per_call(points)) == (image_calls, 50)
+
+
+def test_generator_ema_is_evaluated_resumes_exactly_and_cannot_be_toggled(tmp_path):
+    """G's moving average (rule.g_ema_decay) changes nothing in training: the run without it
+    has the same params_sha256 and its final quality is the averaged run's `final_iterate`.
+    The average lives in the checkpoints: a run trained in two parts logs the same rows, and
+    `odegan eval` scores the average as the summary does. Turning it off on resume is refused
+    before anything is touched."""
+    ema = "--config.rule.g_ema_decay=0.99"
+    ref, parts, plain = tmp_path / "ref", tmp_path / "parts", tmp_path / "plain"
+    out = {}
+    for name, workdir, steps, extra in (("ref", ref, 400, [ema]), ("half", parts, 200, [ema]),
+                                        ("rest", parts, 400, [ema]), ("plain", plain, 400, [])):
+        out[name] = odegan("train", "--workdir", str(workdir), f"--config.steps={steps}",
+                           *extra, *SMALL)
+        assert out[name].returncode == 0, out[name].stderr
+    assert "resuming from the checkpoint at step 200" in out["rest"].stdout
+    assert "of G's moving average (decay 0.99)" in out["ref"].stdout
+    summary, plain_summary = (json.load(open(w / "summary.json")) for w in (ref, plain))
+    assert summary["params_sha256"] == plain_summary["params_sha256"] == _sha(parts)
+    final = {k: plain_summary["final"][k] for k in ("modes_covered", "hq_fraction")}
+    assert {k: summary["final_iterate"][k] for k in final} == final
+    assert summary["final"]["hq_fraction"] != summary["final_iterate"]["hq_fraction"]
+
+    def rows(run):
+        return [{k: v for k, v in r.items() if k != "time_s"}
+                for r in logs.read_metrics(str(run / "metrics.jsonl"))]
+    assert rows(parts) == rows(ref)
+    result = odegan("eval", str(ref), "--n", "500")
+    assert result.returncode == 0, result.stderr
+    scored = json.load(open(ref / "eval.json"))
+    assert scored["g_ema_decay"] == 0.99
+    assert scored["hq_fraction"] == summary["final"]["hq_fraction"]
+
+    def files(run):
+        return {p: open(p, "rb").read() for p in glob.glob(str(run / "checkpoints" / "**"),
+                                                            recursive=True)
+                if os.path.isfile(p)}
+    before = files(ref)
+    result = odegan("train", "--workdir", str(ref), "--config.steps=500",
+                    "--config.rule.g_ema_decay=0", "--resume-with-changes", *SMALL)
+    assert result.returncode != 0
+    assert "rule.g_ema_decay" in result.stderr and "nothing was changed" in result.stderr
+    assert files(ref) == before
