@@ -49,7 +49,11 @@ def main(argv=None):
                     final = s["final"]
                     row = {"modes": final.get("modes_covered"), "hq": final.get("hq_fraction"),
                            "wall_s": s["wall_time_s"], "retries": s["retries"],
-                           "rollbacks": s.get("rollbacks", 0)}
+                           "rollbacks": s.get("rollbacks", 0),
+                           "params_sha256": s["params_sha256"]}
+                    if "final_iterate" in s:  # G's moving average evaluated: the iterate too
+                        row["iterate_modes"] = s["final_iterate"]["modes_covered"]
+                        row["iterate_hq"] = s["final_iterate"]["hq_fraction"]
                 except train.TrainingStopped as e:
                     row = {"modes": None, "hq": None, "wall_s": None, "error": str(e)[:80]}
             row.update({"seed": seed, **{k: v for k, v in combo}})

@@ -56,10 +56,16 @@ def test_main_job_seeds_counts_the_seeds_that_pass(tmp_path):
     quality = [(16, 0.9), (16, 0.79), (15, 0.95), None]  # pass, HQ short, a mode short, diverged
     outs = [_outcome(tmp_path, r, [_final(*q)]) if q else _outcome(tmp_path, r, status="diverged")
             for r, q in zip(runs, quality)]
+    # the last iterates beside G's moving average: seed 0's misses a mode, seed 1's passes
+    for o, (m, hq) in zip(outs, [(15, 0.82), (16, 0.85)]):
+        o.summary["final_iterate"] = {"modes_covered": m, "hq_fraction": hq, "num_modes": 16}
     report = main_job_seeds.analyse(_ctx(tmp_path, main_job_seeds.STUDY, outs, range(4)))
     assert report.numbers["passed"] == 1 and report.numbers["pass_rate"] == 0.25
+    assert report.numbers["iterate_passed"] == 1
     assert _verdicts(report) == ["not reproduced"]
-    assert report.tables[0][2][3][3] == "**diverged**"
+    rows = report.tables[0][2]
+    assert rows[3][3] == "**diverged**" and rows[3][4] == "–"
+    assert [rows[0][4], rows[1][4], rows[2][4]] == ["15/16, 82.0%", "16/16, 85.0%", "–"]
 
 
 def test_order_study_finds_each_integrators_first_diverging_h(tmp_path):
