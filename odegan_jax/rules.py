@@ -468,19 +468,19 @@ def with_generator_ema(rule: TrainingRule, decay: float) -> TrainingRule:
     (``optax.ema`` with its bias correction, so the average weighs only steps taken, not the
     initial G), kept in the rule state beside the rule's own keys (``rule_state[G_EMA]``;
     both rules' states are dicts). Training does not read it: the trajectory and
-    ``params_sha256`` are those of the wrapped rule, bit for bit. Evaluation uses it (:func:`evaluated_params`), as GAN
-    codebases evaluate an averaged G (Yazıcı et al. 2019, "The Unusual Effectiveness of
-    Averaging in GAN Training"): the last iterate of a game's gradient field circles its
-    equilibrium, the average sits closer. A rejected or failed step leaves the average as it
-    was. G's BatchNorm running statistics (``model_state``) are the iterate's."""
+    ``params_sha256`` are those of the wrapped rule, bit for bit. Evaluation uses it
+    (:func:`evaluated_params`), as GAN codebases evaluate an averaged G (Yazıcı et al. 2019,
+    "The Unusual Effectiveness of Averaging in GAN Training"): the last iterate of a game's
+    gradient field circles its equilibrium, the average sits closer. A rejected or failed
+    step leaves the average as it was. G's BatchNorm running statistics (``model_state``) are
+    the iterate's."""
     ema = optax.ema(decay, debias=True)
 
     def init(params):
         return {**rule.init(params), G_EMA: ema.init(params["g"])}
 
     def step(state: TrainState, batches: jax.Array):
-        inner = {k: v for k, v in state.rule_state.items() if k != G_EMA}
-        new, metrics = rule.step(state._replace(rule_state=inner), batches)
+        new, metrics = rule.step(without_generator_ema(state), batches)
         old = state.rule_state[G_EMA]
         _, updated = ema.update(new.params["g"], old)
         average = jax.tree.map(lambda u, o: jnp.where(metrics["accepted"], u, o), updated, old)
@@ -492,10 +492,9 @@ def with_generator_ema(rule: TrainingRule, decay: float) -> TrainingRule:
 def evaluated_params(state: TrainState, decay: float) -> Params:
     """The parameters evaluation uses: G's moving average (bias-corrected) when the rule keeps
     one (:func:`with_generator_ema`, ``decay`` its rule.g_ema_decay), else ``state.params``."""
-    rule_state = state.rule_state
-    if not (isinstance(rule_state, dict) and G_EMA in rule_state):
+    if not _keeps_average(state):
         return state.params
-    average = rule_state[G_EMA]
+    average = state.rule_state[G_EMA]
     g = tree_bias_correction(average.ema, decay, average.count)
     # before the first accepted step there is nothing to average: the iterate (the initial G)
     return {**state.params, "g": jax.tree.map(
@@ -503,8 +502,12 @@ def evaluated_params(state: TrainState, decay: float) -> Params:
 
 
 def without_generator_ema(state: TrainState) -> TrainState:
-    """``state`` without G's moving average: evaluation then uses the last iterate."""
-    rule_state = state.rule_state
-    if not (isinstance(rule_state, dict) and G_EMA in rule_state):
+    """``state`` without G's moving average: the wrapped rule's state, which evaluation reads
+    as the last iterate."""
+    if not _keeps_average(state):
         return state
-    return state._replace(rule_state={k: v for k, v in rule_state.items() if k != G_EMA})
+    return state._replace(rule_state={k: v for k, v in state.rule_state.items() if k != G_EMA})
+
+
+def _keeps_average(state: TrainState) -> bool:
+    return isinstance(state.rule_state, dict) and G_EMA in state.rule_state
