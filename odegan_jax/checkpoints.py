@@ -82,6 +82,44 @@ def restore(mngr: ocp.CheckpointManager, step: int, target):
     return mngr.restore(int(step), args=ocp.args.StandardRestore(target))
 
 
+def layout_difference(mngr: ocp.CheckpointManager, step: int, target) -> Optional[str]:
+    """How the checkpoint at ``step`` differs from ``target`` in layout (its leaves' paths,
+    shapes and dtypes, read from orbax's metadata without restoring), e.g. after a config
+    change that alters the state; None when they agree, or when the metadata cannot be read
+    (a damaged checkpoint: restoring it reports that)."""
+    path = os.path.join(os.fspath(mngr.directory), str(int(step)), "default")
+    absl_logger = logging.getLogger("absl")
+    level = absl_logger.level
+    absl_logger.setLevel(logging.ERROR)  # orbax warns of the step-level file it looks for here
+    try:
+        saved = _layout(ocp.StandardCheckpointer().metadata(path).item_metadata)
+    except Exception:  # orbax raises many types for unreadable metadata
+        return None
+    finally:
+        absl_logger.setLevel(level)
+    wanted = _layout(target)
+    for key in sorted(set(wanted) | set(saved)):
+        name = "/".join(key)
+        if key not in saved:
+            return f"it has no {name}"
+        if key not in wanted:
+            return f"it has {name}, which the new state lacks"
+        if saved[key] != wanted[key]:
+            return f"its {name} is {saved[key][1]}{list(saved[key][0])}, now {wanted[key][1]}" \
+                   f"{list(wanted[key][0])}"
+    return None
+
+
+def _layout(tree) -> dict:
+    """``{leaf path as names: (shape, dtype)}``; NamedTuple fields and dict keys alike (orbax's
+    metadata holds the state's NamedTuples as dicts)."""
+    def names(path):
+        return tuple(str(next(getattr(k, a) for a in ("key", "name", "idx") if hasattr(k, a)))
+                     for k in path)
+    return {names(p): (tuple(leaf.shape), str(leaf.dtype))
+            for p, leaf in jax.tree_util.tree_leaves_with_path(tree)}
+
+
 def _problem(exc: Exception) -> str:
     lines = [line for line in str(exc).splitlines() if line.strip()]
     return f"{type(exc).__name__}: {lines[0] if lines else ''}"

@@ -261,23 +261,36 @@ def _with_control(state, **changes):
     return state._replace(rule_state=rule_state)
 
 
+def _check_layout(mngr, state, workdir: str, changed: dict) -> None:
+    """Refuses (:class:`rundir.RunDirError`, nothing changed) config changes after which the
+    state's layout differs from the newest checkpoint's (another width, G's moving average
+    turned on or off, …): restoring would fail on every checkpoint, and each would be moved
+    aside as damaged."""
+    newest = max(mngr.all_steps())
+    problem = checkpoints.layout_difference(mngr, newest, state)
+    legacy = legacy_layout(state)
+    if problem and legacy and checkpoints.layout_difference(mngr, newest, legacy[0]) is None:
+        problem = None  # an earlier layout of the same state: restoring upgrades it
+    if problem:
+        mngr.close()
+        listed = "; ".join(f"{k}: {a!r} there, {b!r} now" for k, (a, b) in changed.items())
+        raise rundir.RunDirError(
+            f"{workdir}: the checkpoints do not fit the state of the changed config "
+            f"({listed}): checkpoint {newest} differs ({problem}); nothing was changed. "
+            f"Resume without the changes that alter the state, or train into another "
+            f"--workdir")
+
+
 def _resume(exp: Experiment, mngr, workdir: str, changed: dict, echo):
     """``(state, step, None)`` to train from, or ``(…, summary)`` of a run already complete.
 
     Refuses (:class:`rundir.RunDirError`, nothing changed) a ``steps`` below the newest
-    checkpoint: saving on would label a later state with an earlier step; and turning G's
-    moving average (``rule.g_ema_decay``) on or off: the checkpoints' layout would differ."""
+    checkpoint: saving on would label a later state with an earlier step; and changes
+    (``--resume-with-changes``) after which the state no longer fits the checkpoints."""
     steps = exp.config.steps
     state, step = init_state(exp), 0
-    if "rule.g_ema_decay" in changed and mngr.all_steps():
-        before, now = changed["rule.g_ema_decay"]
-        if (before == 0) != (now == 0):  # the state gains or loses G's average
-            mngr.close()
-            raise rundir.RunDirError(
-                f"{workdir} holds checkpoints {'without' if before == 0 else 'with'} G's "
-                f"moving average (rule.g_ema_decay {before} there, {now} now); their layout "
-                f"cannot change on resume, and nothing was changed. Keep rule.g_ema_decay "
-                f"{'0' if before == 0 else 'above 0'}, or train into another --workdir")
+    if changed and mngr.all_steps():
+        _check_layout(mngr, state, workdir, changed)
     if mngr.all_steps():
         restored, step = checkpoints.restore_or_quarantine(mngr, state, echo,
                                                            legacy_layout(state))

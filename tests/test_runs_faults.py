@@ -57,6 +57,14 @@ def test_1_resuming_with_another_config_is_refused_unless_asked(finished, tmp_pa
     assert "rule.h: 0.6 there, 0.3 now" in result.stderr and "model.width" in result.stderr
     assert "--resume-with-changes" in result.stderr
     assert _files(run) == before  # nothing moved aside, nothing overwritten
+    # asked, a change the checkpoints cannot hold (another width) is still refused: restoring
+    # would fail on each checkpoint and move it aside as damaged
+    result = odegan_here(capsys, "train", "--workdir", str(run), "--config.steps=400",
+                         *FAST, "--config.model.width=40", "--resume-with-changes")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "do not fit the state of the changed config" in result.stderr
+    assert "model.width" in result.stderr and "float32[40]" in result.stderr
+    assert _files(run) == before
     result = odegan_here(capsys, "train", "--workdir", str(run), "--config.steps=400",
                          "--config.rule.h=0.3", "--resume-with-changes", *FAST)
     assert result.returncode == 0, result.stderr
