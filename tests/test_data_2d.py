@@ -11,7 +11,7 @@ import pytest
 
 from odegan_jax.data import get_batches, make_dataset
 from odegan_jax.data import synthetic
-from odegan_jax.metrics.modes import mode_metrics
+from odegan_jax.metrics.modes import mode_anatomy, mode_metrics
 
 P_WITHIN_3_SIGMA = 1 - math.exp(-4.5)  # isotropic 2D Gaussian: P(‖x - μ‖ ≤ 3σ)
 
@@ -114,6 +114,33 @@ def test_collapsed_and_off_mode_samples():
     assert m["modes_covered"] == 0 and m["hq_fraction"] == 0.0
     m = mode_metrics(np.full((10, 2), np.nan), dist)
     assert m["hq_fraction"] == 0.0
+
+
+def test_mode_anatomy_of_real_data_and_of_a_smeared_mode():
+    """Real mog16 samples against the isotropic 2D Gaussian's closed forms (P(r ≤ 3σ), median
+    radius σ√(2 ln 2), per-axis spread σ); then one mode replaced by a bar along x, uniform on
+    ±10σ through its mean: 30% within 3σ, median 5σ, spread 20σ/√12 along x and 0 along y."""
+    dist = synthetic.make_distribution("mog16")
+    x = np.asarray(dist.sample(jax.random.PRNGKey(1), 64_000), np.float64)
+    a = mode_anatomy(x, dist)
+    assert [m["mean"] for m in a] == dist.modes.tolist()
+    assert abs(sum(m["share"] for m in a) - 1) < 1e-9
+    for m in a:
+        assert abs(m["share"] - 1 / 16) < 0.006
+        assert abs(m["within"] - P_WITHIN_3_SIGMA) < 0.006
+        assert abs(m["median_dist"] - math.sqrt(2 * math.log(2))) < 0.04
+        assert abs(m["std_x"] - 1) < 0.04 and abs(m["std_y"] - 1) < 0.04
+    k = 5
+    bar = dist.modes[k] + np.stack([np.linspace(-10, 10, 10_001) * dist.std,
+                                    np.zeros(10_001)], axis=1)
+    rest = x[np.argmin(((x[:, None] - dist.modes[None]) ** 2).sum(-1), axis=1) != k]
+    b = mode_anatomy(np.concatenate([rest, bar, np.full((7, 2), np.nan)]), dist)
+    assert abs(b[k]["within"] - 0.3) < 1e-3 and abs(b[k]["median_dist"] - 5) < 1e-2
+    assert abs(b[k]["std_x"] - 20 / math.sqrt(12)) < 1e-2 and b[k]["std_y"] == 0
+    assert abs(b[k]["share"] - 10_001 / (len(rest) + 10_001)) < 1e-12  # NaN rows left out
+    assert {**b[0], "share": None} == {**a[0], "share": None}  # other modes unchanged
+    with pytest.raises(ValueError, match="Gaussian mixture"):
+        mode_anatomy(x, synthetic.make_distribution("swiss_roll"))
 
 
 def test_coverage_threshold_is_one_percent_of_samples():

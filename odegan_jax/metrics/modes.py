@@ -44,3 +44,30 @@ def mode_metrics(samples: np.ndarray, dist: Distribution2D, *, mode_fraction: fl
         "hq_fraction": float(good.mean()) if n else 0.0,
         "mode_counts": counts.tolist(),
     }
+
+
+def mode_anatomy(samples: np.ndarray, dist: Distribution2D, *, num_sigmas: float = 3.0) -> list:
+    """Where the samples fall around each mode of a Gaussian mixture, one dict per mode.
+
+    Samples are assigned to their nearest mean (non-finite ones are left out). Per mode:
+    ``share`` of all samples, ``within`` (the share of its own samples within ``num_sigmas``·σ,
+    the high-quality rule above), and its samples' ``median_dist``, ``std_x`` and ``std_y`` in
+    units of σ. Real data give ``within`` ≈ 98.9%, a median of √(2 ln 2) ≈ 1.18 and spreads
+    of about 1 (a little less: the cell cuts the tails); a mode that G smears into a bar has
+    a large spread along the bar and a median far from 1.
+    """
+    if dist.curve is not None:
+        raise ValueError(f"mode anatomy needs a Gaussian mixture; {dist.name} has arcs")
+    x = np.asarray(samples, np.float64)
+    x = x[np.all(np.isfinite(x), axis=1)]
+    dists, nearest = cKDTree(dist.modes).query(x)
+    out = []
+    for i, mu in enumerate(dist.modes):
+        own = nearest == i
+        d, xi = dists[own] / dist.std, x[own]
+        out.append({"mean": [float(v) for v in mu], "share": float(own.mean()) if len(x) else 0.0,
+                    "within": float(np.mean(d <= num_sigmas)) if own.any() else 0.0,
+                    "median_dist": float(np.median(d)) if own.any() else None,
+                    "std_x": float(xi[:, 0].std() / dist.std) if own.sum() > 1 else None,
+                    "std_y": float(xi[:, 1].std() / dist.std) if own.sum() > 1 else None})
+    return out
