@@ -2,11 +2,13 @@
 
 Our own claim (README, BUILD_NOTES "Main job"): the main job covers 16/16 modes of the
 16-Gaussian grid with ≥ 80% high-quality samples. This study measures how often it does.
-The main job's settings of 2026-12-06 (2×50 MLPs, 48,000 steps with halvings at 12k / 24k /
-36k) were chosen on seeds 300–331 and five seeds of 400–479 that roll back (37 of 37 pass
-there); seeds 0–31 nobody tuned them on. Earlier main jobs (2×50 at 32,000 steps; 2×32 at
-24,000 steps, chosen on seeds 0–3; ``mog16_rk4`` before that):
-BUILD_NOTES and this folder's git history. A step that blows up is redone from the last
+The main job's networks and schedule of 2026-12-06 (2×50 MLPs, halvings at 12k / 24k / 36k)
+were chosen on seeds 300–331 and five seeds of 400–479 that roll back (37 of 37 pass there);
+since 2026-12-07 its last phase (h / 8) runs 18,000 steps instead of 12,000 (54,000 steps in
+all; prompted by seeds 1024 and 1029, judged on fresh seeds 1100–1131: 32 of 32 pass at both
+lengths, median HQ 90.0 → 90.3%). Seeds 0–31 nobody tuned them on. Earlier main jobs (the same
+at 48,000 and 32,000 steps; 2×32 at 24,000 steps, chosen on seeds 0–3; ``mog16_rk4`` before
+that): BUILD_NOTES and this folder's git history. A step that blows up is redone from the last
 checkpoint at h / 2 for 2,000 steps (``loop.rollback_steps``, chosen on seeds 100–115), and
 since 2026-12-07 so is a call after which G's gradient is exactly 0 (``loop.dead_generator``:
 added after seed 11's G died, so seed 11 is not untuned for it; judged on the six seeds of
@@ -64,9 +66,9 @@ def analyse(ctx) -> Report:
         "the main job covers 16/16 modes with ≥ 80% high-quality samples",
         "ours (README; BUILD_NOTES \"Main job\")", "16/16, ≥ 80% for every seed (seeds 300–331 "
         "and 410–460 chose the settings: 37 of 37 there; seed 11's dead G led to the dead-G "
-        "rollback, judged on seeds 11, 671, 753, 780, 843, 884: 5 of 6 pass; the earlier main "
-        "jobs: 31 (no dead-G rollback), 30 (2×50, 32k steps) and 27 (2×32) of seeds 0–31, "
-        "BUILD_NOTES)",
+        "rollback, judged on seeds 11, 671, 753, 780, 843, 884: 5 of 6 pass; the longer last "
+        "phase judged on seeds 1100–1131: 32 of 32; the earlier main jobs: 32 (48k steps), 31 "
+        "(no dead-G rollback), 30 (2×50, 32k steps) and 27 (2×32) of seeds 0–31, BUILD_NOTES)",
         f"{passed}/{n} seeds pass; median HQ {100 * float(np.median(hqs)):.1f}%, "
         f"median modes {int(np.median(modes)) if modes else '–'} (the last iterate instead "
         f"of G's moving average: {iterate_passed}/{n})" if hqs else "no finished run",
@@ -104,4 +106,4 @@ def analyse(ctx) -> Report:
 
 STUDY = Study("main_job_seeds", "the main job over seeds 0–31", "ours (README main job)",
               runs, analyse, seeds=SEEDS,
-              sizes="the main job's 48,000 steps at every size")
+              sizes="the main job's 54,000 steps at every size")
