@@ -77,18 +77,17 @@ def main() -> None:
         opt = optax.adam(args.lr)
 
         @jax.jit
-        def train(d, opt_state, key):
+        def train(d, key):
             def body(carry, k):
                 d, s = carry
                 value, grads = jax.value_and_grad(loss)(d, k)
                 updates, s = opt.update(grads, s, d)
                 return (optax.apply_updates(d, updates), s), value
-            (d, opt_state), values = jax.lax.scan(body, (d, opt_state),
-                                                  jax.random.split(key, args.steps))
-            return d, opt_state, values
+            (d, _), values = jax.lax.scan(body, (d, opt.init(d)),
+                                          jax.random.split(key, args.steps))
+            return d, values
 
-        d, values = params["d"], None
-        d, _, values = train(d, opt.init(d), key)
+        d, values = train(params["d"], key)
         after = per_mode(exp, {"d": d, "g": params["g"]}, ms, real, fake, dist.modes)
         out[run_dir] = {"step": int(step), "refit_steps": args.steps, "lr": args.lr,
                         "loss_first_last": [float(values[0]), float(values[-1])],
