@@ -259,7 +259,7 @@ def training_actions(exp, workdir: str, first_step: int, start: float, mngr,
         actions.append(TruncationError(exp, loop.lte_every, steps, train))
     actions += [WriteRow(writer),
                 Progress(exp.config.name, first_step, steps, progress, echo)]
-    if not exp.is_2d:
+    if exp.is_image:
         actions.append(SampleGrid(exp, loop.sample_every, steps, workdir))
     if loop.snapshot_steps:
         actions.append(Snapshots(exp, loop.snapshot_steps, workdir))

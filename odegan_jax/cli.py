@@ -10,7 +10,11 @@ one place (with the training loop) that writes files.
     odegan neighbours RUN_DIR [--k 8]           samples next to their nearest training images
     odegan plot RUN_DIR                         regenerate the plots from the logs
     odegan interpolate RUN_DIR                  latent walks and vector arithmetic (004)
-    odegan reproduce [NAME [--gpu | --full] [--seeds 0,1] [--workdir W] [--jobs N]]
+    odegan describe [CONFIG] [--json OUT]       each player's layers, shapes and parameters
+    odegan stiffness CONFIG|RUN_DIR [--json OUT]
+                                                the training field's leading eigenvalues and
+                                                every tableau's largest stable h
+    odegan reproduce [NAME [--gpu | --full] [--seeds 0,1] [--workdir W] [--jobs N] [--only RUN,...]]
                                                 the seeds' experiments into W/NAME/table.md
 
 ``--config`` takes the name of a file in ``configs/`` (e.g. ``mog16_official``) or a path to a
@@ -213,13 +217,15 @@ def _cmd_reproduce(args, extra) -> int:
         for name in reproduce.NAMES:
             study = reproduce.get_study(name)
             print(f"{name:18s} {study.title} ({study.source})")
-        print("\nodegan reproduce NAME [--gpu | --full] [--seeds 0,1] [--workdir W] [--jobs N]")
+        print("\nodegan reproduce NAME [--gpu | --full] [--seeds 0,1] [--workdir W] [--jobs N] "
+              "[--only RUN,...]")
         return 0
     study = reproduce.get_study(args.name)
     seeds = reproduce.parse_seeds(args.seeds) if args.seeds is not None else None
     size = "full" if args.full else "gpu" if args.gpu else "cpu"
+    only = [r for r in args.only.split(",") if r] if args.only is not None else None
     reproduce.run_study(study.name, args.workdir, size=size, seeds=seeds, jobs=args.jobs,
-                        overrides=overrides, peer=_peer(args))
+                        overrides=overrides, peer=_peer(args), only=only)
     return 0
 
 
@@ -228,6 +234,71 @@ def _cmd_configs(args, extra) -> int:
     for name in config_names():
         doc = (importlib.import_module(f"odegan_jax.configs.{name}").__doc__ or "").strip()
         print(f"{name:28s} {doc.splitlines()[0] if doc else ''}")
+    return 0
+
+
+def _config_or_run(target: str | None, extra):
+    """(config, run directory or None) of a ``CONFIG|RUN_DIR`` argument with overrides."""
+    from odegan_jax.experiment import read_run_config
+    if target and os.path.isdir(target) and os.path.exists(os.path.join(target, "config.json")):
+        _no_extra(extra)
+        return read_run_config(target), target
+    if target and os.path.isdir(target):
+        raise ConfigError(f"{target} is a directory without config.json, not a run; give a "
+                          f"run directory or a config name")
+    return resolve_config(target, extra), None
+
+
+def _cmd_describe(args, extra) -> int:
+    from odegan_jax.data import expected_sample_shape
+    from odegan_jax.logs import write_json
+    from odegan_jax.models import describe_networks
+    config, _ = _config_or_run(args.config, extra)
+    shape = expected_sample_shape(config.data)
+    if shape is None:
+        raise ConfigError(f"config.data.name: {config.data.name!r} reads files whose shape is "
+                          f"known only once read; describe a config of a named dataset")
+    summary = describe_networks(config.model, shape)
+    print(f"{config.name}: model {config.model.name}, samples {'×'.join(map(str, shape))}, "
+          f"{config.model.latent_size} latents")
+    for player in ("G", "D"):
+        print(f"\n{player}: {summary[player]['params']:,} trainable parameters")
+        print(summary[player]["table"])
+    if args.json:
+        write_json(args.json, {p: {"params": summary[p]["params"]} for p in ("G", "D")})
+    return 0
+
+
+def _cmd_stiffness(args, extra) -> int:
+    from odegan_jax import stiffness
+    from odegan_jax.experiment import build, init_state
+    from odegan_jax.logs import write_json
+    config, run_dir = _config_or_run(args.target, extra)
+    stiffness.require_ode_rule(config)
+    if run_dir is not None:
+        steps = [int(s) for s in args.steps.split(",")] if args.steps else None
+        result = stiffness.measure_run(run_dir, steps, k=args.k, tol=args.tol)
+        measurements = result["measurements"]
+    else:
+        exp = build(config)
+        m = stiffness.measure(exp, init_state(exp), k=args.k, tol=args.tol, embedded=True)
+        measurements = [{"step": 0, **m.to_json()}]
+        result = {"config": config.name, "k": args.k, "tol": args.tol,
+                  "measurements": measurements}
+    for m in measurements:
+        values = ", ".join(f"{re:.4g}{im:+.4g}i" for re, im in m["eigenvalues"])
+        print(f"step {m['step']}: leading eigenvalues {values}"
+              + ("" if m["converged"] else " (not all converged)"))
+        print("  h_max: " + ", ".join(f"{k} {v if isinstance(v, str) else f'{v:.4g}'}"
+                                      for k, v in m["h_max"].items()))
+    print(f"config h ({config.rule.integrator}): " + "; ".join(
+        f"{h:.4g} for steps {lo}–{hi}" for h, lo, hi in stiffness.scheduled_steps(config)))
+    # the file leads with the newest measurement's numbers, the history beside them
+    newest = measurements[-1]
+    out = {"eigenvalues": newest["eigenvalues"], "h_max": newest["h_max"],
+           "step": newest["step"], **result}
+    if args.json:
+        write_json(args.json, out)
     return 0
 
 
@@ -302,6 +373,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--step", type=int)
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=_cmd_interpolate)
+    p = sub.add_parser("describe", help="each player's layers, output shapes and trainable "
+                                         "parameters (reads no data)")
+    p.add_argument("config", nargs="?", help=f"config name, file or run directory "
+                                             f"(default: {DEFAULT_CONFIG})")
+    p.add_argument("--json", help='also write {"G": {"params": N}, "D": {"params": N}} here')
+    p.set_defaults(func=_cmd_describe)
+    p = sub.add_parser("stiffness", help="leading eigenvalues of the training field's "
+                                          "Jacobian and each tableau's largest stable h")
+    p.add_argument("target", help="a config (measured at initialisation) or a run directory "
+                                  "(measured at its checkpoints)")
+    p.add_argument("--json", help="also write the eigenvalues and h_max here")
+    p.add_argument("--k", type=_count, default=6, help="eigenvalues to compute (default 6)")
+    p.add_argument("--tol", type=float, default=1e-3,
+                   help="the eigensolver's relative tolerance (default 1e-3)")
+    p.add_argument("--steps", help="a run's checkpoint steps to measure, e.g. 0,1000,5000 "
+                                   "(0: the initialisation; default: every checkpoint)")
+    p.set_defaults(func=_cmd_stiffness)
     p = sub.add_parser("reproduce", help="list the seeds' studies, or run one into "
                                           "W/NAME/ (table.md, results.json, figures)")
     p.add_argument("name", nargs="?", help="a study (without it: the list)")
@@ -314,7 +402,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seeds", help="seeds, e.g. 0,1,2 or 0-15 (default: the study's)")
     p.add_argument("--workdir", default="reproductions",
                    help="studies go to WORKDIR/NAME (default: reproductions)")
-    p.add_argument("--jobs", type=_count, default=1, help="training runs at once (default 1)")
+    p.add_argument("--jobs", type=_count, default=1,
+                   help="training runs at once, each on one core (default 1)")
+    p.add_argument("--only", help="train only these runs (RUN,RUN: ids from the study's "
+                                  "table); the others are analysed if finished")
     p.add_argument("--peer-python", help=f"interpreter of the official notebook's environment "
                                          f"(default ${PEER_PYTHON_ENV}, else "
                                          f"~/.venvs/odegan-peer/bin/python)")
@@ -395,11 +486,12 @@ def main(argv: list[str] | None = None) -> int:
     from odegan_jax.metrics.inception import InceptionWeightsError
     from odegan_jax.reproduce import StudyError
     from odegan_jax.rundir import RunDirError
+    from odegan_jax.stiffness import StiffnessError
     _one_line_background_errors()
     try:
         return args.func(args, extra)
     except (ConfigError, DatasetError, RunError, RunDirError, InceptionWeightsError,
-            StudyError, FileNotFoundError) as e:
+            StudyError, StiffnessError, FileNotFoundError) as e:
         print(f"odegan: error: {e}", file=sys.stderr)
         return 2
 

@@ -52,6 +52,10 @@ def base_config() -> ml_collections.ConfigDict:
     c.data.source = "auto"  # auto | files | tfds | sklearn
     c.data.path = ""  # IDX directory or .npz file ("" : the dataset's default location)
     c.data.image_size = 0  # resize images to this square size (0: native)
+    # pad images, centred, with the background value −1 to this square size (0: none); the
+    # scores crop samples back to the data's own size. Fashion-MNIST on the official
+    # 32×32 DCGAN (model.name=dcgan_official): 32
+    c.data.pad_to = 0
 
     c.model = ml_collections.ConfigDict()
     c.model.name = "mlp"  # mlp | m0a | m1a | dcgan28 | dcgan32 | dcgan_official | resnet32 | ngan | dirac
@@ -76,7 +80,7 @@ def base_config() -> ml_collections.ConfigDict:
     c.model.ode.gradient = "backprop"  # backprop (through the solver) | adjoint (BacksolveAdjoint)
 
     c.game = ml_collections.ConfigDict()
-    c.game.loss = "non_saturating"  # minimax | non_saturating | notebook | wgan | wgan_gp | hinge
+    c.game.loss = "non_saturating"  # minimax | non_saturating | notebook | wgan | wgan_gp | hinge | linear
     c.game.gp_weight = 10.0  # wgan_gp λ
     c.game.clip_value = 0.01  # wgan weight clipping
 
@@ -104,6 +108,10 @@ def base_config() -> ml_collections.ConfigDict:
     c.rule.h_max = 0.0  # adaptive: largest step size (0: none)
     c.rule.max_rejections = 20  # adaptive: rejected attempts in a row before loop.nonfinite acts
     c.rule.use_optimizer = False  # ode: feed the RK direction to config.optimizer (RK4+Adam)
+    # use_optimizer: direction (the step's RK direction is the optimiser's one gradient per
+    # step; stages placed with h) | stages (the official TF code: every RK stage point is an
+    # optimiser step, so its moments advance at every stage)
+    c.rule.optimizer_form = "direction"
     c.rule.n_critic = 1  # alternating: D steps per G step
     # > 0: an exponential moving average of G's parameters over the accepted steps (optax.ema,
     # bias-corrected) is kept in the state and evaluated (logs, summary, plots, samples)
@@ -212,7 +220,7 @@ def validate(config: ml_collections.ConfigDict) -> None:
                 "eval.num_samples"):
         _check_positive(config, key, integer=True)
     for key in ("data.num_train", "model.num_blocks", "model.res_blocks", "data.image_size",
-                "loop.sample_every", "loop.score_every", "loop.checkpoint_every",
+                "data.pad_to", "loop.sample_every", "loop.score_every", "loop.checkpoint_every",
                 "loop.max_retries", "loop.max_rollbacks", "loop.rollback_steps",
                 "loop.lte_every"):
         _check_positive(config, key, allow_zero=True, integer=True)

@@ -63,6 +63,12 @@ class Experiment:
     def is_2d(self) -> bool:
         return self.dataset.distribution is not None
 
+    @property
+    def is_image(self) -> bool:
+        """Images ``[H, W, C]`` (sample grids, image scores); neither this nor ``is_2d``: the
+        Dirac-GAN's scalars."""
+        return len(self.dataset.sample_shape) == 3
+
     def latents(self, n: int) -> jax.Array:
         """The first n fixed evaluation latents (more than were drawn: n from the eval key)."""
         if n <= self.eval_latents.shape[0]:
@@ -139,7 +145,8 @@ def _build_rule(config, game: Game, values: dict) -> rules.TrainingRule:
             schedule=r.schedule, schedule_boundaries=tuple(r.schedule_boundaries),
             schedule_scales=tuple(r.schedule_scales), reg_scales=tuple(r.reg_scales),
             d_rate=r.d_rate,
-            optimizer=d_opt if r.use_optimizer else None, step_control=r.step_control,
+            optimizer=d_opt if r.use_optimizer else None, optimizer_form=r.optimizer_form,
+            step_control=r.step_control,
             max_halvings=loop.max_retries if loop.nonfinite == "retry" else 0,
             controller=controller, max_rejections=r.max_rejections)
     return rules.gradient_rule(game, d_opt, g_opt, update=r.name, n_critic=r.n_critic)

@@ -108,6 +108,13 @@ def wgan_gp_loss(weight: float = 10.0) -> Loss:
                 lambda fake: -jnp.mean(fake), gradient_penalty=weight, probabilistic=False)
 
 
+def linear_loss() -> Loss:
+    """The Dirac-GAN's loss (Mescheder et al. 2018; 003 §4): WGAN's objective, f(t) = t,
+    without clipping: ℓ_D = E D(G(z)) − E D(x), ℓ_G = −E D(G(z))."""
+    return Loss("linear", lambda real, fake: jnp.mean(fake) - jnp.mean(real),
+                lambda fake: -jnp.mean(fake), probabilistic=False)
+
+
 def hinge_loss() -> Loss:
     """Hinge loss (Lim & Ye 2017; SN-GAN): ℓ_D = E relu(1 - r) + E relu(1 + f), ℓ_G = -E f."""
     return Loss("hinge",
@@ -115,14 +122,15 @@ def hinge_loss() -> Loss:
                 lambda fake: -jnp.mean(fake), probabilistic=False)
 
 
-LOSSES = ("minimax", "non_saturating", "notebook", "wgan", "wgan_gp", "hinge")
+LOSSES = ("minimax", "non_saturating", "notebook", "wgan", "wgan_gp", "hinge", "linear")
 
 
 def make_loss(name: str, *, gp_weight: float = 10.0, clip_value: float = 0.01) -> Loss:
     """The loss ``name`` (``config.game.loss``); a ConfigError naming the key otherwise."""
     factories = {"minimax": minimax_loss, "non_saturating": non_saturating_loss,
                  "notebook": notebook_loss, "wgan": lambda: wgan_loss(clip_value),
-                 "wgan_gp": lambda: wgan_gp_loss(gp_weight), "hinge": hinge_loss}
+                 "wgan_gp": lambda: wgan_gp_loss(gp_weight), "hinge": hinge_loss,
+                 "linear": linear_loss}
     return choose("game.loss", name, dict(zip(LOSSES, (factories[n] for n in LOSSES))))()
 
 

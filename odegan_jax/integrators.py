@@ -297,18 +297,25 @@ class StepResult(NamedTuple):
     error: Any = None
 
 
-def rk_step(field: Field, y: Any, h: float | jax.Array, tableau: ButcherTableau) -> StepResult:
+def rk_step(field: Field, y: Any, h: float | jax.Array, tableau: ButcherTableau,
+            increment: Callable[[Any, int], Any] | None = None) -> StepResult:
     """One explicit Runge–Kutta step of size h over a pytree.
 
     Args:
       field: ``field(y, stage) -> (dy, aux)``; ``stage`` is the Python int 0..s-1, so the
         field can use a different minibatch per stage or add a stage-1 term.
       y: the state pytree.  h: the step size (may be traced).
+      increment: ``increment(Σ_j a_ij k_j, i) -> Δ`` places stage i at ``y + Δ`` instead of
+        ``y + h Σ_j a_ij k_j`` (the official TF code's "RK4 + Adam" makes each stage point an
+        optimiser step along that combination).
     """
     k1, aux = field(y, 0)
     ks = [k1]
     for i, row in enumerate(tableau.a):
-        y_i = tree_add_scaled(y, [(h * a_ij, k) for a_ij, k in zip(row, ks) if a_ij != 0])
+        if increment is None:
+            y_i = tree_add_scaled(y, [(h * a_ij, k) for a_ij, k in zip(row, ks) if a_ij != 0])
+        else:
+            y_i = jax.tree.map(jnp.add, y, increment(_weighted_sum(row, ks), i + 1))
         k_i, _ = field(y_i, i + 1)
         ks.append(k_i)
     direction = _weighted_sum(tableau.b, ks)

@@ -178,6 +178,11 @@ REG_PLACEMENTS = ("post_step", "first_stage")
 STAGE_BATCHES = ("same", "fresh")
 COUPLINGS = ("joint", "frozen")
 STEP_CONTROLS = ("fixed", "adaptive")
+# how the ODE rule feeds an optimiser (rule.use_optimizer): "direction": the step's RK
+# direction Σ bᵢkᵢ is its one gradient per step, the stages placed with h; "stages": the
+# official TF code's RK4 + Adam, every stage point an optimiser step along that stage's
+# combination Σ_j a_ij k_j (the moments advance at each stage), then the final step along Σ bᵢkᵢ
+OPTIMIZER_FORMS = ("direction", "stages")
 
 
 class StepControl(NamedTuple):
@@ -216,7 +221,7 @@ def ode_rule(game: Game, tableau: ButcherTableau, h: float, *, reg_weight: float
              coupling: str = "joint", schedule: str = "constant", schedule_boundaries=(),
              schedule_scales=(), reg_scales=(), d_rate: float = 1.0,
              optimizer: optax.GradientTransformation | None = None,
-             step_control: str = "fixed", max_halvings: int = 0,
+             optimizer_form: str = "direction", step_control: str = "fixed", max_halvings: int = 0,
              controller: diffrax.PIDController | None = None,
              max_rejections: int = 0) -> TrainingRule:
     """ODE-GAN: one Runge–Kutta step of the joint gradient vector field per training step.
@@ -241,7 +246,11 @@ def ode_rule(game: Game, tableau: ButcherTableau, h: float, *, reg_weight: float
       d_rate: α of the field −[α ∂ℓ_D/∂θ, ∂ℓ_G/∂φ] (003's slides write the flow with
         per-player rates α, β); α > 1 makes D the faster player (two time scales).
       optimizer: if given, the RK direction Σ bᵢkᵢ is fed to it as the (negative) gradient
-        instead of taking the step y + h·direction; intermediate stages still use h.
+        instead of taking the step y + h·direction.
+      optimizer_form: ``direction``: the intermediate stages still use h and the optimiser
+        sees one gradient per step; ``stages`` (official TF code, ``main_ode.py`` with
+        ``opt_name=adam``): each stage point is an optimiser step from y along Σ_j a_ij k_j,
+        so the optimiser state advances s times per step (s − 1 stages and the final step).
       step_control: ``fixed``: a non-finite candidate is rejected and h (in the state)
         halved, at most ``max_halvings`` times over the run; ``adaptive``: ``controller``
         (diffrax's PIDController, with its rtol / atol over the parameters) accepts or
@@ -258,6 +267,7 @@ def ode_rule(game: Game, tableau: ButcherTableau, h: float, *, reg_weight: float
     choose("rule.stage_batches", stage_batches, STAGE_BATCHES)
     choose("rule.coupling", coupling, COUPLINGS)
     choose("rule.step_control", step_control, STEP_CONTROLS)
+    choose("rule.optimizer_form", optimizer_form, OPTIMIZER_FORMS)
     adaptive = step_control == "adaptive"
     if adaptive and (controller is None or not tableau.embedded):
         raise ValueError(f"adaptive step control needs a controller and an embedded pair; "
@@ -329,18 +339,26 @@ def ode_rule(game: Game, tableau: ButcherTableau, h: float, *, reg_weight: float
             grad_g = gradients_at({"d": y0["d"], "g": y["g"]}, i).grads["g"]
             return velocity(grad_d, grad_g), None
 
-        result = rk_step(field, y0, h_now, tableau)
+        opt_states = [state.rule_state["opt"]]
+
+        def optimizer_move(direction, i=None):
+            """The optimiser's step from y0 along ``direction`` (its negative is the
+            gradient); the state it leaves is the next stage's."""
+            moves, new_opt = {}, {}
+            for p in ("d", "g"):
+                grad = jax.tree.map(jnp.negative, direction[p])
+                moves[p], new_opt[p] = optimizer.update(grad, opt_states[-1][p], y0[p])
+            opt_states.append(new_opt)
+            return moves
+
+        stage_moves = optimizer_move if optimizer_form == "stages" and optimizer else None
+        result = rk_step(field, y0, h_now, tableau, increment=stage_moves)
         ev0 = result.aux
-        opt = state.rule_state["opt"]
         if optimizer is None:
             params = result.y_next
         else:
-            neg = jax.tree.map(jnp.negative, result.direction)
-            upd_d, opt_d = optimizer.update(neg["d"], opt["d"], y0["d"])
-            upd_g, opt_g = optimizer.update(neg["g"], opt["g"], y0["g"])
-            params = {"d": optax.apply_updates(y0["d"], upd_d),
-                      "g": optax.apply_updates(y0["g"], upd_g)}
-            opt = {"d": opt_d, "g": opt_g}
+            params = optax.apply_updates(y0, optimizer_move(result.direction))
+        opt = opt_states[-1]
         if use_reg and reg_placement == "post_step":
             params = {"d": tree_add_scaled(params["d"], [(-h_now * lam, ev0.penalty_grad)]),
                       "g": params["g"]}

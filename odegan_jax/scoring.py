@@ -20,7 +20,7 @@ import jax
 import numpy as np
 
 from odegan_jax.config import ConfigError
-from odegan_jax.data.images import load_images
+from odegan_jax.data.images import load_images, unpad
 from odegan_jax.metrics import inception, scores
 from odegan_jax.metrics.classifier import load_classifier, weights_path
 from odegan_jax.metrics.modes import mode_metrics
@@ -105,7 +105,9 @@ class ImageScorer:
                 return
         test_x, _ = load_images(cfg.data.name, cfg.data.source, cfg.data.path, "test",
                                 cfg.data.image_size)
-        train_x = exp.dataset.train
+        # padded data (data.pad_to) is scored at its own size: samples are cropped back
+        self.shape = test_x.shape[1:]
+        train_x = unpad(exp.dataset.train, self.shape)
         pick = np.asarray(jax.random.choice(subset_key, len(train_x), (min(n, len(train_x)),),
                                             replace=False))
         train_x, test_x = train_x[np.sort(pick)], test_x[:n]
@@ -120,7 +122,7 @@ class ImageScorer:
     def __call__(self, exp, state) -> dict:
         if not self.spaces:
             return {"note": self.note}
-        fake = generate(exp, state, self.n, self.key)
+        fake = unpad(generate(exp, state, self.n, self.key), self.shape)
         result: dict = {"num_samples": self.n}
         if self.note:
             result["note"] = self.note

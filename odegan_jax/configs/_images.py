@@ -25,7 +25,8 @@ def _image_base(name: str, dataset: str, network: str, steps: int):
     c.model.name = network
     c.model.latent_size = 100
     c.model.latent_prior = "normal"
-    c.model.init = "normal"
+    # the official code's networks keep Sonnet 1's initialiser; 001's DCGANs N(0, 0.02)
+    c.model.init = "sonnet" if network == "dcgan_official" else "normal"
     c.model.init_std = 0.02
     c.game.loss = "non_saturating"
     c.loop.log_every = 50
@@ -70,10 +71,14 @@ def odegan_image_config(name: str, dataset: str, network: str, steps: int = 1_00
 
 
 def rk4_adam(c):
-    """003's "ODE-GAN (RK4 + Adam)" (Table 1, Fig. 7): each step's RK4 direction, regulariser
-    included, fed to Adam instead of added with step h. 003 gives no Adam settings for it;
-    these are its SN-GAN baseline's (Adam 2e-4, β = (0.5, 0.999)), the DCGAN recipe."""
+    """003's "ODE-GAN (RK4 + Adam)" (Table 1, Fig. 7) as the official code runs it
+    (``main_ode.py --opt_name=adam``): every RK4 stage point is an Adam step from the current
+    point along that stage's combination of gradients, regulariser included, and the step
+    itself an Adam step along Σ bᵢkᵢ, so Adam's moments advance four times per step
+    (``rule.optimizer_form='stages'``). 003 gives no Adam settings for it; these are its SN-GAN
+    baseline's (Adam 2e-4, β = (0.5, 0.999)), the DCGAN recipe."""
     c.rule.use_optimizer = True
+    c.rule.optimizer_form = "stages"
     c.optimizer.name = "adam"
     c.optimizer.learning_rate = 2e-4
     c.optimizer.b1 = 0.5

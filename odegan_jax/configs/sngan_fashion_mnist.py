@@ -1,12 +1,13 @@
 """The SN-GAN baseline of 003 Table 1 on Fashion-MNIST: 001's M0_B DCGAN (``dcgan28``) with
-spectral normalisation in D, Adam 2e-4, β = (0.5, 0.999), one D step per G step, 128 latents
-N(0, I), the non-saturating loss (as ``cifar10_sngan``, on the network of
-``fashion_mnist_odegan``)."""
+spectral normalisation in D and no BatchNorm there (the network of ``fashion_mnist_odegan``),
+Adam 2e-4, β = (0.5, 0.999), one D step per G step, 128 latents N(0, I), the non-saturating
+loss (as ``cifar10_sngan``)."""
 from odegan_jax.configs._images import adam_image_config
 
 
 def get_config():
     c = adam_image_config("sngan_fashion_mnist", "fashion_mnist", "dcgan28", steps=100_000)
     c.model.spectral_norm = True
+    c.model.d_batchnorm = False
     c.model.latent_size = 128
     return c

@@ -14,10 +14,13 @@ import jax.numpy as jnp
 import numpy as np
 
 from odegan_jax.config import ConfigError, choose
-from odegan_jax.data.images import IMAGE_DATASETS, NATIVE_SHAPES, DatasetError, load_images
+from odegan_jax.data.images import (IMAGE_DATASETS, NATIVE_SHAPES, DatasetError, load_images,
+                                    pad)
 from odegan_jax.data.synthetic import DISTRIBUTIONS_2D, Distribution2D, make_distribution
 
-DATASETS = tuple(DISTRIBUTIONS_2D) + IMAGE_DATASETS
+# the Dirac-GAN's data (003 §4): every sample is the scalar 0
+DIRAC = "dirac"
+DATASETS = tuple(DISTRIBUTIONS_2D) + IMAGE_DATASETS + (DIRAC,)
 
 
 class Dataset(NamedTuple):
@@ -35,10 +38,14 @@ def expected_sample_shape(data_config) -> Optional[tuple]:
     name = choose("data.name", data_config.name, DATASETS)
     if name in DISTRIBUTIONS_2D:
         return (2,)
+    if name == DIRAC:
+        return (1,)
     if name not in NATIVE_SHAPES:
         return None
     h, w, c = NATIVE_SHAPES[name]
     size = data_config.image_size or (32 if name == "flowers" else 0)
+    if data_config.get("pad_to", 0):
+        return (data_config.pad_to, data_config.pad_to, c)
     return (size, size, c) if size else (h, w, c)
 
 
@@ -61,9 +68,13 @@ def make_dataset(data_config, key: jax.Array) -> Dataset:
             train = np.asarray(dist.sample(key, data_config.num_train), np.float32)
             return Dataset(name, (2,), None, train, dist)
         return Dataset(name, (2,), dist.sample, None, dist)
+    if name == DIRAC:
+        return Dataset(name, (1,), lambda key, n: jnp.zeros((n, 1), jnp.float32))
     if name in IMAGE_DATASETS:
         x, y = load_images(name, data_config.source, data_config.path, "train",
                            data_config.image_size)
+        if data_config.get("pad_to", 0):
+            x = pad(x, data_config.pad_to)
         return Dataset(name, tuple(x.shape[1:]), None, x, None, y)
     choose("data.name", name, DATASETS)
 

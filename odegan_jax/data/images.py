@@ -185,6 +185,25 @@ def resize(x: np.ndarray, size: int) -> np.ndarray:
     return np.clip(np.asarray(out, np.float32), -1.0, 1.0)
 
 
+def pad(x: np.ndarray, size: int) -> np.ndarray:
+    """NHWC images in [−1, 1] padded, centred, with the background −1 to size × size (the
+    extra row and column, if the difference is odd, at the bottom and right)."""
+    h, w = x.shape[1:3]
+    if size < max(h, w):
+        raise ConfigError(f"config.data.pad_to: {size} is smaller than the {h}×{w} images; "
+                          f"use data.image_size to shrink them, or pad_to ≥ {max(h, w)}")
+    top, left = (size - h) // 2, (size - w) // 2
+    return np.pad(x, ((0, 0), (top, size - h - top), (left, size - w - left), (0, 0)),
+                  constant_values=-1.0)
+
+
+def unpad(x: np.ndarray, shape: tuple) -> np.ndarray:
+    """The centre ``shape[:2]`` of NHWC images padded by :func:`pad` (itself if no padding)."""
+    h, w = shape[:2]
+    top, left = (x.shape[1] - h) // 2, (x.shape[2] - w) // 2
+    return x[:, top:top + h, left:left + w]
+
+
 def default_path(name: str) -> Optional[str]:
     if name == "fashion_mnist":
         for d in (DEBIAN_FASHION_MNIST, os.path.join(USER_DATA, "fashion_mnist")):

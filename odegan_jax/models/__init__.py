@@ -5,6 +5,7 @@ takes, its builder, and whether it holds Neural-ODE blocks (which report their N
 """
 from __future__ import annotations
 
+import math
 from typing import Callable, NamedTuple, Sequence, Union
 
 import flax.linen as nn
@@ -23,8 +24,8 @@ Builder = Callable[..., tuple[nn.Module, nn.Module]]  # (config.model, sample_sh
 
 
 class NetworkSpec(NamedTuple):
-    """sample_shape: the per-sample shape ``(H, W, C)`` the pair takes, ``"flat"`` (vectors,
-    e.g. 2D points) or ``"any"`` (flattened internally)."""
+    """sample_shape: the per-sample shape ``(H, W, C)`` the pair takes (``C = None``: any number
+    of channels), ``"flat"`` (vectors, e.g. 2D points) or ``"any"`` (flattened internally)."""
     sample_shape: Union[tuple, str]
     build: Builder
     has_ode_blocks: bool = False
@@ -75,10 +76,10 @@ NETWORKS = {
     "dcgan28": NetworkSpec((28, 28, 1), _dcgan((128, 64), 7, 1, (64, 128))),
     # 001 Table A.2 M0_C; model.res_blocks = d gives M_dC
     "dcgan32": NetworkSpec((32, 32, 3), _dcgan((256, 128, 64), 4, 3, (64, 128, 256))),
-    # the ODE-GAN code's CIFAR-10 DCGAN (SN-GAN's DCGAN)
-    "dcgan_official": NetworkSpec((32, 32, 3), lambda m, s: (
-        OfficialDCGANGenerator(3, **_init(m)), OfficialDCGANDiscriminator(m.spectral_norm,
-                                                                           **_init(m)))),
+    # the official ODE-GAN code's DCGAN (cs_gan/nets.py; SN-GAN's DCGAN), 32×32, C channels
+    "dcgan_official": NetworkSpec((32, 32, None), lambda m, s: (
+        OfficialDCGANGenerator(s[-1], **_init(m)), OfficialDCGANDiscriminator(m.spectral_norm,
+                                                                               **_init(m)))),
     "resnet32": NetworkSpec((32, 32, 3), lambda m, s: (  # SN-GAN's ResNet for 32×32
         ResNetGenerator(256, 3, **_init(m)), ResNetDiscriminator(128, m.spectral_norm,
                                                                  **_init(m)))),
@@ -90,6 +91,11 @@ IMAGE_NETWORKS = tuple(name for name, spec in NETWORKS.items() if spec.sample_sh
 
 def network_spec(name: str) -> NetworkSpec:
     return choose("model.name", name, NETWORKS)
+
+
+def _fits(accepted: tuple, shape: tuple) -> bool:
+    return len(accepted) == len(shape) and all(a is None or a == d
+                                               for a, d in zip(accepted, shape))
 
 
 def build_networks(model, sample_shape: Sequence[int]) -> tuple[nn.Module, nn.Module]:
@@ -108,12 +114,14 @@ def build_networks(model, sample_shape: Sequence[int]) -> tuple[nn.Module, nn.Mo
         others = ", ".join(n for n in IMAGE_NETWORKS if NETWORKS[n].sample_shape != (1,))
         raise ConfigError(f"config.model.name: {model.name!r} is a network for 2D points; "
                           f"for images of shape {shape} use one of: {others}")
-    if accepted not in ("flat", "any") and tuple(accepted) != shape:
+    if accepted not in ("flat", "any") and not _fits(accepted, shape):
         hint = ""
-        if len(shape) == 3 and accepted[-1] == shape[-1] and shape[0] != accepted[0]:
-            hint = f"; set --config.data.image_size={accepted[0]}"
+        if len(shape) == 3 and accepted[-1] in (None, shape[-1]) and shape[0] != accepted[0]:
+            hint = (f"; set --config.data.image_size={accepted[0]} (resize) or "
+                    f"--config.data.pad_to={accepted[0]} (pad)")
+        wanted = "×".join("C" if d is None else str(d) for d in accepted)
         raise ConfigError(f"config.model.name: network {model.name!r} needs samples of shape "
-                          f"{tuple(accepted)}, but the data has {shape}{hint}")
+                          f"{wanted}, but the data has {shape}{hint}")
     return spec.build(model, shape)
 
 
@@ -122,3 +130,25 @@ __all__ = ["NETWORKS", "NetworkSpec", "network_spec", "INITS", "build_networks",
            "OfficialDCGANGenerator", "OfficialDCGANDiscriminator", "ResNetGenerator",
            "ResNetDiscriminator", "NGANGenerator", "NGANDiscriminator", "ODEBlock",
            "DiracGenerator", "DiracDiscriminator"]
+
+
+def describe_networks(model, sample_shape: Sequence[int], batch: int = 2) -> dict:
+    """Each player's layers, output shapes and trainable-parameter counts, from shapes alone
+    (``jax.eval_shape``; nothing is computed and no data is read): ``{"G": {"params": N,
+    "table": str}, "D": {...}}``; the tables are ``flax.linen.tabulate``'s."""
+    import jax
+    import jax.numpy as jnp
+    generator, discriminator = build_networks(model, sample_shape)
+    z = jnp.zeros((batch, model.latent_size))
+    x = jnp.zeros((batch, *sample_shape))
+    out = {}
+    for name, net, example in (("G", generator, z), ("D", discriminator, x)):
+        key = jax.random.PRNGKey(0)
+        variables = jax.eval_shape(lambda k, e, n=net: n.init(k, e, train=False), key, example)
+        params = variables.get("params", {})
+        count = sum(int(math.prod(leaf.shape)) for leaf in jax.tree.leaves(params))
+        table = nn.tabulate(net, key, console_kwargs={"width": 120, "force_terminal": False,
+                                                      "color_system": None})(example,
+                                                                             train=False)
+        out[name] = {"params": count, "table": table}
+    return out

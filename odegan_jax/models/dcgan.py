@@ -9,11 +9,11 @@
   stages) adds, after every hidden up/down-sampling layer, that many residual blocks of two
   size-preserving 3×3 layers with BN and the layer's non-linearity, ``h + f₂(f₁(h))`` (the
   table's 3×3/1 rows; "each residual block consists of two non-linear transformations").
-* :class:`OfficialDCGANGenerator` / :class:`OfficialDCGANDiscriminator`: the DCGAN of the ODE-GAN
-  code for CIFAR-10 (the SN-GAN paper's DCGAN): linear → 4×4×512, transposed convs 4×4/2 to
-  256 / 128 / 64 with BN and ReLU, a 3×3/1 transposed conv to 3, tanh; D of 7 convs
-  (3×3/1 64, 4×4/2 64, 3×3/1 128, 4×4/2 128, 3×3/1 256, 4×4/2 256, 3×3/1 512) with leaky ReLU
-  0.1 and a linear output.
+* :class:`OfficialDCGANGenerator` / :class:`OfficialDCGANDiscriminator`: ``ConvGenNet`` and
+  ``ConvMetricNet`` of the official ODE-GAN code (``cs_gan/nets.py``; the SN-GAN paper's
+  DCGAN), layer for layer, with Sonnet 1's initialiser and BatchNorm defaults and D's two
+  logits; 32×32 images with any number of channels (Fashion-MNIST padded to 32×32, one
+  channel).
 
 Every discriminator (and :mod:`.resnet`'s) takes ``spectral_norm``: each conv / linear wrapped in flax's
 ``nn.SpectralNorm`` (one power iteration per training call; its vectors live in
@@ -27,7 +27,8 @@ from typing import Sequence
 import flax.linen as nn
 import jax.numpy as jnp
 
-from odegan_jax.models.layers import batch_norm, conv, deconv, kernel_init, sn_apply
+from odegan_jax.models.layers import (batch_norm, conv, deconv, kernel_init, sn_apply,
+                                     sonnet_batch_norm)
 
 
 class DCGANGenerator(nn.Module):
@@ -85,37 +86,50 @@ class DCGANDiscriminator(nn.Module):
 
 
 class OfficialDCGANGenerator(nn.Module):
-    """The ODE-GAN code's CIFAR-10 DCGAN generator."""
+    """``ConvGenNet`` of the official ODE-GAN code (``cs_gan/nets.py``, the SN-GAN paper's
+    DCGAN): z → Linear to 4×4×512 (no norm, no activation) → transposed convs 4×4/2 to 256,
+    128, 64, each with BatchNorm (Sonnet's ``BatchNormV2``, scale and offset) and ReLU → a
+    3×3/1 transposed conv to ``channels`` → tanh. "SAME" padding; every layer has a bias.
+    Output ``[B, 32, 32, channels]``."""
 
     channels: int = 3
-    init_scheme: str = "normal"
+    init_scheme: str = "sonnet"
     init_std: float = 0.02
 
     @nn.compact
     def __call__(self, z, train: bool = True):
         init = kernel_init(self.init_scheme, self.init_std)
         h = nn.Dense(4 * 4 * 512, kernel_init=init)(z).reshape(z.shape[0], 4, 4, 512)
-        h = nn.relu(batch_norm(train)(h))
         for f in (256, 128, 64):
-            h = nn.relu(batch_norm(train)(deconv(f, 4, 2, 1, init)(h)))
+            h = nn.relu(sonnet_batch_norm(train)(deconv(f, 4, 2, 1, init)(h)))
         return jnp.tanh(deconv(self.channels, 3, 1, 1, init)(h))
 
 
+# (features, kernel, stride) of ConvMetricNet's seven convolutions, "SAME" padding
+OFFICIAL_D_LAYERS = ((64, 3, 1), (64, 4, 2), (128, 3, 1), (128, 4, 2), (256, 3, 1),
+                     (256, 4, 2), (512, 3, 1))
+
+
 class OfficialDCGANDiscriminator(nn.Module):
-    """The ODE-GAN code's CIFAR-10 DCGAN discriminator (7 convs, leaky ReLU 0.1)."""
+    """``ConvMetricNet`` of the official ODE-GAN code (``use_sn=False`` there; ``spectral_norm``
+    gives the SN-GAN baseline): seven convs (:data:`OFFICIAL_D_LAYERS`) with leaky ReLU 0.1
+    after each, no normalisation, then Linear to ``num_outputs`` logits (2: the two-class
+    softmax cross-entropy of ``gan.py``; the losses read it as ``logit[1] − logit[0]``)."""
 
     spectral_norm: bool = False
-    init_scheme: str = "normal"
+    init_scheme: str = "sonnet"
     init_std: float = 0.02
     leak: float = 0.1
+    num_outputs: int = 2
 
     @nn.compact
     def __call__(self, x, train: bool = True):
         init = kernel_init(self.init_scheme, self.init_std)
         h = x
-        for f, k, s, p in ((64, 3, 1, 1), (64, 4, 2, 1), (128, 3, 1, 1), (128, 4, 2, 1),
-                           (256, 3, 1, 1), (256, 4, 2, 1), (512, 3, 1, 1)):
-            h = nn.leaky_relu(sn_apply(conv(f, k, s, p, init), self.spectral_norm, h, train),
+        for f, k, s in OFFICIAL_D_LAYERS:
+            # "SAME": 3×3/1 pads 1 on each side; 4×4/2 on an even size pads 1 on each side
+            h = nn.leaky_relu(sn_apply(conv(f, k, s, 1, init), self.spectral_norm, h, train),
                               self.leak)
         h = h.reshape(h.shape[0], -1)
-        return sn_apply(nn.Dense(1, kernel_init=init), self.spectral_norm, h, train)
+        return sn_apply(nn.Dense(self.num_outputs, kernel_init=init), self.spectral_norm, h,
+                        train)

@@ -10,7 +10,7 @@ import jax.numpy as jnp
 
 from odegan_jax.config import choose
 
-INITS = ("normal", "haiku", "lecun")
+INITS = ("normal", "haiku", "sonnet", "lecun")
 
 
 def kernel_init(name: str, std: float = 0.02):
@@ -19,12 +19,16 @@ def kernel_init(name: str, std: float = 0.02):
     normal: N(0, std²), as in 001 (std 0.1 for 2D models, 0.02 for images) and DCGAN.
     haiku:  truncated normal with stddev 1/√fan_in, cut at ±2 stddev and *not* rescaled
             (haiku.Linear's default, used by the official ODE-GAN notebook).
+    sonnet: the same distribution: Sonnet 1's default for Linear, Conv2D and
+            Conv2DTranspose (``create_weight_initializer``: TF's truncated normal with
+            stddev 1/√fan_in, fan_in = kernel height · width · input channels), which the
+            official ODE-GAN TF code's networks use. Biases are zeros in every scheme.
     lecun:  flax's default (truncated normal rescaled to variance 1/fan_in).
     """
     choose("model.init", name, INITS)
     if name == "normal":
         return nn.initializers.normal(stddev=std)
-    if name == "haiku":
+    if name in ("haiku", "sonnet"):
         def init(key, shape, dtype=jnp.float32):
             fan_in = 1
             for dim in shape[:-1]:
@@ -37,6 +41,12 @@ def kernel_init(name: str, std: float = 0.02):
 def batch_norm(train: bool, name: str | None = None) -> nn.BatchNorm:
     """BatchNorm with the PyTorch/Chainer convention (running averages decay 0.9)."""
     return nn.BatchNorm(use_running_average=not train, momentum=0.9, epsilon=1e-5, name=name)
+
+
+def sonnet_batch_norm(train: bool, name: str | None = None) -> nn.BatchNorm:
+    """Sonnet 1's ``BatchNormV2`` defaults (running averages decay 0.999, ε = 1e-3, offset and
+    scale), as the official ODE-GAN generator uses it."""
+    return nn.BatchNorm(use_running_average=not train, momentum=0.999, epsilon=1e-3, name=name)
 
 
 # A 4×4 stride-2 transposed convolution with flax padding 2 (PyTorch's padding 1), as

@@ -9,7 +9,13 @@ numbers, figures). :func:`run_study` trains the runs as ``odegan train`` subproc
 
 Resuming is the run directories' own: a run with ``summary.json`` is finished and skipped, a
 run that ended with an error wrote ``failed.json`` (it is a marked row, not retried), and a run
-killed mid-way resumes from its checkpoints, bit-exact. ``W/NAME/study.json`` records the
+killed mid-way resumes from its checkpoints, bit-exact. A finished run's record
+(``config.json``, ``metrics.jsonl``, ``summary.json``, its sample grids; :data:`RECORD_FILES`)
+is what the repository commits under ``results/NAME/runs/RUN/``, without checkpoints, so
+``odegan reproduce NAME --workdir results`` on a fresh clone re-analyses the committed runs
+and trains only the missing ones: a study longer than one sitting finishes over several.
+``only`` (``--only RUN,RUN``) trains a subset; the runs it leaves out that have no record are
+``pending`` rows of the report. ``W/NAME/study.json`` records the
 study, its size and any extra overrides; a directory made with other settings, or holding
 anything else, is refused before a run starts.
 
@@ -41,7 +47,13 @@ NAMES = ("dirac_stability", "order_study", "lambda_sweep", "loss_balance", "dept
          "adaptive_steps", "optimizers_latent", "odegan_vs_adam_images", "ngan_vs_dcgan_gam",
          "depth_images")
 SIZES = ("cpu", "gpu", "full")
-VERDICTS = ("reproduced", "partly", "not reproduced", "not run")
+# "undecided": the runs finished, but the difference the claim is about lies within the
+# spread over seeds (or the size cannot settle it); the table says which
+VERDICTS = ("reproduced", "partly", "not reproduced", "undecided", "not run")
+# the files of a finished run that a study's committed record keeps (no checkpoints, no
+# TensorBoard events): what re-analysis reads
+RECORD_FILES = ("config.json", "metrics.jsonl", "summary.json", "failed.json", "stiffness.json",
+                "samples.png", "curves.png")
 # the seeds' claims on data or at sizes no committed study has run (CIFAR-10 is not offline
 # here; the image studies ran on Fashion-MNIST at CPU size)
 IMAGE_CLAIMS = (
@@ -95,7 +107,7 @@ class Run:
 class Outcome:
     """What became of a run: status ``ok`` | ``diverged`` (exit 3: non-finite, or a dead G that
     ``loop.dead_generator`` stopped) | ``failed`` (another error) | ``unavailable`` (a peer
-    that is not installed)."""
+    that is not installed) | ``pending`` (left out by ``--only`` and not finished before)."""
     run: Run
     dir: str
     status: str
@@ -297,11 +309,27 @@ def _die_with_parent() -> None:
         pass
 
 
-def _execute(run: Run, run_dir: str, extra, peer: dict, echo) -> Outcome:
+def _pin_to(cpu: Optional[int]) -> Callable[[], None]:
+    """The subprocess set-up: die with the study's process; with ``cpu``, run on that core
+    alone (XLA sizes its thread pool by the cores a process may use: one thread)."""
+    def setup() -> None:
+        _die_with_parent()
+        if cpu is not None:
+            try:
+                os.sched_setaffinity(0, {cpu})
+            except (AttributeError, OSError):  # not Linux, or the core is not ours
+                pass
+    return setup
+
+
+def _execute(run: Run, run_dir: str, extra, peer: dict, echo, selected: bool = True,
+             cpus=None) -> Outcome:
     done = _outcome(run, run_dir)
     if done is not None:
         echo(f"  {run.id}: finished before ({done.status}), skipped")
         return done
+    if not selected:
+        return Outcome(run, run_dir, "pending", error="not run yet (left out by --only)")
     os.makedirs(run_dir, exist_ok=True)
     if run.kind == "peer":
         python, script = peer.get("python", ""), peer.get("script", "")
@@ -319,9 +347,14 @@ def _execute(run: Run, run_dir: str, extra, peer: dict, echo) -> Outcome:
     else:
         cmd = train_command(run, run_dir, extra)
     start = time.perf_counter()
-    with open(os.path.join(run_dir, "..", f"{run.id}.log"), "w", encoding="utf-8") as log:
-        proc = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, text=True,
-                              preexec_fn=_die_with_parent)
+    cpu = cpus.get() if cpus is not None else None
+    try:
+        with open(os.path.join(run_dir, "..", f"{run.id}.log"), "w", encoding="utf-8") as log:
+            proc = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, text=True,
+                                  preexec_fn=_pin_to(cpu))
+    finally:
+        if cpus is not None:
+            cpus.put(cpu)
     with open(os.path.join(run_dir, "..", f"{run.id}.log"), encoding="utf-8") as f:
         output = f.read()
     wall = time.perf_counter() - start
@@ -346,10 +379,13 @@ def _execute(run: Run, run_dir: str, extra, peer: dict, echo) -> Outcome:
 def run_study(name: str, workdir: str, *, size: str = "cpu",
               seeds: Optional[Sequence[int]] = None, jobs: int = 1,
               overrides: Sequence[tuple] = (), peer: Optional[dict] = None,
-              echo: Callable[[str], None] = print, study: Optional[Study] = None) -> dict:
+              echo: Callable[[str], None] = print, study: Optional[Study] = None,
+              only: Optional[Sequence[str]] = None) -> dict:
     """Runs (or resumes) study ``name`` into ``workdir/name``; returns ``results.json``'s
     content. ``overrides``: extra ``(key, text)`` config overrides for every training run
-    (smoke tests: ``("steps", "200")``)."""
+    (smoke tests: ``("steps", "200")``). ``only``: run ids to train (the others are analysed
+    if finished, ``pending`` otherwise). ``jobs`` > 1 runs that many at once, each pinned to
+    one core (one XLA thread) when the machine has that many."""
     study = study or get_study(name)
     if size not in SIZES:
         raise ValueError(f"size {size!r} is not one of {SIZES}")
@@ -365,7 +401,13 @@ def run_study(name: str, workdir: str, *, size: str = "cpu",
     ids = [r.id for r in runs]
     if len(set(ids)) != len(ids):
         raise StudyError(f"study {study.name}: run ids repeat")
-    _check_data(study, runs, overrides)
+    if only is not None:
+        unknown = sorted(set(only) - set(ids))
+        if unknown:
+            raise StudyError(f"--only: study {study.name} has no run {', '.join(unknown)}; "
+                             f"its runs: {', '.join(ids)}")
+    selected = set(ids if only is None else only)
+    _check_data(study, [r for r in runs if r.id in selected], overrides)
     os.makedirs(os.path.join(study_dir, "runs"), exist_ok=True)
     try:
         lock = RunLock(study_dir)
@@ -375,20 +417,39 @@ def run_study(name: str, workdir: str, *, size: str = "cpu",
     try:
         logs.write_json(os.path.join(study_dir, "study.json"), record)
         return _run_locked(study, study_dir, runs, size, seeds, jobs, overrides, peer or {},
-                           echo)
+                           echo, selected)
     finally:
         lock.release()
 
 
-def _run_locked(study, study_dir, runs, size, seeds, jobs, overrides, peer, echo) -> dict:
+def _core_pool(jobs: int):
+    """A queue of the cores the study's runs are pinned to (one each), or None (jobs = 1,
+    or fewer usable cores than jobs: no pinning)."""
+    import queue
+    try:
+        cores = sorted(os.sched_getaffinity(0))
+    except AttributeError:
+        return None
+    if jobs < 2 or len(cores) < jobs:
+        return None
+    pool: queue.Queue = queue.Queue()
+    for c in cores[:jobs]:
+        pool.put(c)
+    return pool
+
+
+def _run_locked(study, study_dir, runs, size, seeds, jobs, overrides, peer, echo,
+                selected) -> dict:
     echo(f"odegan reproduce {study.name}: {len(runs)} runs "
          f"({SIZE_NAMES[size]}, seeds {','.join(map(str, seeds)) or '-'}) "
-         f"into {study_dir}")
+         f"into {study_dir}" + (f", training {len(selected)} of them"
+                                if len(selected) < len(runs) else ""))
     start = time.perf_counter()
     run_dir = lambda r: os.path.join(study_dir, "runs", r.id)  # noqa: E731
+    cpus = _core_pool(jobs)
     with ThreadPoolExecutor(jobs) as pool:  # jobs = 1: one after another, in order
-        outcomes = list(pool.map(lambda r: _execute(r, run_dir(r), overrides, peer, echo),
-                                 runs))
+        outcomes = list(pool.map(lambda r: _execute(r, run_dir(r), overrides, peer, echo,
+                                                    r.id in selected, cpus), runs))
     ctx = Context(study, study_dir, size, seeds, outcomes, peer)
     report = study.analyse(ctx)
     results = write_report(ctx, report, overrides)
