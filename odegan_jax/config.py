@@ -108,6 +108,14 @@ def base_config() -> ml_collections.ConfigDict:
     c.rule.h_max = 0.0  # adaptive: largest step size (0: none)
     c.rule.max_rejections = 20  # adaptive: rejected attempts in a row before loop.nonfinite acts
     c.rule.use_optimizer = False  # ode: feed the RK direction to config.optimizer (RK4+Adam)
+    # ode, fixed steps: before compiling, measure the field's leading eigenvalues at
+    # initialisation (odegan stiffness) and warn when an h of the schedule lies outside the
+    # integrator's stable range (a few seconds on an MLP, tens on a DCGAN on CPU)
+    c.rule.stability_check = True
+    # --config.rule.h=auto sets this: h = rule.h_auto_fraction × the measured h_max (÷ the
+    # schedule's largest scale), written back into the run's config.json as rule.h
+    c.rule.h_auto = False
+    c.rule.h_auto_fraction = 0.5
     # use_optimizer: direction (the step's RK direction is the optimiser's one gradient per
     # step; stages placed with h) | stages (the official TF code: every RK stage point is an
     # optimiser step, so its moments advance at every stage)
@@ -224,6 +232,13 @@ def validate(config: ml_collections.ConfigDict) -> None:
                 "loop.max_retries", "loop.max_rollbacks", "loop.rollback_steps",
                 "loop.lte_every"):
         _check_positive(config, key, allow_zero=True, integer=True)
+    if config.rule.get("h_auto") and (config.rule.name != "ode"
+                                      or config.rule.step_control != "fixed"):
+        _fail("rule.h", f"'auto' measures the stable step of an ODE rule with fixed steps; "
+                        f"this config has rule.name={config.rule.name!r}, "
+                        f"rule.step_control={config.rule.step_control!r}")
+    if not 0 < config.rule.get("h_auto_fraction", 0.5) <= 1:
+        _fail("rule.h_auto_fraction", f"must lie in (0, 1], got {config.rule.h_auto_fraction!r}")
     for key in ("data.noise", "game.gp_weight", "rule.reg_weight", "optimizer.weight_decay",
                 "rule.atol", "rule.pcoeff", "rule.icoeff", "rule.h_max", "rule.g_ema_decay"):
         _check_positive(config, key, allow_zero=True)
@@ -388,6 +403,9 @@ def apply_override(config: ml_collections.ConfigDict, key: str, text: str) -> No
     if isinstance(node[leaf], ml_collections.ConfigDict):
         raise ConfigError(f"config.{key} is a block; set one of its keys: "
                           f"{', '.join(sorted(node[leaf].keys()))}")
+    if key == "rule.h" and text == "auto":  # measured at initialisation (odegan_jax.stiffness)
+        node["h_auto"] = True
+        return
     if text in ("None", "none") and key in _unset_by_default():
         node[leaf] = None  # back to the default of an optional setting (optimizer.b1, …)
         return

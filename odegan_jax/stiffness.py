@@ -41,7 +41,8 @@ from odegan_jax.integrators import TABLEAUX, ButcherTableau, embedded_tableaux
 DENSE_MAX = 400  # parameters up to which the Jacobian is formed densely (LAPACK)
 # a real part this small relative to |λ| is rounding: the eigenvalue is read as imaginary
 IMAGINARY_RTOL = 1e-6
-AUTO_FRACTION = 0.5  # rule.h=auto: this fraction of the measured h_max (see h_auto)
+# the train-time check: fewer eigenvalues and a looser tolerance than `odegan stiffness`
+CHECK_K, CHECK_TOL = 4, 0.1
 
 
 class StiffnessError(ValueError):
@@ -94,8 +95,10 @@ def stable_step(coeffs: np.ndarray, eigenvalue: complex) -> float:
         return math.inf
     if abs(lam.real) <= IMAGINARY_RTOL * abs(lam):
         lam = complex(0.0, lam.imag)
-    c = np.asarray(coeffs, complex) * lam ** np.arange(len(coeffs))
-    # |R(hλ)|² − 1 as a real polynomial in h (lowest degree first); its constant term is 0
+    # in x = h|λ| the coefficients are O(1) whatever |λ| is: rk · (λ/|λ|)^k
+    size = abs(lam)
+    c = np.asarray(coeffs, complex) * (lam / size) ** np.arange(len(coeffs))
+    # |R(xλ/|λ|)|² − 1 as a real polynomial in x (lowest degree first); constant term 0
     g = np.convolve(c, np.conj(c)).real
     g[0] -= 1.0
     scale = np.max(np.abs(g))
@@ -111,7 +114,7 @@ def stable_step(coeffs: np.ndarray, eigenvalue: complex) -> float:
     poly = np.polynomial.Polynomial(g)
     for r in positive:  # the first root where |R| − 1 turns positive
         if poly(r * (1 + 1e-6)) > 0:
-            return float(r)
+            return float(r) / size
     return math.inf
 
 
@@ -149,9 +152,13 @@ def h_max(eigenvalues: Sequence[complex], tableaux: Optional[dict] = None) -> di
 # The field and its eigenvalues
 # ------------------------------------------------------------------------------------------
 
-def training_field(exp, state, batch: jax.Array, key: jax.Array) -> tuple[jax.Array, Callable]:
-    """``(y0, f)``: the flattened parameters and the flattened field ``f(y)`` of the ODE rule
-    at ``state``'s step (λ with its schedule; see the module doc) on one minibatch."""
+def training_field(exp, state, batch: jax.Array, key: jax.Array) -> tuple[jax.Array, Callable,
+                                                                         tuple]:
+    """``(y0, f, inputs)``: the flattened parameters, the flattened field ``f(y, *inputs)`` of
+    the ODE rule at ``state``'s step (λ with its schedule; see the module doc) and the
+    minibatch, latents and model state it is evaluated on. The inputs are arguments, not
+    constants of the compiled program, which XLA would otherwise fold (minutes of compile
+    time for the convolutions of a DCGAN)."""
     cfg, game = exp.config, exp.game
     draws = game_lib.draw(game, key, batch)
     reg = float(cfg.rule.reg_weight)
@@ -163,31 +170,33 @@ def training_field(exp, state, batch: jax.Array, key: jax.Array) -> tuple[jax.Ar
     alpha = float(cfg.rule.d_rate)
     y0, unravel = ravel_pytree(state.params)
 
-    def f(y):
+    def f(y, real, draws, model_state):
         params = unravel(y)
-        ev = game_lib.player_gradients(game, params, state.model_state, batch, draws,
+        ev = game_lib.player_gradients(game, params, model_state, real, draws,
                                        penalty=reg > 0)
         v_d = jax.tree.map(lambda g: -alpha * g, ev.grads["d"])
         if reg > 0:
             v_d = jax.tree.map(lambda v, p: v - reg * p, v_d, ev.penalty_grad)
         return ravel_pytree({"d": v_d, "g": jax.tree.map(jnp.negative, ev.grads["g"])})[0]
 
-    return y0, f
+    return y0, f, (batch, draws, state.model_state)
 
 
-def leading_eigenvalues(f: Callable, y0: jax.Array, k: int = 6, tol: float = 1e-3,
-                        maxiter: Optional[int] = None) -> tuple[np.ndarray, bool]:
-    """The ``k`` eigenvalues of largest magnitude of the Jacobian of ``f`` at ``y0`` (complex,
-    largest first) and whether ARPACK converged (the dense path always does)."""
+def leading_eigenvalues(f: Callable, y0: jax.Array, inputs: tuple = (), k: int = 6,
+                        tol: float = 1e-3, maxiter: Optional[int] = None
+                        ) -> tuple[np.ndarray, bool]:
+    """The ``k`` eigenvalues of largest magnitude of the Jacobian of ``y ↦ f(y, *inputs)`` at
+    ``y0`` (complex, largest first) and whether ARPACK converged (the dense path always
+    does)."""
     n = int(y0.size)
     if n <= max(DENSE_MAX, k + 2):
-        jac = np.asarray(jax.jit(jax.jacfwd(f))(y0), np.float64)
+        jac = np.asarray(jax.jit(jax.jacfwd(f))(y0, *inputs), np.float64)
         values = scipy.linalg.eigvals(jac)
         return values[np.argsort(-np.abs(values))][:k], True
-    jvp = jax.jit(lambda v: jax.jvp(f, (y0,), (v,))[1])
+    jvp = jax.jit(lambda y, v, *args: jax.jvp(lambda u: f(u, *args), (y,), (v,))[1])
 
     def matvec(v):
-        return np.asarray(jvp(jnp.asarray(np.ravel(v), y0.dtype)), np.float64)
+        return np.asarray(jvp(y0, jnp.asarray(np.ravel(v), y0.dtype), *inputs), np.float64)
 
     op = scipy.sparse.linalg.LinearOperator((n, n), matvec=matvec, dtype=np.float64)
     rng = np.random.default_rng(0)  # ARPACK's start vector: fixed, so repeats agree
@@ -230,8 +239,8 @@ def measure(exp, state, k: int = 6, tol: float = 1e-3, embedded: bool = False) -
     an embedded-pair integrator: the pairs too)."""
     require_ode_rule(exp.config)
     batch_key, latent_key = jax.random.split(probe_key(exp))
-    y0, f = training_field(exp, state, fixed_batch(exp, batch_key), latent_key)
-    values, converged = leading_eigenvalues(f, y0, k=min(k, int(y0.size)), tol=tol)
+    y0, f, inputs = training_field(exp, state, fixed_batch(exp, batch_key), latent_key)
+    values, converged = leading_eigenvalues(f, y0, inputs, k=min(k, int(y0.size)), tol=tol)
     tableaux = explicit_tableaux(embedded or exp.config.rule.integrator not in TABLEAUX)
     return Stiffness(values, h_max(values, tableaux), int(y0.size), converged)
 
@@ -306,10 +315,10 @@ def unstable_phases(config, stiffness: Stiffness) -> list[tuple[float, int, int]
 
 
 def h_auto(config, stiffness: Stiffness) -> float:
-    """``rule.h=auto``: :data:`AUTO_FRACTION` of the integrator's h_max at initialisation,
-    divided by the schedule's largest scale, so that every phase stays at or below that
-    fraction. Half the bound leaves room for the stiffness to grow in training (on the image
-    DCGANs it grew along training)."""
+    """``rule.h=auto``: ``rule.h_auto_fraction`` (default 0.5) of the integrator's h_max at
+    initialisation, divided by the schedule's largest scale, so that every phase stays at or
+    below that fraction of the bound; the margin leaves room for the stiffness to change in
+    training."""
     bound = integrator_h_max(config, stiffness)
     if not math.isfinite(bound) or bound <= 0:
         raise StiffnessError(
@@ -318,4 +327,25 @@ def h_auto(config, stiffness: Stiffness) -> float:
             f"{', '.join(f'{z:.3g}' for z in stiffness.eigenvalues[:3])}. Choose another "
             f"integrator or set rule.reg_weight > 0")
     largest = max(h / float(config.rule.h) for h, _, _ in scheduled_steps(config))
-    return AUTO_FRACTION * bound / largest
+    return float(config.rule.h_auto_fraction) * bound / largest
+
+
+def check_config(config, exp=None, echo=print) -> Optional[Stiffness]:
+    """The train-time check of an ODE rule with fixed steps (``rule.stability_check``): one
+    warning line when an h of the schedule lies outside the stable range at initialisation.
+    Returns the measurement (None when the check does not apply)."""
+    r = config.rule
+    if r.name != "ode" or r.step_control != "fixed" or not (r.stability_check or r.h_auto):
+        return None
+    from odegan_jax.experiment import build, init_state
+    exp = exp or build(config)
+    m = measure(exp, init_state(exp), k=CHECK_K, tol=CHECK_TOL)
+    bad = unstable_phases(config, m)
+    if bad and not r.h_auto:
+        bound = integrator_h_max(config, m)
+        phases = ", ".join(f"{h:.4g} (steps {lo}–{hi})" for h, lo, hi in bad)
+        echo(f"odegan: warning: h {phases} lies outside {r.integrator}'s stable range at "
+             f"initialisation (h_max {bound:.3g}, leading eigenvalue "
+             f"{max(m.eigenvalues, key=abs):.3g}); a stable h: rule.h ≤ "
+             f"{bound * r.h / max(h for h, _, _ in bad):.3g}, or --config.rule.h=auto")
+    return m

@@ -28,7 +28,7 @@ import numpy as np
 from odegan_jax import checkpoints, logs, parallel, plots, rules, rundir, xla_cpu
 from odegan_jax.actions import training_actions
 from odegan_jax.data import get_batches
-from odegan_jax.experiment import Experiment, build, init_state, legacy_layout
+from odegan_jax.experiment import Experiment, build, init_state, legacy_layout, read_run_config
 from odegan_jax.scoring import quality_2d
 
 
@@ -102,14 +102,39 @@ def train(config: ml_collections.ConfigDict, workdir: Optional[str] = None, *,
     Resumes from the newest good checkpoint in ``workdir/checkpoints`` when there is one; the
     run directory's rules (one process, one config, see :mod:`.rundir`) are checked first.
     ``progress``: a tqdm bar instead of a printed row every tenth of the run."""
-    exp = build(config)
-    mesh = parallel.data_mesh(config.data.batch_size)
     workdir = os.path.abspath(workdir or rundir.default_workdir(config))
+    exp = _checked_step_size(config, build(config), workdir, echo)
+    config = exp.config
+    mesh = parallel.data_mesh(config.data.batch_size)
     lock, changed = rundir.open_run(workdir, config, resume_with_changes)
     try:
         return _train(exp, mesh, workdir, changed, echo, progress)
     finally:
         lock.release()
+
+
+def _checked_step_size(config, exp: Experiment, workdir: str, echo) -> Experiment:
+    """Before anything compiles, a fresh ODE run measures its field's stiffness at
+    initialisation (:func:`stiffness.check_config`: a warning when an h of the schedule is
+    outside the stable range); ``rule.h=auto`` takes its h from that measurement, or, when
+    resuming, from the run's own config.json."""
+    from odegan_jax import stiffness
+    saved = os.path.join(workdir, "config.json")
+    if config.rule.h_auto and os.path.exists(saved):
+        old = read_run_config(workdir)
+        if old.rule.get("h_auto"):
+            config.rule.h = old.rule.h
+            return build(config)
+    if os.path.exists(saved) and not config.rule.h_auto:
+        return exp  # a resumed run was checked when it started
+    m = stiffness.check_config(config, exp, echo)
+    if m is None or not config.rule.h_auto:
+        return exp
+    config.rule.h = stiffness.h_auto(config, m)
+    echo(f"odegan: rule.h=auto: {config.rule.integrator} h_max "
+         f"{stiffness.integrator_h_max(config, m):.4g} at initialisation, so h = "
+         f"{config.rule.h:.4g} ({config.rule.h_auto_fraction:g} of it, over the schedule)")
+    return build(config)
 
 
 def _train(exp: Experiment, mesh, workdir: str, changed: dict, echo, progress: bool) -> dict:

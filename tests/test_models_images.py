@@ -99,14 +99,15 @@ def test_official_dcgan_layers():
     g, d = build_networks(_model("dcgan_official", latent_size=128), (32, 32, 3))
     gv, gx = _init(g, jnp.zeros((2, 128)))
     dv, dx = _init(d, jnp.zeros((2, 32, 32, 3)))
-    g_count = ((128 * 8192 + 8192) + _bn(512) + (16 * 512 * 256 + 256) + _bn(256)
+    # cs_gan/nets.py: no norm after G's Linear; D ends in two logits
+    g_count = ((128 * 8192 + 8192) + (16 * 512 * 256 + 256) + _bn(256)
                + (16 * 256 * 128 + 128) + _bn(128) + (16 * 128 * 64 + 64) + _bn(64)
                + (9 * 64 * 3 + 3))
     d_count = ((9 * 3 * 64 + 64) + (16 * 64 * 64 + 64) + (9 * 64 * 128 + 128)
                + (16 * 128 * 128 + 128) + (9 * 128 * 256 + 256) + (16 * 256 * 256 + 256)
-               + (9 * 256 * 512 + 512) + (4 * 4 * 512 + 1))
+               + (9 * 256 * 512 + 512) + (4 * 4 * 512 * 2 + 2))
     assert _count(gv["params"]) == g_count and _count(dv["params"]) == d_count
-    assert gx.shape == (2, 32, 32, 3) and dx.shape == (2, 1)
+    assert gx.shape == (2, 32, 32, 3) and dx.shape == (2, 2)
 
 
 def test_spectral_norm_normalises_the_discriminator_weights():

@@ -119,7 +119,7 @@ def build_networks(model, sample_shape: Sequence[int]) -> tuple[nn.Module, nn.Mo
         if len(shape) == 3 and accepted[-1] in (None, shape[-1]) and shape[0] != accepted[0]:
             hint = (f"; set --config.data.image_size={accepted[0]} (resize) or "
                     f"--config.data.pad_to={accepted[0]} (pad)")
-        wanted = "×".join("C" if d is None else str(d) for d in accepted)
+        wanted = "(" + ", ".join("C" if d is None else str(d) for d in accepted) + ")"
         raise ConfigError(f"config.model.name: network {model.name!r} needs samples of shape "
                           f"{wanted}, but the data has {shape}{hint}")
     return spec.build(model, shape)
