@@ -5,8 +5,8 @@ PyTorch, forward and forward + backward, in one run, alternating fresh processes
     python benchmarks/dcgan_layers_vs_torch.py --torch-python ~/.venvs/odegan-torch/bin/python \\
         --rounds 2 --json benchmarks/results/dcgan_layers_vs_torch_cpu.json
 
-Issue 14 item 5 asks, where the DCGAN-28 step stays slower than PyTorch's, to show whether the
-kernels are the wall. ``dcgan_vs_torch.py`` times the whole Adam step; ``dcgan_layers.py``
+Where the DCGAN-28 step stays slower than PyTorch's, this shows whether the kernels are the
+wall. ``dcgan_vs_torch.py`` times the whole Adam step; ``dcgan_layers.py``
 splits ours by layer from a profiler trace. This one times each layer alone in both
 frameworks, so the ratio per layer is measured in one run rather than estimated.
 

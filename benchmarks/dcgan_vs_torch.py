@@ -19,7 +19,7 @@ through torchdiffeq's ``odeint``, 000's own solver library, when it imports), th
 the cores) and ``cudnn.benchmark``. On a GPU PyTorch is timed over blocks of ``BLOCK`` steps
 with one synchronisation each (no per-step host read: its best case). The torch environment is
 the benchmark's own (``pip install torch torchdiffeq`` there; not project dependencies).
-Target (issue 14): ratio torch ms / ours ms ≥ 1.0.
+Target: ratio torch ms / ours ms ≥ 1.0.
 
 Variants of ours (``--variants``): ``nhwc`` (the models as they are, one step per compiled
 call: NHWC, XLA's transposed convolution = a convolution over the zero-dilated input),

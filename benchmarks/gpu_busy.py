@@ -18,7 +18,7 @@ length; ``kernels``: kernels alone; ``busy_in_calls``: the share inside the trai
 host time between calls. ``--per-call 1`` beside the default shows what fusing steps buys: one
 step per call makes the host read each step's metrics while the GPU waits.
 
-Target (issue 14): busy ≥ 90% for the image configs.
+Target: busy ≥ 90% for the image configs.
 """
 from __future__ import annotations
 

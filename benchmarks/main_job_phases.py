@@ -19,7 +19,7 @@ Each variant (``NAME=XLA flags``, appended to ``XLA_FLAGS``; ``default`` adds no
 * ``unaccounted``: the child's wall minus the phases above (Python between them, exit);
   ``process_wall``: the parent's wall around the child.
 
-Target (issue 14): the main job ≤ 90 s on 2 CPU cores, ≤ 15 s on the H100, compilation
+Target: the main job ≤ 90 s on 2 CPU cores, ≤ 15 s on the H100, compilation
 included.
 """
 from __future__ import annotations

@@ -5,7 +5,7 @@ and of the single-run program (``train.make_train_fn``), both with 100 fused ste
     python benchmarks/population.py --json benchmarks/results/population_cpu.json
     python benchmarks/population.py --sizes 1,8,64 --json benchmarks/results/population_h100.json
 
-Target (issue 14): on the GPU, where one MLP run is launch-bound, ≥ 10x the per-run
+Target: on the GPU, where one MLP run is launch-bound, ≥ 10x the per-run
 throughput of single runs at N = 64. On a 2-core CPU the single run already keeps the cores
 busy, so the gain there is what batching the small products buys.
 """

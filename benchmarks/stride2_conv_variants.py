@@ -21,7 +21,7 @@ other mathematically equal forms, against the layers as they are.
 patches with the output gradient).
 
 Prints each variant's largest difference from the current layer (outputs; for ``hybrid`` the
-gradients too) and median times over 20 calls, two rounds. A probe for issue 14 item 5: the
+gradients too) and median times over 20 calls, two rounds. A probe: the
 layers are not changed by it.
 """
 import argparse

@@ -17,7 +17,7 @@ time and the quality at steps 10,000 / 20,000 / the last. For ours:
   evaluation, checkpoints, plots); the peer's ``process_s`` likewise, its ``wall_s`` its loop;
 * the quality at 10,000 / 20,000 and the end, on the 16-Gaussian grid (modes, HQ share).
 
-Targets (issue 14): ours ≥ 2x faster per step and per whole run; final quality over the
+Targets: ours ≥ 2x faster per step and per whole run; final quality over the
 seeds no worse than the peer's. The two runs of a seed draw different random numbers (the
 notebook uses numpy), so quality is compared as a distribution over seeds.
 """

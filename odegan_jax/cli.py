@@ -398,7 +398,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help="the seed's own sizes (steps, sample counts; for a GPU) instead of "
                            "the CPU-sized default")
     size.add_argument("--gpu", action="store_true",
-                      help="image studies: sized for one lent GPU (10 minutes a command)")
+                      help="image studies: sized for one GPU (runs of under 10 minutes)")
     p.add_argument("--seeds", help="seeds, e.g. 0,1,2 or 0-15 (default: the study's)")
     p.add_argument("--workdir", default="reproductions",
                    help="studies go to WORKDIR/NAME (default: reproductions)")

@@ -1,4 +1,4 @@
-"""Step-size control of the ODE rule (issue 15): h in the state, rejected steps inside the
+"""Step-size control of the ODE rule: h in the state, rejected steps inside the
 compiled step, adaptive control by an embedded pair, checked against diffrax's own solve."""
 from __future__ import annotations
 

@@ -20,8 +20,7 @@ study, its size and any extra overrides; a directory made with other settings, o
 anything else, is refused before a run starts.
 
 Sizes (:data:`SIZES`): ``cpu``, the default, fits this project's 2-core machine; ``gpu``
-(``--gpu``, image studies only) fits one lent GPU's budget (10 minutes a command, 45 a
-session); ``full`` (``--full``) is the seeds' own size, for users with their own GPUs.
+(``--gpu``, image studies only) fits one GPU and runs of under 10 minutes each; ``full`` (``--full``) is the seeds' own size, for users with their own GPUs.
 """
 from __future__ import annotations
 

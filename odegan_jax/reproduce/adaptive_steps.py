@@ -1,5 +1,5 @@
 """``adaptive_steps``: adaptive step control (``mog16_adaptive``) against the main job's
-fixed steps and hand-made schedule (``mog16_rk4``) over seeds 0–15 (issue 15).
+fixed steps and hand-made schedule (``mog16_rk4``) over seeds 0–15 (this project's own question).
 
 Both runs of a seed share everything but the step size: the main job takes RK4 steps of
 0.6 · (1, 1/2, 1/4, 1/8) switching at steps 12k / 18k / 21k; ``mog16_adaptive`` takes
@@ -114,7 +114,7 @@ def analyse(ctx) -> Report:
                                                       "not reproduced")
     claims.append(Claim(
         "adaptive step control with no hand-made schedule: ≥ 15 of 16 seeds reach 16/16 "
-        "modes with ≥ 80% high-quality samples", "issue 15 (ours); the main job with its "
+        "modes with ≥ 80% high-quality samples", "ours; the main job with its "
         "schedule: BUILD_NOTES", f"≥ 15/16 (fixed steps + schedule here: {pf}/{n})",
         f"{pa}/{n} pass (mean HQ {fmt(_pct(end_hq['adaptive']), '{:.1f}%')}; fixed: "
         f"{pf}/{n}, {fmt(_pct(end_hq['fixed']), '{:.1f}%')})", verdict,
@@ -124,7 +124,7 @@ def analyse(ctx) -> Report:
               ma is not None and mf is not None and ma >= mf - 0.02]
     claims.append(Claim(
         "at equal cost, adaptive control is at least as good as the fixed-step default",
-        "issue 15 (\"against the fixed-step default at equal wall time\")",
+        "ours (\"against the fixed-step default at equal wall time\")",
         "–", f"at equal field evaluations: adaptive {eq_pass['adaptive']}/{n} pass, mean HQ "
              f"{fmt(_pct(eq_hq['adaptive']), '{:.1f}%')}; fixed {eq_pass['fixed']}/{n}, "
              f"{fmt(_pct(eq_hq['fixed']), '{:.1f}%')}",
@@ -137,7 +137,7 @@ def analyse(ctx) -> Report:
         x >= y for x, y in zip(medians, medians[1:]))
     claims.append(Claim(
         "the controller finds the annealing that the hand-made schedule imposes",
-        "issue 15", "schedule: h " + " → ".join(f"{x:g}" for x in schedule) +
+        "ours", "schedule: h " + " → ".join(f"{x:g}" for x in schedule) +
         " at steps 0 / 12k / 18k / 21k (8x smaller at the end)",
         "adaptive median h per window: " + " → ".join(fmt(x, "{:.3g}") for x in medians) +
         (f" ({ratio:.2g}x smaller at the end)" if ratio else ""),
@@ -208,5 +208,5 @@ def _hq_figure(seeds, by) -> Figure:
 
 
 STUDY = Study("adaptive_steps", "adaptive step control against the main job's schedule",
-              "issue 15 (ours): step-size control for ODE-GAN", runs, analyse,
+              "ours: step-size control for ODE-GAN", runs, analyse,
               seeds=tuple(range(16)), sizes="the main job's 24,000 steps for both sizes")
