@@ -341,9 +341,10 @@ def ode_rule(game: Game, tableau: ButcherTableau, h: float, *, reg_weight: float
 
         opt_states = [state.rule_state["opt"]]
 
-        def optimizer_move(direction, i=None):
+        def optimizer_move(direction, stage=None):
             """The optimiser's step from y0 along ``direction`` (its negative is the
-            gradient); the state it leaves is the next stage's."""
+            gradient); the state it leaves is the next stage's (``stage``: rk_step's
+            index, unused)."""
             moves, new_opt = {}, {}
             for p in ("d", "g"):
                 grad = jax.tree.map(jnp.negative, direction[p])

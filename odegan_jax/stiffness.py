@@ -25,6 +25,7 @@ applies it after the step (``post_step``) and the official code inside the first
 from __future__ import annotations
 
 import math
+import os
 from typing import Callable, NamedTuple, Optional, Sequence
 
 import jax
@@ -215,8 +216,7 @@ def leading_eigenvalues(f: Callable, y0: jax.Array, inputs: tuple = (), k: int =
 
 def fixed_batch(exp, key: jax.Array) -> jax.Array:
     """One minibatch of the run's data (the config's batch size), drawn from ``key``."""
-    train = None if exp.dataset.train is None else jnp.asarray(exp.dataset.train)
-    return get_batches(exp.dataset, key, 0, 1, exp.config.data.batch_size, train)[0]
+    return get_batches(exp.dataset, key, 0, 1, exp.config.data.batch_size)[0]
 
 
 def probe_key(exp) -> jax.Array:
@@ -252,7 +252,6 @@ def measure_run(run_dir: str, steps: Optional[Sequence[int]] = None, k: int = 6,
     """
     from odegan_jax import checkpoints
     from odegan_jax.experiment import RunError, build, init_state, read_run_config, restore_run
-    import os
     config = read_run_config(run_dir)
     require_ode_rule(config)
     exp = build(config)
