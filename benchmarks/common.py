@@ -1,11 +1,13 @@
 """What every benchmark script shares (standard library only: the peer and PyTorch children
 import the scripts in their own environments)."""
+
 from __future__ import annotations
 
 import json
 import os
 import subprocess
 
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the repository
 RESULT = "RESULT "  # a child process's line that carries its results as JSON
 
 
@@ -27,8 +29,9 @@ def print_result(result: dict) -> None:
 def run_child(cmd: list, **run_kwargs) -> tuple[dict | None, str]:
     """Runs a benchmark's child process (``subprocess.run`` keywords: ``env``, ``cwd``);
     ``(its results, None)``, or ``(None, the end of its stderr)`` when it printed none."""
+    run_kwargs.setdefault("cwd", ROOT)  # children run as ``python -m benchmarks.NAME``
     proc = subprocess.run(cmd, capture_output=True, text=True, **run_kwargs)
     line = next((x for x in proc.stdout.splitlines() if x.startswith(RESULT)), None)
     if line is None:
         return None, proc.stderr[-3000:]
-    return json.loads(line[len(RESULT):]), None
+    return json.loads(line[len(RESULT) :]), None

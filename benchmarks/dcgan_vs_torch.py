@@ -2,9 +2,9 @@
 next to the same layers in PyTorch on the same device, in one run, alternating, each a fresh
 process.
 
-    python benchmarks/dcgan_vs_torch.py --torch-python ~/.venvs/odegan-torch/bin/python \\
-        --json benchmarks/results/dcgan_vs_torch_cpu.json
-    python benchmarks/dcgan_vs_torch.py --torch-python python3 --device cuda \\
+    python -m benchmarks.dcgan_vs_torch --torch-python ~/.venvs/odegan-torch/bin/python \\
+        --json benchmarks/results/dcgan_vs_torch.json
+    python -m benchmarks.dcgan_vs_torch --torch-python python3 --device cuda \\
         --models dcgan28,ngan --variants nhwc,fused \\
         --json benchmarks/results/images_vs_torch_h100.json
 
@@ -37,6 +37,7 @@ Every variant of ours but ``glibc_default`` runs with ``xla_cpu.retain_freed_mem
 and/or ``retained`` (the same glibc setting made in the PyTorch process, whose CPU allocator
 is glibc's malloc too): the ratio is reported against each.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -47,9 +48,8 @@ import statistics
 import sys
 import time
 
-from common import print_result, run_child, write_results  # benchmarks/common.py
+from benchmarks.common import print_result, run_child, write_results
 
-HERE = os.path.dirname(os.path.abspath(__file__))
 BATCH, LATENT = 64, 100
 BLOCK = 20  # GPU: steps per timed block (see _torch_child)
 FUSED = 50  # variant fused: steps per compiled call, as the image configs' loop on a GPU
@@ -66,13 +66,24 @@ def _torch_networks(model: str):
 
     if model == "dcgan28":
         G = nn.Sequential(
-            nn.ConvTranspose2d(LATENT, 128, 7, 1, 0), bn(128), nn.ReLU(),
-            nn.ConvTranspose2d(128, 64, 4, 2, 1), bn(64), nn.ReLU(),
-            nn.ConvTranspose2d(64, 1, 4, 2, 1), nn.Tanh())
+            nn.ConvTranspose2d(LATENT, 128, 7, 1, 0),
+            bn(128),
+            nn.ReLU(),
+            nn.ConvTranspose2d(128, 64, 4, 2, 1),
+            bn(64),
+            nn.ReLU(),
+            nn.ConvTranspose2d(64, 1, 4, 2, 1),
+            nn.Tanh(),
+        )
         D = nn.Sequential(
-            nn.Conv2d(1, 64, 4, 2, 1), nn.LeakyReLU(0.2),
-            nn.Conv2d(64, 128, 4, 2, 1), bn(128), nn.LeakyReLU(0.2),
-            nn.Flatten(), nn.Linear(128 * 7 * 7, 1))
+            nn.Conv2d(1, 64, 4, 2, 1),
+            nn.LeakyReLU(0.2),
+            nn.Conv2d(64, 128, 4, 2, 1),
+            bn(128),
+            nn.LeakyReLU(0.2),
+            nn.Flatten(),
+            nn.Linear(128 * 7 * 7, 1),
+        )
         return G, D
 
     try:  # 000's own solver library; the classic RK4 by hand where it is missing
@@ -107,8 +118,13 @@ def _torch_networks(model: str):
 
         def forward(self, x):
             if odeint is not None:
-                return odeint(self.func, x, torch.tensor([0.0, 1.0], device=x.device),
-                              method="rk4", options={"step_size": 1.0})[1]
+                return odeint(
+                    self.func,
+                    x,
+                    torch.tensor([0.0, 1.0], device=x.device),
+                    method="rk4",
+                    options={"step_size": 1.0},
+                )[1]
             f = self.func
             k1 = f(0.0, x)
             k2 = f(0.5, x + 0.5 * k1)
@@ -122,24 +138,39 @@ def _torch_networks(model: str):
 
     lrelu = nn.LeakyReLU(0.2)
     G = nn.Sequential(
-        nn.ConvTranspose2d(LATENT, 32, 4, 1, 0, bias=False), bn(32), nn.ReLU(),
-        nn.ConvTranspose2d(32, 16, 4, 2, 1, bias=False), bn(16), nn.ReLU(),
+        nn.ConvTranspose2d(LATENT, 32, 4, 1, 0, bias=False),
+        bn(32),
+        nn.ReLU(),
+        nn.ConvTranspose2d(32, 16, 4, 2, 1, bias=False),
+        bn(16),
+        nn.ReLU(),
         nn.ConstantPad2d(3, 0.0),
         ODEBlock(Func([(16, 16, 5, 2)], True, nn.ReLU())),
-        nn.ConvTranspose2d(16, 8, 4, 2, 1, bias=False), bn(8), nn.ReLU(),
-        nn.ConvTranspose2d(8, 1, 3, 1, 1), nn.Tanh())
+        nn.ConvTranspose2d(16, 8, 4, 2, 1, bias=False),
+        bn(8),
+        nn.ReLU(),
+        nn.ConvTranspose2d(8, 1, 3, 1, 1),
+        nn.Tanh(),
+    )
     D = nn.Sequential(
-        nn.Conv2d(1, 8, 4, 2, 1, bias=False), bn(8), nn.LeakyReLU(0.2), Augment(),
+        nn.Conv2d(1, 8, 4, 2, 1, bias=False),
+        bn(8),
+        nn.LeakyReLU(0.2),
+        Augment(),
         ODEBlock(Func([(10, 16, 1, 0), (16, 16, 3, 1), (16, 10, 1, 0)], False, lrelu)),
-        nn.Conv2d(10, 16, 4, 2, 1, bias=False), bn(16), nn.LeakyReLU(0.2),
-        nn.Flatten(), nn.Linear(16 * 7 * 7, 1))
+        nn.Conv2d(10, 16, 4, 2, 1, bias=False),
+        bn(16),
+        nn.LeakyReLU(0.2),
+        nn.Flatten(),
+        nn.Linear(16 * 7 * 7, 1),
+    )
     return G, D
 
 
 def _retain_freed_memory() -> bool:
     """``odegan_jax.xla_cpu.retain_freed_memory`` (that module imports no JAX at its top)."""
-    sys.path.insert(0, os.path.dirname(HERE))
     from odegan_jax.xla_cpu import retain_freed_memory
+
     return retain_freed_memory()
 
 
@@ -188,9 +219,14 @@ def _torch_child(model: str, device: str, reps: int, retained: bool = False) -> 
         loss.item()
         sync()
         times.append(1000 * (time.perf_counter() - t0) / block)
-    return {"ms_per_step": round(statistics.median(times), 3), "torch": torch.__version__,
-            "threads": torch.get_num_threads(), "device": device, "retained_memory": retained,
-            "ode_solver": _torch_ode_solver() if model == "ngan" else None}
+    return {
+        "ms_per_step": round(statistics.median(times), 3),
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+        "device": device,
+        "retained_memory": retained,
+        "ode_solver": _torch_ode_solver() if model == "ngan" else None,
+    }
 
 
 def _torch_ode_solver() -> str:
@@ -204,19 +240,18 @@ def _torch_ode_solver() -> str:
 
 def _jax_child(model: str, variant: str, reps: int) -> dict:
     retained = variant != "glibc_default" and _retain_freed_memory()
-    sys.path.insert(0, HERE)
-    sys.path.insert(0, os.path.dirname(HERE))
     import jax
     import jax.numpy as jnp
 
+    from benchmarks.step_time import image_dataset, model_config, time_rule
     from odegan_jax import game as game_lib
     from odegan_jax import rules
     from odegan_jax.experiment import build_game
     from odegan_jax.models import build_networks
-    from step_time import image_dataset, model_config, time_rule
 
     if variant == "ynn":  # XLA's default CPU options in this process (a probe)
         from odegan_jax import xla_cpu
+
         xla_cpu.CPU_TRAINING_OPTIONS = {}
     config = model_config(model)
     if variant == "fused":  # FUSED steps in one call (lax.scan), as train.py runs on a GPU
@@ -232,39 +267,62 @@ def _jax_child(model: str, variant: str, reps: int) -> dict:
 
             def losses(d_params, g_params):
                 fake, g_state, _ = apply(game.generator, g_params, model_state["g"], z)
-                out, d_state, _ = apply(game.discriminator, d_params, model_state["d"],
-                                        jnp.concatenate([real, fake]))
+                out, d_state, _ = apply(
+                    game.discriminator, d_params, model_state["d"], jnp.concatenate([real, fake])
+                )
                 logits = game_lib.binary_logit(out)
-                r, f = logits[:real.shape[0]], logits[real.shape[0]:]
+                r, f = logits[: real.shape[0]], logits[real.shape[0] :]
                 return (game.loss.d_loss(r, f), game.loss.g_loss(f)), (
-                    {"d": d_state, "g": g_state}, r, f)
+                    {"d": d_state, "g": g_state},
+                    r,
+                    f,
+                )
 
-            (ld, lg), pullback, (new_state, r, f) = jax.vjp(losses, params["d"], params["g"],
-                                                            has_aux=True)
+            (ld, lg), pullback, (new_state, r, f) = jax.vjp(
+                losses, params["d"], params["g"], has_aux=True
+            )
             grad_d, _ = pullback((jnp.ones(()), jnp.zeros(())))
             _, grad_g = pullback((jnp.zeros(()), jnp.ones(())))
-            metrics = {"loss_d": ld, "loss_g": lg, "d_real": jnp.mean(jax.nn.sigmoid(r)),
-                       "d_fake": jnp.mean(jax.nn.sigmoid(f))}
+            metrics = {
+                "loss_d": ld,
+                "loss_g": lg,
+                "d_real": jnp.mean(jax.nn.sigmoid(r)),
+                "d_fake": jnp.mean(jax.nn.sigmoid(f)),
+            }
             return game_lib.Evaluation({"d": grad_d, "g": grad_g}, new_state, metrics)
 
         rules.game_lib.player_gradients = player_gradients
     rule = rules.gradient_rule(game, adam(), adam())
     ms = time_rule(config, game, rule, dataset, reps)
-    return {"ms_per_step": round(ms, 3), "jax": jax.__version__, "retained_memory": retained,
-            "backend": jax.default_backend(), "device": str(jax.devices()[0])}
+    return {
+        "ms_per_step": round(ms, 3),
+        "jax": jax.__version__,
+        "retained_memory": retained,
+        "backend": jax.default_backend(),
+        "device": str(jax.devices()[0]),
+    }
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--torch-python", default=os.path.expanduser("~/.venvs/odegan-torch/bin/python"))
-    p.add_argument("--device", choices=["cpu", "cuda"], default="cpu",
-                   help="both frameworks on this device (cuda: the first GPU)")
+    p.add_argument(
+        "--device",
+        choices=["cpu", "cuda"],
+        default="cpu",
+        help="both frameworks on this device (cuda: the first GPU)",
+    )
     p.add_argument("--models", default="dcgan28", help="dcgan28 and/or ngan, comma-separated")
-    p.add_argument("--variants", default="nhwc,fused_d",
-                   help="of ours: nhwc, fused_d, fused (FUSED steps a call; GPUs), ynn, "
-                        "glibc_default")
-    p.add_argument("--torch-variants", default="default",
-                   help="of PyTorch: default and/or retained (the glibc setting of ours)")
+    p.add_argument(
+        "--variants",
+        default="nhwc,fused_d",
+        help="of ours: nhwc, fused_d, fused (FUSED steps a call; GPUs), ynn, glibc_default",
+    )
+    p.add_argument(
+        "--torch-variants",
+        default="default",
+        help="of PyTorch: default and/or retained (the glibc setting of ours)",
+    )
     p.add_argument("--rounds", type=int, default=2, help="alternations of torch / ours")
     p.add_argument("--reps", type=int, default=20)
     p.add_argument("--json")
@@ -273,23 +331,40 @@ def main(argv=None):
     p.add_argument("--variant", default="nhwc", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.child:
-        res = (_torch_child(args.model, args.device, args.reps, args.variant == "retained")
-               if args.child == "torch" else _jax_child(args.model, args.variant, args.reps))
+        res = (
+            _torch_child(args.model, args.device, args.reps, args.variant == "retained")
+            if args.child == "torch"
+            else _jax_child(args.model, args.variant, args.reps)
+        )
         print_result(res)
         return
-    results = {"_meta": {"python": platform.python_version(), "cpu_count": os.cpu_count(),
-                         "time": time.strftime("%Y-%m-%d %H:%M:%S"), "batch": BATCH,
-                         "device": args.device, "load_before": os.getloadavg()}, "runs": []}
-    me = os.path.abspath(__file__)
+    results = {
+        "_meta": {
+            "python": platform.python_version(),
+            "cpu_count": os.cpu_count(),
+            "time": time.strftime("%Y-%m-%d %H:%M:%S"),
+            "batch": BATCH,
+            "device": args.device,
+            "load_before": os.getloadavg(),
+        },
+        "runs": [],
+    }
+    me = ["-m", __spec__.name]  # run from the repository root (common.run_child)
     env = dict(os.environ, JAX_PLATFORMS="cpu" if args.device == "cpu" else "cuda")
     for rnd in range(args.rounds):
         for model in args.models.split(","):
             common = ["--model", model, "--device", args.device, "--reps", str(args.reps)]
-            jobs = [("torch" if v == "default" else f"torch_{v}",
-                     [args.torch_python, me, "--child", "torch", "--variant", v])
-                    for v in args.torch_variants.split(",")]
-            jobs += [(v, [sys.executable, me, "--child", "jax", "--variant", v])
-                     for v in args.variants.split(",")]
+            jobs = [
+                (
+                    "torch" if v == "default" else f"torch_{v}",
+                    [args.torch_python, *me, "--child", "torch", "--variant", v],
+                )
+                for v in args.torch_variants.split(",")
+            ]
+            jobs += [
+                (v, [sys.executable, *me, "--child", "jax", "--variant", v])
+                for v in args.variants.split(",")
+            ]
             for name, cmd in jobs:
                 res, err = run_child(cmd + common, env=env)
                 if res is None:
@@ -306,10 +381,17 @@ def main(argv=None):
         med = {k: statistics.median(v) for k, v in runs.items()}
         results["median_ms"][model] = med
         results["torch_over_ours"][model] = {
-            f"{t} / {k}": round(med[t] / v, 3) for t in med if t.startswith("torch")
-            for k, v in med.items() if not k.startswith("torch")}
-    print(json.dumps({"median_ms": results["median_ms"],
-                      "torch_over_ours": results["torch_over_ours"]}))
+            f"{t} / {k}": round(med[t] / v, 3)
+            for t in med
+            if t.startswith("torch")
+            for k, v in med.items()
+            if not k.startswith("torch")
+        }
+    print(
+        json.dumps(
+            {"median_ms": results["median_ms"], "torch_over_ours": results["torch_over_ours"]}
+        )
+    )
     write_results(args.json, results)
 
 

@@ -3,7 +3,7 @@
 metrics read back after each call, rows logged, sample grids written), and the share of the
 training window in which the GPU executes something.
 
-    python benchmarks/gpu_busy.py --configs dcgan_fashion_mnist,fashion_mnist_odegan \\
+    python -m benchmarks.gpu_busy --configs dcgan_fashion_mnist,fashion_mnist_odegan \\
         --steps 2000 --json benchmarks/results/gpu_busy_h100.json
 
 Each (config, steps per call) runs in a fresh process. The window runs from the start of the
@@ -20,6 +20,7 @@ step per call makes the host read each step's metrics while the GPU waits.
 
 Target: busy ≥ 90% for the image configs.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,14 +33,13 @@ import sys
 import tempfile
 import time
 
-from common import print_result, run_child, write_results  # benchmarks/common.py
+from benchmarks.common import print_result, run_child, write_results
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MARK = "odegan_train_call"
 
 
 def _child(config_name: str, steps: int, per_call: int, trace_dir: str) -> dict:
-    sys.path.insert(0, ROOT)
     import jax
 
     from odegan_jax import train
@@ -66,18 +66,35 @@ def _child(config_name: str, steps: int, per_call: int, trace_dir: str) -> dict:
         with jax.profiler.trace(trace_dir, create_perfetto_trace=True, profiler_options=options):
             summary = train.train(config, workdir, echo=lambda _: None)
         wall = time.perf_counter() - t0
-    out = {"config": config_name, "steps": steps, "steps_per_call": per_call or "default",
-           "wall_s": round(wall, 2), "train_wall_s": summary.get("wall_time_s"),
-           "backend": jax.default_backend(), "device": str(jax.devices()[0])}
+    out = {
+        "config": config_name,
+        "steps": steps,
+        "steps_per_call": per_call or "default",
+        "wall_s": round(wall, 2),
+        "train_wall_s": summary.get("wall_time_s"),
+        "backend": jax.default_backend(),
+        "device": str(jax.devices()[0]),
+    }
     # steady: from the first call after the first sample grid (every one-off program, the
     # grid's generator included, is compiled by then)
     steady = next((i for i, st in enumerate(starts) if st >= config.loop.sample_every), None)
     out.update(busy_share(trace_dir, 2))
     if steady is not None and steady < len(starts) - 2:
-        out["steady"] = {k: v for k, v in busy_share(trace_dir, steady).items()
-                         if k in ("window_ms", "busy", "kernels", "calls_in_window",
-                                  "busy_in_calls", "between_calls_ms", "kernels_in_window",
-                                  "median_kernel_us")}
+        out["steady"] = {
+            k: v
+            for k, v in busy_share(trace_dir, steady).items()
+            if k
+            in (
+                "window_ms",
+                "busy",
+                "kernels",
+                "calls_in_window",
+                "busy_in_calls",
+                "between_calls_ms",
+                "kernels_in_window",
+                "median_kernel_us",
+            )
+        }
         out["steady"]["from_step"] = starts[steady]
     return out
 
@@ -88,16 +105,26 @@ def busy_share(trace_dir: str, first_call: int) -> dict:
     files = sorted(glob.glob(os.path.join(trace_dir, "**", "*.trace.json.gz"), recursive=True))
     with gzip.open(files[-1], "rt") as f:
         events = json.load(f).get("traceEvents", [])
-    names = {e["pid"]: e["args"]["name"] for e in events
-             if e.get("ph") == "M" and e.get("name") == "process_name"}
-    threads = {(e["pid"], e.get("tid")): e["args"]["name"] for e in events
-               if e.get("ph") == "M" and e.get("name") == "thread_name"}
+    names = {
+        e["pid"]: e["args"]["name"]
+        for e in events
+        if e.get("ph") == "M" and e.get("name") == "process_name"
+    }
+    threads = {
+        (e["pid"], e.get("tid")): e["args"]["name"]
+        for e in events
+        if e.get("ph") == "M" and e.get("name") == "thread_name"
+    }
     gpu = {pid for pid, name in names.items() if "GPU" in name}
     spans = [e for e in events if e.get("ph") == "X" and "dur" in e]
     calls = sorted((e["ts"], e["ts"] + e["dur"]) for e in spans if e.get("name") == MARK)
-    out = {"processes": sorted(set(names.values())), "calls": len(calls),
-           "gpu_threads": sorted({threads.get((e["pid"], e.get("tid")), "?") for e in spans
-                                  if e["pid"] in gpu})[:20]}
+    out = {
+        "processes": sorted(set(names.values())),
+        "calls": len(calls),
+        "gpu_threads": sorted(
+            {threads.get((e["pid"], e.get("tid")), "?") for e in spans if e["pid"] in gpu}
+        )[:20],
+    }
     if not gpu or len(calls) < first_call + 2:
         return dict(out, busy=None, note="no GPU in the trace" if not gpu else "too few calls")
     lo, hi = calls[first_call][0], calls[-1][1]
@@ -130,8 +157,9 @@ def busy_share(trace_dir: str, first_call: int) -> dict:
     on_gpu = [e for e in spans if e["pid"] in gpu]
     streams = [e for e in on_gpu if "stream" in threads.get((e["pid"], e.get("tid")), "").lower()]
     device = [(e["ts"], e["ts"] + e["dur"], e.get("name", "")) for e in streams or on_gpu]
-    kernels = [(a, b) for a, b, n in device if "memcpy" not in n.lower()
-               and "memset" not in n.lower()]
+    kernels = [
+        (a, b) for a, b, n in device if "memcpy" not in n.lower() and "memset" not in n.lower()
+    ]
     window = hi - lo
     busy = merged((a, b) for a, b, _ in device)
     in_calls = merged(calls[first_call:])
@@ -139,21 +167,26 @@ def busy_share(trace_dir: str, first_call: int) -> dict:
     durations = sorted(b - a for a, b in kernels if a >= lo and b <= hi)
     # busy inside the calls (the compiled program's own gaps: kernel launches, host syncs)
     # and the time between calls (the loop's host work: metrics, logs, grids, dispatch)
-    return dict(out, window_ms=round(window / 1000, 1), rows="streams" if streams else "all",
-                busy=round(sum(b - a for a, b in busy) / window, 4),
-                kernels=round(sum(b - a for a, b in merged(kernels)) / window, 4),
-                busy_in_calls=round(overlap(busy, in_calls) / max(call_time, 1e-9), 4),
-                between_calls_ms=round((window - call_time) / 1000, 1),
-                kernels_in_window=len(durations),
-                median_kernel_us=round(durations[len(durations) // 2], 2) if durations else None)
+    return dict(
+        out,
+        window_ms=round(window / 1000, 1),
+        rows="streams" if streams else "all",
+        busy=round(sum(b - a for a, b in busy) / window, 4),
+        kernels=round(sum(b - a for a, b in merged(kernels)) / window, 4),
+        busy_in_calls=round(overlap(busy, in_calls) / max(call_time, 1e-9), 4),
+        between_calls_ms=round((window - call_time) / 1000, 1),
+        kernels_in_window=len(durations),
+        median_kernel_us=round(durations[len(durations) // 2], 2) if durations else None,
+    )
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--configs", default="dcgan_fashion_mnist,fashion_mnist_odegan")
     p.add_argument("--steps", type=int, default=2000)
-    p.add_argument("--per-call", default="0,1",
-                   help="steps per call to compare (0: the loop's default)")
+    p.add_argument(
+        "--per-call", default="0,1", help="steps per call to compare (0: the loop's default)"
+    )
     p.add_argument("--json")
     p.add_argument("--child", help=argparse.SUPPRESS)
     p.add_argument("--trace-dir", help=argparse.SUPPRESS)
@@ -162,17 +195,39 @@ def main(argv=None):
         res = _child(args.child, args.steps, int(args.per_call), args.trace_dir)
         print_result(res)
         return
-    results = {"_meta": {"python": platform.python_version(), "cpu_count": os.cpu_count(),
-                         "time": time.strftime("%Y-%m-%d %H:%M:%S")}, "runs": []}
+    results = {
+        "_meta": {
+            "python": platform.python_version(),
+            "cpu_count": os.cpu_count(),
+            "time": time.strftime("%Y-%m-%d %H:%M:%S"),
+        },
+        "runs": [],
+    }
     for name in args.configs.split(","):
         for per_call in args.per_call.split(","):
             with tempfile.TemporaryDirectory() as trace_dir:
-                res, err = run_child([sys.executable, os.path.abspath(__file__), "--child",
-                                      name, "--steps", str(args.steps), "--per-call",
-                                      per_call, "--trace-dir", trace_dir])
+                res, err = run_child(
+                    [
+                        sys.executable,
+                        "-m",
+                        __spec__.name,
+                        "--child",
+                        name,
+                        "--steps",
+                        str(args.steps),
+                        "--per-call",
+                        per_call,
+                        "--trace-dir",
+                        trace_dir,
+                    ]
+                )
             if res is None:
-                res = {"config": name, "steps_per_call": per_call, "failed": True,
-                       "stderr": err[-2000:]}
+                res = {
+                    "config": name,
+                    "steps_per_call": per_call,
+                    "failed": True,
+                    "stderr": err[-2000:],
+                }
             results["runs"].append(res)
             print(json.dumps(res), flush=True)
             write_results(args.json, results)  # after each run: a killed command keeps them

@@ -3,35 +3,35 @@
 Builds pytorch-fid's FID Inception (torchvision's Inception-v3 with the FID blocks, as
 ``pytorch_fid.inception.fid_inception_v3`` does, minus the download) with random weights and
 non-trivial BatchNorm statistics, converts its state dict with
-``scripts/convert_inception_weights.py``, and compares pool features and logits on random
+``odegan_jax/tools/convert_inception_weights.py``, and compares pool features and logits on random
 images. Needs torch, torchvision and pytorch-fid (the benchmark environment, not a project
 dependency):
 
-    python benchmarks/inception_parity.py --json benchmarks/results/inception_parity.json
+    python -m benchmarks.inception_parity --json benchmarks/results/inception_parity.json
 """
+
 from __future__ import annotations
 
 import argparse
 import json
 import os
-import sys
 import tempfile
 
 import numpy as np
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def torch_fid_inception():
     import torch
     import torch.library
+
     register = torch.library.register_fake  # torchvision's PyPI build vs a CPU-only torch:
-    torch.library.register_fake = lambda *a, **k: (lambda f: f)  # skip its custom-op metas
+    torch.library.register_fake = lambda *a, **k: lambda f: f  # skip its custom-op metas
     try:
         import torchvision  # noqa: F401
     finally:
         torch.library.register_fake = register
     from pytorch_fid import inception as pf
+
     net = pf._inception_v3(num_classes=1008, aux_logits=False, weights=None)
     net.Mixed_5b = pf.FIDInceptionA(192, pool_features=32)
     net.Mixed_5c = pf.FIDInceptionA(256, pool_features=64)
@@ -53,14 +53,14 @@ def torch_fid_inception():
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__,
-                                formatter_class=argparse.RawTextHelpFormatter)
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--json")
     p.add_argument("--n", type=int, default=4)
     args = p.parse_args(argv)
     import torch
     import torch.nn.functional as F
     from scripts.convert_inception_weights import convert
+
     from odegan_jax.metrics.inception import load_inception
 
     net, pf = torch_fid_inception()
@@ -70,10 +70,27 @@ def main(argv=None):
         t = torch.from_numpy(x).permute(0, 3, 1, 2)
         t = F.interpolate(t, size=(299, 299), mode="bilinear", align_corners=False)
         # the blocks pytorch-fid's InceptionV3 chains up to its 2048 pool features
-        blocks = [net.Conv2d_1a_3x3, net.Conv2d_2a_3x3, net.Conv2d_2b_3x3, net.maxpool1,
-                  net.Conv2d_3b_1x1, net.Conv2d_4a_3x3, net.maxpool2, net.Mixed_5b, net.Mixed_5c,
-                  net.Mixed_5d, net.Mixed_6a, net.Mixed_6b, net.Mixed_6c, net.Mixed_6d,
-                  net.Mixed_6e, net.Mixed_7a, net.Mixed_7b, net.Mixed_7c, net.avgpool]
+        blocks = [
+            net.Conv2d_1a_3x3,
+            net.Conv2d_2a_3x3,
+            net.Conv2d_2b_3x3,
+            net.maxpool1,
+            net.Conv2d_3b_1x1,
+            net.Conv2d_4a_3x3,
+            net.maxpool2,
+            net.Mixed_5b,
+            net.Mixed_5c,
+            net.Mixed_5d,
+            net.Mixed_6a,
+            net.Mixed_6b,
+            net.Mixed_6c,
+            net.Mixed_6d,
+            net.Mixed_6e,
+            net.Mixed_7a,
+            net.Mixed_7b,
+            net.Mixed_7c,
+            net.avgpool,
+        ]
         h = t
         for b in blocks:
             h = b(h)
@@ -85,6 +102,7 @@ def main(argv=None):
         ours = load_inception(path)
         probs, feat = ours.apply(x)
     import jax
+
     logits = np.asarray(jax.nn.log_softmax(np.log(probs)))
     ref_logp = np.asarray(jax.nn.log_softmax(ref_logits))
     result = {

@@ -3,31 +3,28 @@ sample grids, progress) and each call of the compiled training program (``train.
 dispatch, the device's work, reading the metrics back) timed with a wall clock in one real
 ``train.train`` run.
 
-    python benchmarks/loop_host_time.py --config dcgan_fashion_mnist --steps 300 \\
-        --set loop.sample_every=100 --json benchmarks/results/loop_host_time_cpu.json
+    python -m benchmarks.loop_host_time --config dcgan_fashion_mnist --steps 300 \\
+        --set loop.sample_every=100 --json benchmarks/results/loop_host_time.json
 
 Tells the loop's own cost between calls (what keeps a GPU waiting after each call, beside the
 program's own gaps: ``gpu_busy.py``) from the steps' cost. Per entry: calls, median and mean
 milliseconds (the mean without the largest, which holds a first compilation) and the largest.
 """
+
 from __future__ import annotations
 
 import argparse
 import collections
 import os
 import platform
-import sys
 import tempfile
 import time
 
-from common import write_results  # benchmarks/common.py
+import jax
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-import jax  # noqa: E402
-
-from odegan_jax import actions, train  # noqa: E402
-from odegan_jax.config import load_config  # noqa: E402
+from benchmarks.common import write_results
+from odegan_jax import actions, train
+from odegan_jax.config import load_config
 
 
 def _timed(cls, name: str, times: dict, method: str = "__call__") -> None:
@@ -47,8 +44,13 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--config", default="dcgan_fashion_mnist")
     p.add_argument("--steps", type=int, default=300)
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="config overrides, e.g. loop.sample_every=100")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="config overrides, e.g. loop.sample_every=100",
+    )
     p.add_argument("--json")
     args = p.parse_args(argv)
     config = load_config(args.config)
@@ -63,8 +65,11 @@ def main(argv=None):
     times: dict = collections.defaultdict(list)
     for name in dir(actions):
         cls = getattr(actions, name)
-        if (isinstance(cls, type) and issubclass(cls, actions.PeriodicAction)
-                and cls is not actions.PeriodicAction):
+        if (
+            isinstance(cls, type)
+            and issubclass(cls, actions.PeriodicAction)
+            and cls is not actions.PeriodicAction
+        ):
             _timed(cls, name, times)
     _timed(train.Calls, "Calls.run", times, "run")
     with tempfile.TemporaryDirectory() as workdir:
@@ -72,16 +77,29 @@ def main(argv=None):
     rows = {}
     for name, ts in times.items():
         rest = sorted(ts)[:-1] or ts
-        rows[name] = {"calls": len(ts), "median_ms": round(1000 * sorted(ts)[len(ts) // 2], 3),
-                      "mean_ms_without_largest": round(1000 * sum(rest) / len(rest), 3),
-                      "largest_ms": round(1000 * max(ts), 1)}
+        rows[name] = {
+            "calls": len(ts),
+            "median_ms": round(1000 * sorted(ts)[len(ts) // 2], 3),
+            "mean_ms_without_largest": round(1000 * sum(rest) / len(rest), 3),
+            "largest_ms": round(1000 * max(ts), 1),
+        }
         print(f"{name:16s} {rows[name]}")
-    write_results(args.json, {"_meta": {"config": args.config, "steps": args.steps,
-                                        "set": args.set, "backend": jax.default_backend(),
-                                        "jax": jax.__version__, "cpu_count": os.cpu_count(),
-                                        "python": platform.python_version(),
-                                        "time": time.strftime("%Y-%m-%d %H:%M:%S")},
-                              "host_time": rows})
+    write_results(
+        args.json,
+        {
+            "_meta": {
+                "config": args.config,
+                "steps": args.steps,
+                "set": args.set,
+                "backend": jax.default_backend(),
+                "jax": jax.__version__,
+                "cpu_count": os.cpu_count(),
+                "python": platform.python_version(),
+                "time": time.strftime("%Y-%m-%d %H:%M:%S"),
+            },
+            "host_time": rows,
+        },
+    )
 
 
 if __name__ == "__main__":

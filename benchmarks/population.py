@@ -2,32 +2,29 @@
 run: member-steps per second of ``odegan_jax.population.make_population_fn`` at several N
 and of the single-run program (``train.make_train_fn``), both with 100 fused steps a call.
 
-    python benchmarks/population.py --json benchmarks/results/population_cpu.json
-    python benchmarks/population.py --sizes 1,8,64 --json benchmarks/results/population_h100.json
+    python -m benchmarks.population --json benchmarks/results/population.json
+    python -m benchmarks.population --sizes 1,8,64 --json benchmarks/results/population.json
 
 Target: on the GPU, where one MLP run is launch-bound, ≥ 10x the per-run
 throughput of single runs at N = 64. On a 2-core CPU the single run already keeps the cores
 busy, so the gain there is what batching the small products buys.
 """
+
 from __future__ import annotations
 
 import argparse
 import os
 import platform
-import sys
 import time
 
-from common import write_results  # benchmarks/common.py
-from step_time import time_calls
+import jax
+import jax.numpy as jnp
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-import jax  # noqa: E402
-import jax.numpy as jnp  # noqa: E402
-
-from odegan_jax import population, train  # noqa: E402
-from odegan_jax.config import load_config  # noqa: E402
-from odegan_jax.experiment import build, init_state  # noqa: E402
+from benchmarks.common import write_results
+from benchmarks.step_time import time_calls
+from odegan_jax import population, train
+from odegan_jax.config import load_config
+from odegan_jax.experiment import build, init_state
 
 
 def main(argv=None):
@@ -39,14 +36,29 @@ def main(argv=None):
     args = p.parse_args(argv)
     config = load_config(args.config)
     k = 100
-    results = {"_meta": {"backend": jax.default_backend(), "devices": str(jax.devices()),
-                         "jax": jax.__version__, "python": platform.python_version(),
-                         "cpu_count": os.cpu_count(), "config": args.config,
-                         "time": time.strftime("%Y-%m-%d %H:%M:%S"), "steps_per_call": k}}
+    results = {
+        "_meta": {
+            "backend": jax.default_backend(),
+            "devices": str(jax.devices()),
+            "jax": jax.__version__,
+            "python": platform.python_version(),
+            "cpu_count": os.cpu_count(),
+            "config": args.config,
+            "time": time.strftime("%Y-%m-%d %H:%M:%S"),
+            "steps_per_call": k,
+        }
+    }
     exp = build(config)
-    single = 1000 / time_calls(train.make_train_fn(exp, k),
-                               jax.tree.map(jnp.copy, init_state(exp)), None, reps=args.reps,
-                               steps_per_call=k)[1]
+    single = (
+        1000
+        / time_calls(
+            train.make_train_fn(exp, k),
+            jax.tree.map(jnp.copy, init_state(exp)),
+            None,
+            reps=args.reps,
+            steps_per_call=k,
+        )[1]
+    )
     results["single_run_steps_per_s"] = round(single, 1)
     print(f"single run: {single:.1f} steps/s", flush=True)
     results["population"] = {}
@@ -55,12 +67,17 @@ def main(argv=None):
         states = population._stack([init_state(e) for e in exps])
         inputs = {"stream": jnp.stack([e.keys["stream"] for e in exps])}
         fn = population.make_population_fn(exps[0], (), k)
-        member_steps = 1000 / time_calls(fn, states, inputs, None, reps=args.reps,
-                                         steps_per_call=k * n)[1]
-        results["population"][n] = {"member_steps_per_s": round(member_steps, 1),
-                                    "ratio_to_single_runs": round(member_steps / single, 2)}
-        print(f"N={n}: {member_steps:.1f} member-steps/s, {member_steps / single:.2f}x single "
-              f"runs", flush=True)
+        member_steps = (
+            1000 / time_calls(fn, states, inputs, None, reps=args.reps, steps_per_call=k * n)[1]
+        )
+        results["population"][n] = {
+            "member_steps_per_s": round(member_steps, 1),
+            "ratio_to_single_runs": round(member_steps / single, 2),
+        }
+        print(
+            f"N={n}: {member_steps:.1f} member-steps/s, {member_steps / single:.2f}x single runs",
+            flush=True,
+        )
     write_results(args.json, results)
 
 

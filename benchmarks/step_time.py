@@ -1,6 +1,6 @@
 """Step time of every training rule, measured in one run, with ratios to Adam.
 
-    python benchmarks/step_time.py --json benchmarks/results/step_time_cpu.json
+    python -m benchmarks.step_time --json benchmarks/results/step_time.json
 
 Rules: Adam (simultaneous), Euler, Heun, RK4, each ODE rule with and without the gradient-norm
 regulariser, Adam with the regulariser (Euler direction fed to Adam + post-step term) and
@@ -11,28 +11,24 @@ DCGAN-28 (001 M0_B) and NGAN (000 Figures 4.1 / 4.2; RK4, one step per block), b
 Writes ``{model: {rule: median_ms}}`` (plus metadata) and prints each rule's ratio to Adam.
 Machines are noisy: compare ratios from one run, not absolute times across runs.
 """
+
 from __future__ import annotations
 
 import argparse
 import os
 import platform
 import statistics
-import sys
 import time
 
-from common import write_results  # benchmarks/common.py
+import jax
+import jax.numpy as jnp
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-import jax  # noqa: E402
-import jax.numpy as jnp  # noqa: E402
-
-from odegan_jax import rules, train  # noqa: E402
-from odegan_jax.experiment import (KEY_NAMES, Experiment, build, build_game,  # noqa: E402
-                                   init_state)
-from odegan_jax.models import build_networks  # noqa: E402
-from odegan_jax.config import base_config  # noqa: E402
-from odegan_jax.integrators import EULER, HEUN, RK4  # noqa: E402
+from benchmarks.common import write_results
+from odegan_jax import rules, train
+from odegan_jax.config import base_config
+from odegan_jax.experiment import KEY_NAMES, Experiment, build, build_game, init_state
+from odegan_jax.integrators import EULER, HEUN, RK4
+from odegan_jax.models import build_networks
 
 REG = 0.02
 
@@ -90,16 +86,19 @@ def time_calls(fn, state, *args, reps: int, steps_per_call: int) -> tuple[float,
 def time_rule(config, game, rule, dataset, reps: int) -> float:
     """Median milliseconds per training step."""
     keys = dict(zip(KEY_NAMES, jax.random.split(jax.random.PRNGKey(0), len(KEY_NAMES))))
-    exp = Experiment(config, game, rule, dataset, keys, eval_latents=None,
-                     generate=None, discriminate=None)
+    exp = Experiment(
+        config, game, rule, dataset, keys, eval_latents=None, generate=None, discriminate=None
+    )
     k = config.loop.steps_per_call
     train_array = None if dataset.train is None else jnp.asarray(dataset.train)
-    return time_calls(train.make_train_fn(exp, k), init_state(exp), train_array, reps=reps,
-                      steps_per_call=k)[1]
+    return time_calls(
+        train.make_train_fn(exp, k), init_state(exp), train_array, reps=reps, steps_per_call=k
+    )[1]
 
 
 def image_dataset(config):
     from odegan_jax.data import Dataset
+
     x = jax.random.uniform(jax.random.PRNGKey(0), (1024, 28, 28, 1), minval=-1, maxval=1)
     return Dataset("random28", (28, 28, 1), None, jax.device_get(x), None)
 
@@ -109,12 +108,21 @@ def main(argv=None):
     p.add_argument("--json", help="write results here")
     p.add_argument("--models", default="mlp,dcgan28,ngan")
     p.add_argument("--rules", default="", help="comma-separated subset (default: all)")
-    p.add_argument("--reps", type=int, default=0, help="timed repetitions (default 20 MLP / 5 conv)")
+    p.add_argument(
+        "--reps", type=int, default=0, help="timed repetitions (default 20 MLP / 5 conv)"
+    )
     args = p.parse_args(argv)
-    results = {"_meta": {"backend": jax.default_backend(), "devices": str(jax.devices()),
-                         "jax": jax.__version__, "python": platform.python_version(),
-                         "cpu_count": os.cpu_count(), "time": time.strftime("%Y-%m-%d %H:%M:%S"),
-                         "reg_weight": REG}}
+    results = {
+        "_meta": {
+            "backend": jax.default_backend(),
+            "devices": str(jax.devices()),
+            "jax": jax.__version__,
+            "python": platform.python_version(),
+            "cpu_count": os.cpu_count(),
+            "time": time.strftime("%Y-%m-%d %H:%M:%S"),
+            "reg_weight": REG,
+        }
+    }
     for model in args.models.split(","):
         config = model_config(model)
         exp = build(config) if model == "mlp" else None
@@ -133,10 +141,14 @@ def main(argv=None):
             print(f"{model:8s} {name:10s} {ms:10.3f} ms/step", flush=True)
         if "adam" in results[model]:
             base = results[model]["adam"]
-            results[model + "_ratio_to_adam"] = {k: round(v / base, 3)
-                                                 for k, v in results[model].items()}
-            print(f"{model}: ratio to adam: " + ", ".join(
-                f"{k} {v:.2f}" for k, v in results[model + "_ratio_to_adam"].items()), flush=True)
+            results[model + "_ratio_to_adam"] = {
+                k: round(v / base, 3) for k, v in results[model].items()
+            }
+            print(
+                f"{model}: ratio to adam: "
+                + ", ".join(f"{k} {v:.2f}" for k, v in results[model + "_ratio_to_adam"].items()),
+                flush=True,
+            )
     write_results(args.json, results)
 
 

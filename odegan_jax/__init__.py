@@ -7,6 +7,7 @@ different parameters (atomic reductions sum in varying order); with it they were
 at the same speed (BUILD_NOTES, "GPU"). CPUs ignore the flag. ``ODEGAN_GPU_DETERMINISTIC=0``, or
 the flag set in ``XLA_FLAGS`` by the user, leaves XLA's choice alone.
 """
+
 import os as _os
 
 __version__ = "0.1.0"

@@ -7,12 +7,13 @@ gets ``(step, state, metrics, row)``: ``metrics`` are the last call's per-step m
 (stacked over the call's steps), ``row`` the dict that the loop writes to ``metrics.jsonl``
 after every action has run (actions before :class:`WriteRow` add to it).
 """
+
 from __future__ import annotations
 
 import math
 import os
 import time
-from typing import Callable, Optional
+from collections.abc import Callable
 
 import jax
 import numpy as np
@@ -27,7 +28,7 @@ class PeriodicAction:
     """Runs at every multiple of ``every`` steps (``every`` 0: never; None: after every call)
     and, with ``at_end``, at the last step."""
 
-    def __init__(self, every: Optional[int], last_step: int, at_end: bool = False):
+    def __init__(self, every: int | None, last_step: int, at_end: bool = False):
         self.every, self.last_step, self.at_end = every, last_step, at_end
 
     def next_step(self, step: int) -> float:
@@ -42,8 +43,9 @@ class PeriodicAction:
     def due(self, step: int) -> bool:
         if self.every is None:
             return True
-        return bool(self.every and step % self.every == 0) or (self.at_end
-                                                               and step == self.last_step)
+        return bool(self.every and step % self.every == 0) or (
+            self.at_end and step == self.last_step
+        )
 
     def __call__(self, step: int, state, metrics: dict, row: dict) -> None:
         raise NotImplementedError
@@ -72,7 +74,7 @@ class LogMetrics(PeriodicAction):
     def __init__(self, every: int, last_step: int, start: float):
         super().__init__(every, last_step, at_end=True)
         self.start = start
-        self.last: Optional[tuple[int, int]] = None  # (step, rejected) at the previous row
+        self.last: tuple[int, int] | None = None  # (step, rejected) at the previous row
 
     def __call__(self, step, state, metrics, row):
         values = host_row(metrics, -1)
@@ -80,8 +82,9 @@ class LogMetrics(PeriodicAction):
             stages = values.pop("nfe")
             last_step, last_rejected = self.last or (0, 0)
             if step > last_step:
-                values["nfe"] = round(stages * (1 + (values["rejected"] - last_rejected)
-                                                / (step - last_step)), 3)
+                values["nfe"] = round(
+                    stages * (1 + (values["rejected"] - last_rejected) / (step - last_step)), 3
+                )
             self.last = (step, values["rejected"])
         row.update(step=step, **values, time_s=round(time.perf_counter() - self.start, 3))
 
@@ -110,8 +113,13 @@ class ImageScores(PeriodicAction):
             self.scorer = ImageScorer(self.exp, cfg.eval.num_samples, cfg.eval.inception_weights)
         scores = self.scorer(self.exp, state)
         row.update(step=step, **{k: v for k, v in scores.items() if isinstance(v, float)})
-        row.update({f"inception_{k}": v for k, v in scores.get("inception", {}).items()
-                    if isinstance(v, float)})  # Inception-v3's space, with a weights file
+        row.update(
+            {
+                f"inception_{k}": v
+                for k, v in scores.get("inception", {}).items()
+                if isinstance(v, float)
+            }
+        )  # Inception-v3's space, with a weights file
 
 
 class WriteRow(PeriodicAction):
@@ -129,24 +137,29 @@ class WriteRow(PeriodicAction):
 class Progress(PeriodicAction):
     """A tqdm bar (``bar``), or a printed row at the logged steps about every tenth of the run."""
 
-    def __init__(self, name: str, first_step: int, last_step: int, bar: bool,
-                 echo: Callable[[str], None]):
+    def __init__(
+        self, name: str, first_step: int, last_step: int, bar: bool, echo: Callable[[str], None]
+    ):
         super().__init__(None, last_step)
         self.echo, self.seen = echo, first_step
         self.next_report = first_step + max(last_step // 10, 1)
         self.bar = None
         if bar:
             from tqdm.auto import tqdm
-            self.bar = tqdm(total=last_step, initial=first_step, desc=name, unit="step",
-                            dynamic_ncols=True)
+
+            self.bar = tqdm(
+                total=last_step, initial=first_step, desc=name, unit="step", dynamic_ncols=True
+            )
 
     def __call__(self, step, state, metrics, row):
         if self.bar is not None:
             self.bar.update(step - self.seen)  # negative after a rollback
             if "loss_d" in row:
-                self.bar.set_postfix(loss_d=f"{row['loss_d']:.3f}", loss_g=f"{row['loss_g']:.3f}",
-                                     **({"modes": row["modes_covered"]} if "modes_covered" in row
-                                        else {}))
+                self.bar.set_postfix(
+                    loss_d=f"{row['loss_d']:.3f}",
+                    loss_g=f"{row['loss_g']:.3f}",
+                    **({"modes": row["modes_covered"]} if "modes_covered" in row else {}),
+                )
         elif "loss_d" in row and (step >= self.next_report or step == self.last_step):
             self.next_report = step + max(self.last_step // 10, 1)
             self.echo(logs.format_row(row))
@@ -166,8 +179,10 @@ class SampleGrid(PeriodicAction):
 
     def __call__(self, step, state, metrics, row):
         os.makedirs(self.dir, exist_ok=True)
-        plots.save_image_grid(os.path.join(self.dir, f"step_{step:07d}.png"),
-                              self.exp.samples(state, self.exp.config.loop.sample_grid))
+        plots.save_image_grid(
+            os.path.join(self.dir, f"step_{step:07d}.png"),
+            self.exp.samples(state, self.exp.config.loop.sample_grid),
+        )
 
 
 class Snapshots(PeriodicAction):
@@ -192,8 +207,9 @@ class Snapshots(PeriodicAction):
         if self.exp.is_2d:
             np.save(path + ".npy", self.exp.samples(state, self.exp.config.loop.eval_samples))
         else:
-            plots.save_image_grid(path + ".png",
-                                  self.exp.samples(state, self.exp.config.loop.sample_grid))
+            plots.save_image_grid(
+                path + ".png", self.exp.samples(state, self.exp.config.loop.sample_grid)
+            )
 
 
 def truncation_error_fn(exp):
@@ -204,12 +220,19 @@ def truncation_error_fn(exp):
     rule, cfg = exp.rule, exp.config
 
     def lte(state, train):
-        batches = get_batches(exp.dataset, exp.keys["stream"], state.step,
-                              rule.batches_per_step, cfg.data.batch_size, train)
+        batches = get_batches(
+            exp.dataset,
+            exp.keys["stream"],
+            state.step,
+            rule.batches_per_step,
+            cfg.data.batch_size,
+            train,
+        )
         full, _ = rule.step(state, batches)
         control = state.rule_state["control"]  # fixed steps: h / 2 is half the base h
-        half = state._replace(rule_state=dict(state.rule_state,
-                                              control=control._replace(h=control.h / 2)))
+        half = state._replace(
+            rule_state=dict(state.rule_state, control=control._replace(h=control.h / 2))
+        )
         mid, _ = rule.step(half, batches)
         mid = mid._replace(step=state.step, key=state.key)  # the same h and keys again
         two, _ = rule.step(mid, batches)
@@ -244,9 +267,17 @@ class Checkpoint(PeriodicAction):
             checkpoints.save(self.mngr, step, state)
 
 
-def training_actions(exp, workdir: str, first_step: int, start: float, mngr,
-                     writer: logs.MetricsWriter, echo: Callable[[str], None],
-                     progress: bool, train=None) -> list[PeriodicAction]:
+def training_actions(
+    exp,
+    workdir: str,
+    first_step: int,
+    start: float,
+    mngr,
+    writer: logs.MetricsWriter,
+    echo: Callable[[str], None],
+    progress: bool,
+    train=None,
+) -> list[PeriodicAction]:
     """The loop's actions, in the order they run at a step. ``train``: the training set on
     the device (None: samples are drawn fresh), shared with the compiled calls."""
     loop, steps = exp.config.loop, exp.config.steps
@@ -257,8 +288,7 @@ def training_actions(exp, workdir: str, first_step: int, start: float, mngr,
         actions.append(ImageScores(exp, loop.score_every, steps))
     if loop.lte_every:
         actions.append(TruncationError(exp, loop.lte_every, steps, train))
-    actions += [WriteRow(writer),
-                Progress(exp.config.name, first_step, steps, progress, echo)]
+    actions += [WriteRow(writer), Progress(exp.config.name, first_step, steps, progress, echo)]
     if exp.is_image:
         actions.append(SampleGrid(exp, loop.sample_every, steps, workdir))
     if loop.snapshot_steps:

@@ -5,13 +5,14 @@ interval (``save_interval_steps``). What it lacks is kept here: finding the newe
 that actually restores (:func:`restore_latest`) and moving a damaged one aside
 (:func:`quarantine`) so that its step can be saved again.
 """
+
 from __future__ import annotations
 
 import hashlib
 import logging
 import os
 import time
-from typing import Callable, Optional
+from collections.abc import Callable
 
 import jax
 import numpy as np
@@ -23,14 +24,19 @@ def params_sha256(params, model_state) -> str:
     return state_sha256((params, model_state))
 
 
-def manager(directory: str, max_to_keep: int = 3, save_interval_steps: int = 1,
-            read_only: bool = False) -> ocp.CheckpointManager:
+def manager(
+    directory: str, max_to_keep: int = 3, save_interval_steps: int = 1, read_only: bool = False
+) -> ocp.CheckpointManager:
     """A checkpoint manager in ``directory`` (made absolute: orbax requires it)."""
     return ocp.CheckpointManager(
         os.path.abspath(directory),
-        options=ocp.CheckpointManagerOptions(max_to_keep=max_to_keep,
-                                             save_interval_steps=save_interval_steps,
-                                             create=not read_only, read_only=read_only))
+        options=ocp.CheckpointManagerOptions(
+            max_to_keep=max_to_keep,
+            save_interval_steps=save_interval_steps,
+            create=not read_only,
+            read_only=read_only,
+        ),
+    )
 
 
 CHECKSUM = "state.sha256"  # beside orbax's files in each step folder: sha256 of every leaf
@@ -68,10 +74,12 @@ def save(mngr: ocp.CheckpointManager, step: int, state, force: bool = False) -> 
             os.replace(path + ".tmp", path)
     except Exception as e:  # orbax / tensorstore raise many types for I/O failures
         level = logging.CRITICAL  # its threads may still log this failure while we stop
-        raise SaveError(f"saving the checkpoint of step {step} in {mngr.directory} failed "
-                        f"({_problem(e)}); the earlier checkpoints are intact. Free disk space "
-                        f"or make the directory writable, then run the same command again to "
-                        f"resume") from None
+        raise SaveError(
+            f"saving the checkpoint of step {step} in {mngr.directory} failed "
+            f"({_problem(e)}); the earlier checkpoints are intact. Free disk space "
+            f"or make the directory writable, then run the same command again to "
+            f"resume"
+        ) from None
     finally:
         absl_logger.setLevel(level)
     return saved
@@ -82,7 +90,7 @@ def restore(mngr: ocp.CheckpointManager, step: int, target):
     return mngr.restore(int(step), args=ocp.args.StandardRestore(target))
 
 
-def layout_difference(mngr: ocp.CheckpointManager, step: int, target) -> Optional[str]:
+def layout_difference(mngr: ocp.CheckpointManager, step: int, target) -> str | None:
     """How the checkpoint at ``step`` differs from ``target`` in layout (its leaves' paths,
     shapes and dtypes, read from orbax's metadata without restoring), e.g. after a config
     change that alters the state; None when they agree, or when the metadata cannot be read
@@ -105,19 +113,26 @@ def layout_difference(mngr: ocp.CheckpointManager, step: int, target) -> Optiona
         if key not in wanted:
             return f"it has {name}, which the new state lacks"
         if saved[key] != wanted[key]:
-            return f"its {name} is {saved[key][1]}{list(saved[key][0])}, now {wanted[key][1]}" \
-                   f"{list(wanted[key][0])}"
+            return (
+                f"its {name} is {saved[key][1]}{list(saved[key][0])}, now {wanted[key][1]}"
+                f"{list(wanted[key][0])}"
+            )
     return None
 
 
 def _layout(tree) -> dict:
     """``{leaf path as names: (shape, dtype)}``; NamedTuple fields and dict keys alike (orbax's
     metadata holds the state's NamedTuples as dicts)."""
+
     def names(path):
-        return tuple(str(next(getattr(k, a) for a in ("key", "name", "idx") if hasattr(k, a)))
-                     for k in path)
-    return {names(p): (tuple(leaf.shape), str(leaf.dtype))
-            for p, leaf in jax.tree_util.tree_leaves_with_path(tree)}
+        return tuple(
+            str(next(getattr(k, a) for a in ("key", "name", "idx") if hasattr(k, a))) for k in path
+        )
+
+    return {
+        names(p): (tuple(leaf.shape), str(leaf.dtype))
+        for p, leaf in jax.tree_util.tree_leaves_with_path(tree)
+    }
 
 
 def _problem(exc: Exception) -> str:
@@ -125,9 +140,14 @@ def _problem(exc: Exception) -> str:
     return f"{type(exc).__name__}: {lines[0] if lines else ''}"
 
 
-def restore_latest(mngr: ocp.CheckpointManager, target, *, up_to: Optional[int] = None,
-                   on_damaged: Callable[[int, str], None] = lambda step, why: None,
-                   legacy: Optional[tuple[object, Callable]] = None):
+def restore_latest(
+    mngr: ocp.CheckpointManager,
+    target,
+    *,
+    up_to: int | None = None,
+    on_damaged: Callable[[int, str], None] = lambda step, why: None,
+    legacy: tuple[object, Callable] | None = None,
+):
     """``(state, step)`` of the newest checkpoint (at most ``up_to``) that restores and holds
     its own step; ``(None, 0)`` when none does. Each damaged one is reported to
     ``on_damaged(step, reason)`` and skipped.
@@ -161,7 +181,7 @@ def _restore_checked(mngr, step: int, target):
     return (state, None) if problem is None else (None, problem)
 
 
-def _checksum_problem(mngr, step: int, state) -> Optional[str]:
+def _checksum_problem(mngr, step: int, state) -> str | None:
     path = os.path.join(os.fspath(mngr.directory), str(step), CHECKSUM)
     if not os.path.exists(path):  # saved before checksums, or killed between the two writes
         return None
@@ -181,8 +201,11 @@ def set_aside_incomplete(directory: str) -> list[tuple[str, str]]:
         return moved
     for name in sorted(os.listdir(directory)):
         path = os.path.join(directory, name)
-        if name.isdigit() and os.path.isdir(path) and not os.path.exists(
-                os.path.join(path, COMMITTED)):
+        if (
+            name.isdigit()
+            and os.path.isdir(path)
+            and not os.path.exists(os.path.join(path, COMMITTED))
+        ):
             moved.append((name, _move_aside(directory, name)))
     return moved
 
@@ -204,12 +227,20 @@ def quarantine(mngr: ocp.CheckpointManager, step: int) -> str:
     return target
 
 
-def restore_or_quarantine(mngr: ocp.CheckpointManager, target, echo: Callable[[str], None],
-                          legacy: Optional[tuple[object, Callable]] = None):
+def restore_or_quarantine(
+    mngr: ocp.CheckpointManager,
+    target,
+    echo: Callable[[str], None],
+    legacy: tuple[object, Callable] | None = None,
+):
     """:func:`restore_latest` for a run that goes on training: each damaged checkpoint is
     moved to ``damaged_checkpoints/`` (so its step can be saved again) and reported."""
+
     def damaged(step: int, why: str) -> None:
         moved = quarantine(mngr, step)
-        echo(f"odegan: checkpoint {step} is damaged ({why}); moved it to {moved} and falling "
-             f"back to the previous one")
+        echo(
+            f"odegan: checkpoint {step} is damaged ({why}); moved it to {moved} and falling "
+            f"back to the previous one"
+        )
+
     return restore_latest(mngr, target, on_damaged=damaged, legacy=legacy)

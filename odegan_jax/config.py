@@ -12,6 +12,7 @@ This module sits at the bottom of the package: it imports nothing from ``odegan_
   the factory that uses them, through :func:`choose`; ``experiment.build`` runs every factory
   before anything is compiled. Every check raises one :class:`ConfigError` naming the key.
 """
+
 from __future__ import annotations
 
 import ast
@@ -20,7 +21,7 @@ import importlib.util
 import json
 import os
 import pkgutil
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import ml_collections
 from ml_collections import config_dict
@@ -58,17 +59,22 @@ def base_config() -> ml_collections.ConfigDict:
     c.data.pad_to = 0
 
     c.model = ml_collections.ConfigDict()
-    c.model.name = "mlp"  # mlp | m0a | m1a | dcgan28 | dcgan32 | dcgan_official | resnet32 | ngan | dirac
+    c.model.name = (
+        "mlp"  # mlp | m0a | m1a | dcgan28 | dcgan32 | dcgan_official | resnet32 | ngan | dirac
+    )
     c.model.width = 50  # mlp / m0a / m1a hidden width (the notebook's MLP: 25)
     c.model.depth = 2  # mlp hidden layers
-    c.model.layout = "batch_major"  # mlp: batch_major (x @ W) | feature_major (Wᵀ xᵀ; same function, other kernels)
+    # mlp: batch_major (x @ W) | feature_major (Wᵀ xᵀ; the same function, other kernels)
+    c.model.layout = "batch_major"
     c.model.num_blocks = 7  # m1a residual blocks
     c.model.g_batchnorm = True  # m0a / m1a
     c.model.d_batchnorm = True  # m0a / m1a / dcgan: BatchNorm in D (001: optional)
     c.model.latent_size = 32
     c.model.latent_prior = "normal"  # normal: N(0, I) | uniform: U(-1, 1)
     c.model.init = "normal"  # normal (N(0, init_std)) | haiku | lecun
-    c.model.init_std = 0.07  # 0.07² · 50 = 0.1² · 25: the pre-activation scale of N(0, 0.1) at width 25
+    c.model.init_std = (
+        0.07  # 0.07² · 50 = 0.1² · 25: the pre-activation scale of N(0, 0.1) at width 25
+    )
     c.model.res_blocks = 0  # dcgan28: c of M_cB; dcgan32: d of M_dC (d blocks per stage)
     c.model.spectral_norm = False  # image discriminators: SN-GAN's spectral normalisation
     c.model.ode = ml_collections.ConfigDict()  # ngan: the Neural-ODE blocks of G and D
@@ -80,7 +86,9 @@ def base_config() -> ml_collections.ConfigDict:
     c.model.ode.gradient = "backprop"  # backprop (through the solver) | adjoint (BacksolveAdjoint)
 
     c.game = ml_collections.ConfigDict()
-    c.game.loss = "non_saturating"  # minimax | non_saturating | notebook | wgan | wgan_gp | hinge | linear
+    c.game.loss = (
+        "non_saturating"  # minimax | non_saturating | notebook | wgan | wgan_gp | hinge | linear
+    )
     c.game.gp_weight = 10.0  # wgan_gp λ
     c.game.clip_value = 0.01  # wgan weight clipping
 
@@ -92,10 +100,22 @@ def base_config() -> ml_collections.ConfigDict:
     c.rule.reg_placement = "post_step"  # post_step (Algorithm 1) | first_stage (TF code)
     c.rule.stage_batches = "same"  # same | fresh minibatch per RK stage
     c.rule.coupling = "joint"  # joint | frozen (each player with the other frozen)
-    c.rule.schedule = "piecewise"  # constant | official (h/4 for 500 steps, h/2 after 400k) | piecewise
-    c.rule.schedule_boundaries = (12_000, 18_000, 21_000)  # piecewise: steps where the scale changes
-    c.rule.schedule_scales = (1.0, 0.5, 0.25, 0.125)  # piecewise: h multipliers, one more than boundaries
-    c.rule.reg_scales = ()  # piecewise: λ multipliers, one per phase of the schedule (() : λ constant)
+    c.rule.schedule = (
+        "piecewise"  # constant | official (h/4 for 500 steps, h/2 after 400k) | piecewise
+    )
+    c.rule.schedule_boundaries = (
+        12_000,
+        18_000,
+        21_000,
+    )  # piecewise: steps where the scale changes
+    c.rule.schedule_scales = (
+        1.0,
+        0.5,
+        0.25,
+        0.125,
+    )  # piecewise: h multipliers, one more than boundaries
+    # piecewise: λ multipliers, one per phase of the schedule (() : λ constant)
+    c.rule.reg_scales = ()
     c.rule.d_rate = 1.0  # α in v = −[α ∂ℓ_D/∂θ, ∂ℓ_G/∂φ]: D's speed relative to G's
     # fixed: h (× the schedule), halved in the state when a step goes non-finite | adaptive:
     # an embedded pair's error estimate accepts / rejects each step and sets the next h
@@ -165,7 +185,9 @@ def base_config() -> ml_collections.ConfigDict:
     # rollback: steps after the restored checkpoint that run at the halved h, after which h is
     # back to its value at that checkpoint (0: halved for the rest of the run)
     c.loop.rollback_steps = 0
-    c.loop.sample_every = 1000  # images: PNG grid at fixed latents every N steps (0: only at the end)
+    c.loop.sample_every = (
+        1000  # images: PNG grid at fixed latents every N steps (0: only at the end)
+    )
     c.loop.sample_grid = 64  # images per grid
     c.loop.score_every = 0  # images: IS / FID / KID into metrics.jsonl every N steps (0: never)
     # G at the fixed evaluation latents at these steps: snapshots/step_N.npy (2D: all
@@ -219,41 +241,87 @@ def validate(config: ml_collections.ConfigDict) -> None:
     """Checks the values that need nothing but the config: types, ranges and combinations of
     keys. Component names are checked where they are used (see the module doc)."""
     _check_positive(config, "seed", allow_zero=True, integer=True)
-    if config.seed >= 2 ** 32:
+    if config.seed >= 2**32:
         _fail("seed", f"{config.seed} is outside the PRNG's seeds 0 … 2**32 - 1")
-    for key in ("steps", "data.batch_size", "model.width", "model.depth", "model.latent_size",
-                "rule.n_critic", "model.ode.steps", "loop.steps_per_call", "loop.log_every",
-                "rule.max_rejections",
-                "loop.eval_samples", "loop.sample_grid", "loop.keep_checkpoints",
-                "eval.num_samples"):
+    for key in (
+        "steps",
+        "data.batch_size",
+        "model.width",
+        "model.depth",
+        "model.latent_size",
+        "rule.n_critic",
+        "model.ode.steps",
+        "loop.steps_per_call",
+        "loop.log_every",
+        "rule.max_rejections",
+        "loop.eval_samples",
+        "loop.sample_grid",
+        "loop.keep_checkpoints",
+        "eval.num_samples",
+    ):
         _check_positive(config, key, integer=True)
-    for key in ("data.num_train", "model.num_blocks", "model.res_blocks", "data.image_size",
-                "data.pad_to", "loop.sample_every", "loop.score_every", "loop.checkpoint_every",
-                "loop.max_retries", "loop.max_rollbacks", "loop.rollback_steps",
-                "loop.lte_every"):
+    for key in (
+        "data.num_train",
+        "model.num_blocks",
+        "model.res_blocks",
+        "data.image_size",
+        "data.pad_to",
+        "loop.sample_every",
+        "loop.score_every",
+        "loop.checkpoint_every",
+        "loop.max_retries",
+        "loop.max_rollbacks",
+        "loop.rollback_steps",
+        "loop.lte_every",
+    ):
         _check_positive(config, key, allow_zero=True, integer=True)
-    if config.rule.get("h_auto") and (config.rule.name != "ode"
-                                      or config.rule.step_control != "fixed"):
-        _fail("rule.h", f"'auto' measures the stable step of an ODE rule with fixed steps; "
-                        f"this config has rule.name={config.rule.name!r}, "
-                        f"rule.step_control={config.rule.step_control!r}")
+    if config.rule.get("h_auto") and (
+        config.rule.name != "ode" or config.rule.step_control != "fixed"
+    ):
+        _fail(
+            "rule.h",
+            f"'auto' measures the stable step of an ODE rule with fixed steps; "
+            f"this config has rule.name={config.rule.name!r}, "
+            f"rule.step_control={config.rule.step_control!r}",
+        )
     if not 0 < config.rule.get("h_auto_fraction", 0.5) <= 1:
         _fail("rule.h_auto_fraction", f"must lie in (0, 1], got {config.rule.h_auto_fraction!r}")
-    for key in ("data.noise", "game.gp_weight", "rule.reg_weight", "optimizer.weight_decay",
-                "rule.atol", "rule.pcoeff", "rule.icoeff", "rule.h_max", "rule.g_ema_decay"):
+    for key in (
+        "data.noise",
+        "game.gp_weight",
+        "rule.reg_weight",
+        "optimizer.weight_decay",
+        "rule.atol",
+        "rule.pcoeff",
+        "rule.icoeff",
+        "rule.h_max",
+        "rule.g_ema_decay",
+    ):
         _check_positive(config, key, allow_zero=True)
-    for key in ("model.init_std", "game.clip_value", "rule.h", "rule.d_rate",
-                "optimizer.learning_rate", "model.ode.t1", "model.ode.rtol", "model.ode.atol",
-                "rule.rtol",
-                "eval.mode_fraction", "eval.num_sigmas"):
+    for key in (
+        "model.init_std",
+        "game.clip_value",
+        "rule.h",
+        "rule.d_rate",
+        "optimizer.learning_rate",
+        "model.ode.t1",
+        "model.ode.rtol",
+        "model.ode.atol",
+        "rule.rtol",
+        "eval.mode_fraction",
+        "eval.num_sigmas",
+    ):
         _check_positive(config, key)
     for key in ("d_learning_rate", "g_learning_rate"):
         if config.optimizer[key] is not None:
             _check_positive(config, f"optimizer.{key}")
     choose("rule.name", config.rule.name, RULE_NAMES)
     if config.rule.g_ema_decay >= 1.0:
-        _fail("rule.g_ema_decay", f"must be below 1 (0: no average; 0.999 averages over "
-                                  f"about 1,000 steps), got {config.rule.g_ema_decay!r}")
+        _fail(
+            "rule.g_ema_decay",
+            f"must be below 1 (0: no average; 0.999 averages over "
+            f"about 1,000 steps), got {config.rule.g_ema_decay!r}",
+        )
     # retry and rollback halve the ODE step size h; the optax rules stop (train.Calls), so a
     # config that rolls back (the main job) trains with another rule as it is
     choose("loop.nonfinite", config.loop.nonfinite, ("retry", "stop", "rollback"))
@@ -261,49 +329,73 @@ def validate(config: ml_collections.ConfigDict) -> None:
     if config.rule.step_control == "adaptive":
         _check_adaptive(config)
     if config.loop.lte_every and config.rule.name != "ode":
-        _fail("loop.lte_every", f"the truncation error is that of an ODE step, so it needs "
-                                f"rule.name='ode' (got {config.rule.name!r}); set it to 0")
+        _fail(
+            "loop.lte_every",
+            f"the truncation error is that of an ODE step, so it needs "
+            f"rule.name='ode' (got {config.rule.name!r}); set it to 0",
+        )
     snapshots = config.loop.snapshot_steps
     if not isinstance(snapshots, (tuple, list)) or not all(
-            isinstance(s, int) and not isinstance(s, bool) and s >= 1 for s in snapshots):
+        isinstance(s, int) and not isinstance(s, bool) and s >= 1 for s in snapshots
+    ):
         _fail("loop.snapshot_steps", f"must be a tuple of steps ≥ 1, got {snapshots!r}")
     if config.eval.num_samples < 10:
-        _fail("eval.num_samples", f"needs ≥ 10 samples (10 IS splits), got "
-                                  f"{config.eval.num_samples}")
+        _fail(
+            "eval.num_samples", f"needs ≥ 10 samples (10 IS splits), got {config.eval.num_samples}"
+        )
     weights = config.eval.get("inception_weights", "")
     if weights and not os.path.isfile(os.path.expanduser(weights)):
-        _fail("eval.inception_weights", f"no file at {weights!r}; see odegan_jax/metrics/"
-                                        f"inception.py for where to get and convert the weights, "
-                                        f"or leave it empty for the classifier's scores only")
+        _fail(
+            "eval.inception_weights",
+            f"no file at {weights!r}; see odegan_jax/metrics/"
+            f"inception.py for where to get and convert the weights, "
+            f"or leave it empty for the classifier's scores only",
+        )
 
 
 def _check_adaptive(config) -> None:
     r = config.rule
     if r.name != "ode":
-        _fail("rule.step_control", f"'adaptive' controls the ODE step size, so it needs "
-                                   f"rule.name='ode' (got {r.name!r}); use 'fixed'")
+        _fail(
+            "rule.step_control",
+            f"'adaptive' controls the ODE step size, so it needs "
+            f"rule.name='ode' (got {r.name!r}); use 'fixed'",
+        )
     if r.schedule != "constant":
-        _fail("rule.schedule", f"with rule.step_control='adaptive' the controller sets h; "
-                               f"set rule.schedule='constant' (got {r.schedule!r})")
+        _fail(
+            "rule.schedule",
+            f"with rule.step_control='adaptive' the controller sets h; "
+            f"set rule.schedule='constant' (got {r.schedule!r})",
+        )
     if r.use_optimizer:
-        _fail("rule.use_optimizer", "the optimiser's update is not the RK step whose error "
-                                    "the adaptive control estimates; set it to False or use "
-                                    "rule.step_control='fixed'")
+        _fail(
+            "rule.use_optimizer",
+            "the optimiser's update is not the RK step whose error "
+            "the adaptive control estimates; set it to False or use "
+            "rule.step_control='fixed'",
+        )
     if config.loop.lte_every:
-        _fail("loop.lte_every", "adaptive runs log their own error estimate (error_norm); "
-                                "set loop.lte_every=0")
+        _fail(
+            "loop.lte_every",
+            "adaptive runs log their own error estimate (error_norm); set loop.lte_every=0",
+        )
     if r.pcoeff + r.icoeff <= 0:
-        _fail("rule.icoeff", f"pcoeff + icoeff must be > 0 for the controller to change h "
-                             f"(got {r.pcoeff} + {r.icoeff})")
+        _fail(
+            "rule.icoeff",
+            f"pcoeff + icoeff must be > 0 for the controller to change h "
+            f"(got {r.pcoeff} + {r.icoeff})",
+        )
 
 
 # ------------------------------------------------------------------------------------------
 # Loading configs and command-line overrides
 # ------------------------------------------------------------------------------------------
 
+
 def config_names() -> list[str]:
     """The experiments in ``configs/`` (the ``odegan_jax.configs`` package)."""
     import odegan_jax.configs as pkg  # data files, not code of the package's layers
+
     return sorted(m.name for m in pkgutil.iter_modules(pkg.__path__) if not m.name.startswith("_"))
 
 
@@ -318,7 +410,8 @@ def with_defaults(saved: Mapping) -> ml_collections.ConfigDict:
             if key not in node:
                 node[key] = value
             elif isinstance(value, ml_collections.ConfigDict) and isinstance(
-                    node[key], ml_collections.ConfigDict):
+                node[key], ml_collections.ConfigDict
+            ):
                 fill(node[key], value)
 
     fill(config, base_config())
@@ -342,23 +435,29 @@ def load_config(name_or_path: str) -> ml_collections.ConfigDict:
         try:
             spec.loader.exec_module(module)
         except Exception as e:  # a user's file: a syntax error, a failing import, ...
-            raise ConfigError(f"--config: {name_or_path} cannot be loaded "
-                              f"({type(e).__name__}: {e}); fix the file") from None
+            raise ConfigError(
+                f"--config: {name_or_path} cannot be loaded ({type(e).__name__}: {e}); fix the file"
+            ) from None
     else:
         if name_or_path not in config_names():
-            raise ConfigError(f"--config: unknown config {name_or_path!r}; available: "
-                              f"{', '.join(config_names())} (or give a path to a .py file)")
+            raise ConfigError(
+                f"--config: unknown config {name_or_path!r}; available: "
+                f"{', '.join(config_names())} (or give a path to a .py file)"
+            )
         module = importlib.import_module(f"odegan_jax.configs.{name_or_path}")
     if not hasattr(module, "get_config"):
         raise ConfigError(f"--config: {name_or_path!r} defines no get_config()")
     try:
         config = module.get_config()
     except Exception as e:
-        raise ConfigError(f"--config: get_config() of {name_or_path} raised "
-                          f"{type(e).__name__}: {e}; fix the file") from None
+        raise ConfigError(
+            f"--config: get_config() of {name_or_path} raised {type(e).__name__}: {e}; fix the file"
+        ) from None
     if not isinstance(config, ml_collections.ConfigDict):
-        raise ConfigError(f"--config: get_config() of {name_or_path} returned "
-                          f"{type(config).__name__}, not an ml_collections.ConfigDict")
+        raise ConfigError(
+            f"--config: get_config() of {name_or_path} returned "
+            f"{type(config).__name__}, not an ml_collections.ConfigDict"
+        )
     return config
 
 
@@ -396,13 +495,14 @@ def apply_override(config: ml_collections.ConfigDict, key: str, text: str) -> No
     node = config
     for i, part in enumerate(parents):
         if part not in node or not isinstance(node[part], ml_collections.ConfigDict):
-            raise ConfigError(f"config.{'.'.join(parents[:i + 1])}: no such config block")
+            raise ConfigError(f"config.{'.'.join(parents[: i + 1])}: no such config block")
         node = node[part]
     if leaf not in node:
         raise ConfigError(f"config.{key}: no such key; keys here: {', '.join(sorted(node.keys()))}")
     if isinstance(node[leaf], ml_collections.ConfigDict):
-        raise ConfigError(f"config.{key} is a block; set one of its keys: "
-                          f"{', '.join(sorted(node[leaf].keys()))}")
+        raise ConfigError(
+            f"config.{key} is a block; set one of its keys: {', '.join(sorted(node[leaf].keys()))}"
+        )
     if key == "rule.h" and text == "auto":  # measured at initialisation (odegan_jax.stiffness)
         node["h_auto"] = True
         return
@@ -415,12 +515,14 @@ def apply_override(config: ml_collections.ConfigDict, key: str, text: str) -> No
 def _unset_by_default() -> set:
     """Keys whose value in :func:`base_config` is None (placeholders: "use the library's
     default"); ``--config.KEY=None`` unsets them again."""
+
     def walk(node, prefix):
         for k, v in node.items():
             if isinstance(v, ml_collections.ConfigDict):
                 yield from walk(v, f"{prefix}{k}.")
             elif v is None:
                 yield prefix + k
+
     return set(walk(base_config(), ""))
 
 
@@ -429,9 +531,10 @@ def split_overrides(args: list[str]) -> list[tuple[str, str]]:
     overrides = []
     for arg in args:
         if not arg.startswith("--config.") or "=" not in arg:
-            raise ConfigError(f"unrecognised argument {arg!r}; config values are set as "
-                              f"--config.KEY=VALUE")
-        key, value = arg[len("--config."):].split("=", 1)
+            raise ConfigError(
+                f"unrecognised argument {arg!r}; config values are set as --config.KEY=VALUE"
+            )
+        key, value = arg[len("--config.") :].split("=", 1)
         overrides.append((key, value))
     return overrides
 

@@ -9,12 +9,14 @@ restores its newest good checkpoint (or a named one).
 The experiment also holds what evaluation needs to be reproducible: the fixed evaluation
 latents (drawn once, here, from the ``eval`` key) and one compiled G and D.
 """
+
 from __future__ import annotations
 
 import dataclasses
 import json
 import os
-from typing import TYPE_CHECKING, Callable, Optional
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import jax
 import jax.numpy as jnp
@@ -50,6 +52,7 @@ class Experiment:
     generate: ``jax.jit(game.generate)``: ``(params, model_state, z [n, latent]) -> G(z)``.
     discriminate: ``jax.jit(game.discriminate)``: ``(params, model_state, x) -> logits [n]``.
     """
+
     config: ml_collections.ConfigDict
     game: Game
     rule: rules.TrainingRule
@@ -83,22 +86,34 @@ class Experiment:
     def samples(self, state: rules.TrainState, n: int) -> np.ndarray:
         """G at the first n fixed evaluation latents, inference mode: ``[n, *sample_shape]``
         (G's moving average when the run keeps one)."""
-        return np.asarray(self.generate(self.evaluated_params(state), state.model_state,
-                                        self.latents(n)))
+        return np.asarray(
+            self.generate(self.evaluated_params(state), state.model_state, self.latents(n))
+        )
 
 
 def build_game(config, networks) -> Game:
     """The game of ``config.game`` / ``config.model`` with networks ``(G, D)``."""
-    loss = make_loss(config.game.loss, gp_weight=config.game.gp_weight,
-                     clip_value=config.game.clip_value)
-    return Game(*networks, loss, config.model.latent_size, config.model.latent_prior,
-                has_ode_blocks=network_spec(config.model.name).has_ode_blocks)
+    loss = make_loss(
+        config.game.loss, gp_weight=config.game.gp_weight, clip_value=config.game.clip_value
+    )
+    return Game(
+        *networks,
+        loss,
+        config.model.latent_size,
+        config.model.latent_prior,
+        has_ode_blocks=network_spec(config.model.name).has_ode_blocks,
+    )
 
 
 # Config values that may be given to :func:`build_rule` as (traced) numbers instead: the
 # hyperparameters a population (:mod:`.population`) varies inside one compiled program.
-TRACEABLE = ("rule.h", "rule.reg_weight", "optimizer.learning_rate",
-             "optimizer.d_learning_rate", "optimizer.g_learning_rate")
+TRACEABLE = (
+    "rule.h",
+    "rule.reg_weight",
+    "optimizer.learning_rate",
+    "optimizer.d_learning_rate",
+    "optimizer.g_learning_rate",
+)
 
 
 def _optimizer(config, player: str, values: dict):
@@ -110,7 +125,7 @@ def _optimizer(config, player: str, values: dict):
     return rules.make_optimizer(opt.name, lr, opt.weight_decay, **settings)
 
 
-def build_rule(config, game: Game, values: Optional[dict] = None) -> rules.TrainingRule:
+def build_rule(config, game: Game, values: dict | None = None) -> rules.TrainingRule:
     """The training rule of ``config.rule`` (and ``config.optimizer``, always checked).
 
     ``values``: keys of :data:`TRACEABLE` → numbers (JAX scalars inside a trace) used instead
@@ -131,24 +146,37 @@ def _build_rule(config, game: Game, values: dict) -> rules.TrainingRule:
     d_opt, g_opt = _optimizer(config, "d", values), _optimizer(config, "g", values)
     if r.name == "ode":
         if r.n_critic != 1:
-            raise ConfigError(f"config.rule.n_critic: is {r.n_critic}, which needs "
-                              f"rule.name='alternating' (got 'ode')")
-        adaptive = config_lib.choose("rule.step_control", r.step_control,
-                                     rules.STEP_CONTROLS) == "adaptive"
+            raise ConfigError(
+                f"config.rule.n_critic: is {r.n_critic}, which needs "
+                f"rule.name='alternating' (got 'ode')"
+            )
+        adaptive = (
+            config_lib.choose("rule.step_control", r.step_control, rules.STEP_CONTROLS)
+            == "adaptive"
+        )
         controller = step_controller(config) if adaptive else None
         loop = config.loop
         tableau = get_tableau(r.integrator, embedded=True, embedded_only=adaptive)
         return rules.ode_rule(
-            game, tableau, values.get("rule.h", r.h),
+            game,
+            tableau,
+            values.get("rule.h", r.h),
             reg_weight=values.get("rule.reg_weight", r.reg_weight),
-            reg_placement=r.reg_placement, stage_batches=r.stage_batches, coupling=r.coupling,
-            schedule=r.schedule, schedule_boundaries=tuple(r.schedule_boundaries),
-            schedule_scales=tuple(r.schedule_scales), reg_scales=tuple(r.reg_scales),
+            reg_placement=r.reg_placement,
+            stage_batches=r.stage_batches,
+            coupling=r.coupling,
+            schedule=r.schedule,
+            schedule_boundaries=tuple(r.schedule_boundaries),
+            schedule_scales=tuple(r.schedule_scales),
+            reg_scales=tuple(r.reg_scales),
             d_rate=r.d_rate,
-            optimizer=d_opt if r.use_optimizer else None, optimizer_form=r.optimizer_form,
+            optimizer=d_opt if r.use_optimizer else None,
+            optimizer_form=r.optimizer_form,
             step_control=r.step_control,
             max_halvings=loop.max_retries if loop.nonfinite == "retry" else 0,
-            controller=controller, max_rejections=r.max_rejections)
+            controller=controller,
+            max_rejections=r.max_rejections,
+        )
     return rules.gradient_rule(game, d_opt, g_opt, update=r.name, n_critic=r.n_critic)
 
 
@@ -156,9 +184,11 @@ def step_controller(config) -> diffrax.PIDController:
     """diffrax's PID controller of ``rule.step_control = 'adaptive'`` (rtol / atol over every
     parameter, RMS norm; pcoeff = icoeff = 0 … 1 chooses I, PI or PID control)."""
     import diffrax
+
     r = config.rule
-    return diffrax.PIDController(rtol=r.rtol, atol=r.atol, pcoeff=r.pcoeff, icoeff=r.icoeff,
-                                 dtmax=r.h_max or None)
+    return diffrax.PIDController(
+        rtol=r.rtol, atol=r.atol, pcoeff=r.pcoeff, icoeff=r.icoeff, dtmax=r.h_max or None
+    )
 
 
 def build(config: ml_collections.ConfigDict) -> Experiment:
@@ -167,8 +197,7 @@ def build(config: ml_collections.ConfigDict) -> Experiment:
     Where the data's shape is known before reading files, the networks, the game and the
     rule are built first, so a bad key fails before a large dataset loads."""
     config_lib.validate(config)
-    keys = dict(zip(KEY_NAMES, jax.random.split(jax.random.PRNGKey(config.seed),
-                                                len(KEY_NAMES))))
+    keys = dict(zip(KEY_NAMES, jax.random.split(jax.random.PRNGKey(config.seed), len(KEY_NAMES))))
     shape, dataset = expected_sample_shape(config.data), None
     if shape is None:  # idx / npz files: the shape is known once read
         dataset = make_dataset(config.data, keys["dataset"])
@@ -180,14 +209,23 @@ def build(config: ml_collections.ConfigDict) -> Experiment:
     check_memory(config, dataset.sample_shape, rule.batches_per_step)
     needed = rule.batches_per_step * config.data.batch_size
     if dataset.train is not None and len(dataset.train) < needed:
-        raise ConfigError(f"config.data.batch_size: a step of rule {rule.name!r} needs "
-                          f"{needed} samples ({rule.batches_per_step} batch(es) of "
-                          f"{config.data.batch_size}), but the training set has "
-                          f"{len(dataset.train)}; lower data.batch_size or use more data")
+        raise ConfigError(
+            f"config.data.batch_size: a step of rule {rule.name!r} needs "
+            f"{needed} samples ({rule.batches_per_step} batch(es) of "
+            f"{config.data.batch_size}), but the training set has "
+            f"{len(dataset.train)}; lower data.batch_size or use more data"
+        )
     n = config.loop.eval_samples if dataset.distribution is not None else config.loop.sample_grid
-    return Experiment(config, game, rule, dataset, keys,
-                      eval_latents=game.sample_latents(keys["eval"], n),
-                      generate=jax.jit(game.generate), discriminate=jax.jit(game.discriminate))
+    return Experiment(
+        config,
+        game,
+        rule,
+        dataset,
+        keys,
+        eval_latents=game.sample_latents(keys["eval"], n),
+        generate=jax.jit(game.generate),
+        discriminate=jax.jit(game.discriminate),
+    )
 
 
 def available_memory() -> int:
@@ -205,16 +243,20 @@ def check_memory(config, sample_shape, batches_per_step: int) -> None:
     sample = 4 * int(np.prod(sample_shape))
     batch, latent = config.data.batch_size, config.model.latent_size
     n_eval = config.loop.eval_samples if tuple(sample_shape) == (2,) else config.loop.sample_grid
-    terms = {"data.batch_size": batches_per_step * batch * (2 * sample + 4 * latent),
-             "model.latent_size": batch * 4 * latent + n_eval * 4 * latent,
-             "loop.eval_samples": n_eval * (sample + 4 * latent)}
+    terms = {
+        "data.batch_size": batches_per_step * batch * (2 * sample + 4 * latent),
+        "model.latent_size": batch * 4 * latent + n_eval * 4 * latent,
+        "loop.eval_samples": n_eval * (sample + 4 * latent),
+    }
     total, limit = sum(terms.values()), available_memory()
     if total > limit:
         key = max(terms, key=terms.get)
-        raise ConfigError(f"config.{key}: one step and its evaluation need at least "
-                          f"{total / 2 ** 30:.1f} GiB of arrays (inputs, latents and samples "
-                          f"alone), more than the {limit / 2 ** 30:.1f} GiB this device has; "
-                          f"lower config.{key}")
+        raise ConfigError(
+            f"config.{key}: one step and its evaluation need at least "
+            f"{total / 2**30:.1f} GiB of arrays (inputs, latents and samples "
+            f"alone), more than the {limit / 2**30:.1f} GiB this device has; "
+            f"lower config.{key}"
+        )
 
 
 def init_state(exp: Experiment) -> rules.TrainState:
@@ -222,8 +264,9 @@ def init_state(exp: Experiment) -> rules.TrainState:
     key (split at every step)."""
     example = jnp.zeros((exp.config.data.batch_size,) + tuple(exp.dataset.sample_shape))
     params, model_state = exp.game.init(exp.keys["init"], example)
-    return rules.TrainState(jnp.zeros((), jnp.int32), params, model_state,
-                            exp.rule.init(params), exp.keys["train"])
+    return rules.TrainState(
+        jnp.zeros((), jnp.int32), params, model_state, exp.rule.init(params), exp.keys["train"]
+    )
 
 
 def legacy_layout(state: rules.TrainState):
@@ -236,8 +279,7 @@ def legacy_layout(state: rules.TrainState):
         return None
 
     def upgrade(old: rules.TrainState) -> rules.TrainState:
-        return old._replace(rule_state={"control": rule_state["control"],
-                                        "opt": old.rule_state})
+        return old._replace(rule_state={"control": rule_state["control"], "opt": old.rule_state})
 
     return state._replace(rule_state=rule_state["opt"]), upgrade
 
@@ -261,8 +303,7 @@ def read_run_config(run_dir: str) -> ml_collections.ConfigDict:
         raise RunError(f"cannot read {path}: {e}") from None
 
 
-def load_run(run_dir: str, step: Optional[int] = None,
-             echo: Callable[[str], None] = lambda _: None):
+def load_run(run_dir: str, step: int | None = None, echo: Callable[[str], None] = lambda _: None):
     """``(experiment, state, step)`` of a run directory: the checkpoint at ``step``, or the
     newest that restores (damaged ones are reported through ``echo`` and skipped, not moved:
     reading a run changes nothing in it)."""
@@ -278,8 +319,14 @@ def load_run(run_dir: str, step: Optional[int] = None,
             raise RunError(f"{run_dir} has no checkpoints in checkpoints/")
         if step is not None and step not in steps:
             raise RunError(f"no checkpoint for step {step} in {run_dir}; have {steps}")
-        state, found = restore_run(mngr, exp, up_to=step, on_damaged=lambda s, why: echo(
-            f"odegan: checkpoint {s} is damaged ({why}); using the previous one"))
+        state, found = restore_run(
+            mngr,
+            exp,
+            up_to=step,
+            on_damaged=lambda s, why: echo(
+                f"odegan: checkpoint {s} is damaged ({why}); using the previous one"
+            ),
+        )
     finally:
         mngr.close()
     if state is None:

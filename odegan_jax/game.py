@@ -14,10 +14,12 @@ The vector field is ``v(θ, φ) = -[∂ℓ_D/∂θ, ∂ℓ_G/∂φ]`` (003, Algo
 G and of D on the real and the fake batch serves both players: the two gradients are two
 pullbacks of the same ``jax.vjp``.
 """
+
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable, NamedTuple, Optional
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import chex
 import flax.linen as nn
@@ -35,11 +37,13 @@ ModelState = dict  # {'d': {...}, 'g': {...}}
 # Losses
 # --------------------------------------------------------------------------------------
 
+
 def binary_logit(logits: jax.Array) -> jax.Array:
     """Reduces D's output ``[B, 1]`` or ``[B, 2]`` (two-class softmax) to one logit ``[B]``."""
     if logits.ndim != 2 or logits.shape[-1] not in (1, 2):
         raise ValueError(
-            f"discriminator output must have shape [batch, 1] or [batch, 2], got {logits.shape}")
+            f"discriminator output must have shape [batch, 1] or [batch, 2], got {logits.shape}"
+        )
     if logits.shape[-1] == 2:
         return logits[:, 1] - logits[:, 0]
     return logits[:, 0]
@@ -54,11 +58,12 @@ class Loss(NamedTuple):
     probabilistic: D's score is a logit (sigmoid losses) rather than a critic value.
     logit_sign: P(real) = σ(logit_sign · logit); -1 where D's output is the logit of P(fake).
     """
+
     name: str
     d_loss: Callable[[jax.Array, jax.Array], jax.Array]
     g_loss: Callable[[jax.Array], jax.Array]
     gradient_penalty: float = 0.0
-    clip_value: Optional[float] = None
+    clip_value: float | None = None
     probabilistic: bool = True
     logit_sign: float = 1.0
 
@@ -91,35 +96,55 @@ def notebook_loss() -> Loss:
     ℓ_D = E softplus(r) + E softplus(-f) and ℓ_G = E softplus(f): the non-saturating game with
     D's output read as the logit of P(fake), i.e. P(real) = σ(-logit).
     """
-    return Loss("notebook",
-                lambda real, fake: jnp.mean(_softplus(real)) + jnp.mean(_softplus(-fake)),
-                lambda fake: jnp.mean(_softplus(fake)), logit_sign=-1.0)
+    return Loss(
+        "notebook",
+        lambda real, fake: jnp.mean(_softplus(real)) + jnp.mean(_softplus(-fake)),
+        lambda fake: jnp.mean(_softplus(fake)),
+        logit_sign=-1.0,
+    )
 
 
 def wgan_loss(clip_value: float = 0.01) -> Loss:
     """Wasserstein GAN (Arjovsky et al. 2017) with weight clipping of D to [-c, c]."""
-    return Loss("wgan", lambda real, fake: jnp.mean(fake) - jnp.mean(real),
-                lambda fake: -jnp.mean(fake), clip_value=clip_value, probabilistic=False)
+    return Loss(
+        "wgan",
+        lambda real, fake: jnp.mean(fake) - jnp.mean(real),
+        lambda fake: -jnp.mean(fake),
+        clip_value=clip_value,
+        probabilistic=False,
+    )
 
 
 def wgan_gp_loss(weight: float = 10.0) -> Loss:
     """WGAN with the gradient penalty of Gulrajani et al. 2017 (λ = 10 there)."""
-    return Loss("wgan_gp", lambda real, fake: jnp.mean(fake) - jnp.mean(real),
-                lambda fake: -jnp.mean(fake), gradient_penalty=weight, probabilistic=False)
+    return Loss(
+        "wgan_gp",
+        lambda real, fake: jnp.mean(fake) - jnp.mean(real),
+        lambda fake: -jnp.mean(fake),
+        gradient_penalty=weight,
+        probabilistic=False,
+    )
 
 
 def linear_loss() -> Loss:
     """The Dirac-GAN's loss (Mescheder et al. 2018; 003 §4): WGAN's objective, f(t) = t,
     without clipping: ℓ_D = E D(G(z)) − E D(x), ℓ_G = −E D(G(z))."""
-    return Loss("linear", lambda real, fake: jnp.mean(fake) - jnp.mean(real),
-                lambda fake: -jnp.mean(fake), probabilistic=False)
+    return Loss(
+        "linear",
+        lambda real, fake: jnp.mean(fake) - jnp.mean(real),
+        lambda fake: -jnp.mean(fake),
+        probabilistic=False,
+    )
 
 
 def hinge_loss() -> Loss:
     """Hinge loss (Lim & Ye 2017; SN-GAN): ℓ_D = E relu(1 - r) + E relu(1 + f), ℓ_G = -E f."""
-    return Loss("hinge",
-                lambda real, fake: jnp.mean(jax.nn.relu(1.0 - real)) + jnp.mean(jax.nn.relu(1.0 + fake)),
-                lambda fake: -jnp.mean(fake), probabilistic=False)
+    return Loss(
+        "hinge",
+        lambda real, fake: jnp.mean(jax.nn.relu(1.0 - real)) + jnp.mean(jax.nn.relu(1.0 + fake)),
+        lambda fake: -jnp.mean(fake),
+        probabilistic=False,
+    )
 
 
 LOSSES = ("minimax", "non_saturating", "notebook", "wgan", "wgan_gp", "hinge", "linear")
@@ -127,10 +152,15 @@ LOSSES = ("minimax", "non_saturating", "notebook", "wgan", "wgan_gp", "hinge", "
 
 def make_loss(name: str, *, gp_weight: float = 10.0, clip_value: float = 0.01) -> Loss:
     """The loss ``name`` (``config.game.loss``); a ConfigError naming the key otherwise."""
-    factories = {"minimax": minimax_loss, "non_saturating": non_saturating_loss,
-                 "notebook": notebook_loss, "wgan": lambda: wgan_loss(clip_value),
-                 "wgan_gp": lambda: wgan_gp_loss(gp_weight), "hinge": hinge_loss,
-                 "linear": linear_loss}
+    factories = {
+        "minimax": minimax_loss,
+        "non_saturating": non_saturating_loss,
+        "notebook": notebook_loss,
+        "wgan": lambda: wgan_loss(clip_value),
+        "wgan_gp": lambda: wgan_gp_loss(gp_weight),
+        "hinge": hinge_loss,
+        "linear": linear_loss,
+    }
     return choose("game.loss", name, dict(zip(LOSSES, (factories[n] for n in LOSSES))))()
 
 
@@ -148,6 +178,7 @@ class Game:
     Hashable, so it can be closed over by jitted functions. Networks are flax modules with
     signature ``__call__(x, train: bool)``.
     """
+
     generator: nn.Module
     discriminator: nn.Module
     loss: Loss
@@ -201,8 +232,9 @@ def _apply_train_nfe(module: nn.Module, params, state, x):
     Returns ``(output, updated state, nfe)``: nfe sums the evaluations of every ODE block in
     the network (0 when it has none).
     """
-    out, new_vars = module.apply({"params": params, **state}, x, train=True,
-                                 mutable=list(state.keys()) + [NFE_COLLECTION])
+    out, new_vars = module.apply(
+        {"params": params, **state}, x, train=True, mutable=list(state.keys()) + [NFE_COLLECTION]
+    )
     new_vars = dict(new_vars)
     nfe = sum(jax.tree.leaves(new_vars.pop(NFE_COLLECTION, {})), jnp.zeros((), jnp.int32))
     return out, new_vars, nfe
@@ -238,6 +270,7 @@ class Evaluation(NamedTuple):
       probability for sigmoid losses, the raw critic value otherwise).
     penalty_grad: ``g_θ = ∇_θ ‖∂ℓ_G/∂φ‖²`` when asked for, else None.
     """
+
     grads: Params
     model_state: ModelState
     metrics: dict
@@ -251,6 +284,7 @@ def _sq_norm(tree) -> jax.Array:
 class Draws(NamedTuple):
     """The random inputs of one evaluation: the latents ``z`` ``[B, latent_size]`` and the key
     of the WGAN-GP interpolation."""
+
     z: jax.Array
     gp_key: jax.Array
 
@@ -266,8 +300,15 @@ def draw(game: Game, key: jax.Array, real: jax.Array) -> Draws:
     return Draws(game.sample_latents(key_z, real.shape[0]).astype(real.dtype), key_gp)
 
 
-def player_gradients(game: Game, params: Params, model_state: ModelState, real: jax.Array,
-                     key: jax.Array | Draws, *, penalty: bool = False) -> Evaluation:
+def player_gradients(
+    game: Game,
+    params: Params,
+    model_state: ModelState,
+    real: jax.Array,
+    key: jax.Array | Draws,
+    *,
+    penalty: bool = False,
+) -> Evaluation:
     """Both players' loss gradients from one shared forward pass.
 
     Args:
@@ -283,17 +324,21 @@ def player_gradients(game: Game, params: Params, model_state: ModelState, real: 
     def forward(d_params, g_params):
         fake, g_state, nfe_g = _apply_train_nfe(game.generator, g_params, model_state["g"], z)
         chex.assert_equal_shape([fake, real])
-        real_out, d_state, nfe_d = _apply_train_nfe(game.discriminator, d_params,
-                                                    model_state["d"], real)
+        real_out, d_state, nfe_d = _apply_train_nfe(
+            game.discriminator, d_params, model_state["d"], real
+        )
         fake_out, d_state = _apply_train(game.discriminator, d_params, d_state, fake)
         real_logits, fake_logits = binary_logit(real_out), binary_logit(fake_out)
         if loss.gradient_penalty > 0:
-            gp = _gradient_penalty(game, d_params, model_state["d"], real,
-                                   jax.lax.stop_gradient(fake), key_gp)
+            gp = _gradient_penalty(
+                game, d_params, model_state["d"], real, jax.lax.stop_gradient(fake), key_gp
+            )
         else:
             gp = jnp.zeros((), real.dtype)
-        return (real_logits, fake_logits, gp), ({"d": d_state, "g": g_state},
-                                                 {"nfe_g": nfe_g, "nfe_d": nfe_d})
+        return (real_logits, fake_logits, gp), (
+            {"d": d_state, "g": g_state},
+            {"nfe_g": nfe_g, "nfe_d": nfe_d},
+        )
 
     def d_objective(real_logits, fake_logits, gp):
         return loss.d_loss(real_logits, fake_logits) + loss.gradient_penalty * gp
@@ -303,8 +348,7 @@ def player_gradients(game: Game, params: Params, model_state: ModelState, real: 
         return loss.g_loss(fake_logits)
 
     def grads_at(d_params):
-        outs, pullback, (new_state, nfe) = jax.vjp(forward, d_params, params["g"],
-                                                   has_aux=True)
+        outs, pullback, (new_state, nfe) = jax.vjp(forward, d_params, params["g"], has_aux=True)
         loss_d, d_cot = jax.value_and_grad(d_objective, argnums=(0, 1, 2))(*outs)
         loss_g, g_cot = jax.value_and_grad(g_objective, argnums=(0, 1, 2))(*outs)
         grad_d, _ = pullback(d_cot)
@@ -314,8 +358,12 @@ def player_gradients(game: Game, params: Params, model_state: ModelState, real: 
             score = lambda x: jax.nn.sigmoid(loss.logit_sign * x)  # noqa: E731
         else:
             score = lambda x: x  # noqa: E731
-        metrics = {"loss_d": loss_d, "loss_g": loss_g,
-                   "d_real": jnp.mean(score(real_logits)), "d_fake": jnp.mean(score(fake_logits))}
+        metrics = {
+            "loss_d": loss_d,
+            "loss_g": loss_g,
+            "d_real": jnp.mean(score(real_logits)),
+            "d_fake": jnp.mean(score(fake_logits)),
+        }
         if game.has_ode_blocks:  # forward evaluations of one call of each network
             metrics.update(nfe)
         return grad_d, grad_g, new_state, metrics
@@ -332,6 +380,7 @@ def player_gradients(game: Game, params: Params, model_state: ModelState, real: 
             fake, _ = _apply_train(game.generator, g_params, model_state["g"], z)
             out, _ = _apply_train(game.discriminator, d_params, model_state["d"], fake)
             return loss.g_loss(binary_logit(out))
+
         return jax.grad(g_loss)(params["d"])
 
     _, mixed = jax.jvp(g_loss_grad_theta, (params["g"],), (grad_g,))
@@ -340,14 +389,16 @@ def player_gradients(game: Game, params: Params, model_state: ModelState, real: 
     return Evaluation({"d": grad_d, "g": grad_g}, new_state, metrics, penalty_grad)
 
 
-def vector_field(game: Game, params: Params, model_state: ModelState, real: jax.Array,
-                 key: jax.Array) -> tuple[Params, ModelState, dict]:
+def vector_field(
+    game: Game, params: Params, model_state: ModelState, real: jax.Array, key: jax.Array
+) -> tuple[Params, ModelState, dict]:
     """v(θ, φ) = -[∂ℓ_D/∂θ, ∂ℓ_G/∂φ] on one minibatch; returns (v, new model state, metrics)."""
     ev = player_gradients(game, params, model_state, real, key)
     return jax.tree.map(jnp.negative, ev.grads), ev.model_state, ev.metrics
 
 
-def gradient_norm_penalty(game: Game, params: Params, model_state: ModelState,
-                          real: jax.Array, key: jax.Array) -> Any:
+def gradient_norm_penalty(
+    game: Game, params: Params, model_state: ModelState, real: jax.Array, key: jax.Array
+) -> Any:
     """g_θ = ∇_θ ‖∂ℓ_G/∂φ‖² (003 Algorithm 1), a pytree shaped like θ."""
     return player_gradients(game, params, model_state, real, key, penalty=True).penalty_grad

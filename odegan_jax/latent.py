@@ -4,6 +4,7 @@
 b (falls back to lerp when they are parallel): under a Gaussian prior it stays in the shell
 where latents have mass, which lerp leaves at mid-path.
 """
+
 from __future__ import annotations
 
 import jax
@@ -47,7 +48,11 @@ def latent_walks(game, params, model_state, key, rows: int = 6, cols: int = 10) 
     """``{"interpolate_lerp": images, "interpolate_slerp": images, "latent_arithmetic":
     images}``: ``rows`` walks of ``cols`` latents each way, and ``rows`` rows of arithmetic."""
     key_i, key_a = jax.random.split(key)
-    walks = {f"interpolate_{mode}": interpolation_grid(game, params, model_state, key_i, rows,
-                                                        cols, mode) for mode in ("lerp", "slerp")}
+    walks = {
+        f"interpolate_{mode}": interpolation_grid(
+            game, params, model_state, key_i, rows, cols, mode
+        )
+        for mode in ("lerp", "slerp")
+    }
     walks["latent_arithmetic"] = arithmetic_grid(game, params, model_state, key_a, rows)
     return walks

@@ -1,12 +1,13 @@
 """Run logs: metrics as JSON lines and TensorBoard event files (tensorboardX, no TensorFlow),
 JSON files written atomically, and the one-line summary of a logged row."""
+
 from __future__ import annotations
 
 import json
 import math
 import os
 import sys
-from typing import Iterable
+from collections.abc import Iterable
 
 
 def _jsonable(value):
@@ -50,7 +51,11 @@ class MetricsWriter:
         if self._tb is not None:
             step = int(row["step"])
             for key, value in row.items():
-                if key != "step" and isinstance(value, (int, float)) and not isinstance(value, bool):
+                if (
+                    key != "step"
+                    and isinstance(value, (int, float))
+                    and not isinstance(value, bool)
+                ):
                     self._tb.add_scalar(key, value, step)
 
     def truncate(self, step: int) -> None:
@@ -109,8 +114,10 @@ def format_row(row: dict) -> str:
     """One line for the terminal: step, losses, and the 2D quality or NFE when logged."""
     parts = [f"step {row['step']}", f"loss_d {row['loss_d']:.4f}", f"loss_g {row['loss_g']:.4f}"]
     if "modes_covered" in row:
-        parts += [f"modes {row['modes_covered']}/{row['num_modes']}",
-                  f"hq {100 * row['hq_fraction']:.1f}%"]
+        parts += [
+            f"modes {row['modes_covered']}/{row['num_modes']}",
+            f"hq {100 * row['hq_fraction']:.1f}%",
+        ]
     if "nfe_g" in row:
         parts += [f"nfe G/D {row['nfe_g']:.0f}/{row['nfe_d']:.0f}"]
     return "  ".join(parts)

@@ -10,28 +10,32 @@ results equal single-device results up to float reassociation. Used automaticall
 Multi-host: call ``jax.distributed.initialize()`` first on every host (see the README); the
 mesh then spans ``jax.devices()`` of all hosts.
 """
+
 from __future__ import annotations
 
-from typing import Callable, Optional
+from collections.abc import Callable
 
 import jax
 import numpy as np
-from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
+from jax.sharding import Mesh, NamedSharding
+from jax.sharding import PartitionSpec as P
 
 from odegan_jax.config import ConfigError
 
 AXIS = "data"
 
 
-def data_mesh(batch_size: int, devices=None) -> Optional[Mesh]:
+def data_mesh(batch_size: int, devices=None) -> Mesh | None:
     """A ``("data",)`` mesh over all devices, or None on one device."""
     devices = list(jax.devices() if devices is None else devices)
     if len(devices) < 2:
         return None
     if batch_size % len(devices):
-        raise ConfigError(f"config.data.batch_size: {batch_size} is not divisible by the "
-                          f"{len(devices)} devices (data parallelism); choose a multiple of "
-                          f"{len(devices)}")
+        raise ConfigError(
+            f"config.data.batch_size: {batch_size} is not divisible by the "
+            f"{len(devices)} devices (data parallelism); choose a multiple of "
+            f"{len(devices)}"
+        )
     return Mesh(np.array(devices), (AXIS,))
 
 
@@ -49,10 +53,14 @@ def shard_batches(batches: jax.Array, mesh: Mesh) -> jax.Array:
     return jax.lax.with_sharding_constraint(batches, NamedSharding(mesh, spec))
 
 
-def jit_replicated(fn: Callable, mesh: Mesh,
-                   compiler_options: Optional[dict] = None) -> Callable:
+def jit_replicated(fn: Callable, mesh: Mesh, compiler_options: dict | None = None) -> Callable:
     """``jit(fn)`` with replicated inputs and outputs (the batch is sharded inside), compiled
     with XLA ``compiler_options`` (:func:`xla_cpu.compiler_options`)."""
     rep = replicated(mesh)
-    return jax.jit(fn, in_shardings=(rep, rep), out_shardings=rep, donate_argnums=(0,),
-                   compiler_options=compiler_options or None)
+    return jax.jit(
+        fn,
+        in_shardings=(rep, rep),
+        out_shardings=rep,
+        donate_argnums=(0,),
+        compiler_options=compiler_options or None,
+    )

@@ -4,6 +4,7 @@ Figures are ``matplotlib.figure.Figure`` objects saved directly (no pyplot, no g
 switch): they render without a display and leave a notebook's backend alone.
 :func:`write_run_plots` draws a run's ``curves.png`` and ``samples.png``.
 """
+
 from __future__ import annotations
 
 import os
@@ -34,6 +35,7 @@ def gaussian_kde_on_grid(samples: np.ndarray, xs: np.ndarray, ys: np.ndarray) ->
     nx, ny = len(xs) + 2 * px, len(ys) + 2 * py
     if nx * ny > 16 * len(xs) * len(ys):
         from scipy.stats import gaussian_kde
+
         xx, yy = np.meshgrid(xs, ys, indexing="ij")
         return gaussian_kde(samples.T)(np.vstack([xx.ravel(), yy.ravel()])).reshape(xx.shape)
     ix = np.rint((samples[:, 0] - xs[0]) / dx).astype(np.int64) + px
@@ -50,14 +52,16 @@ def gaussian_kde_on_grid(samples: np.ndarray, xs: np.ndarray, ys: np.ndarray) ->
     kernel /= 2 * np.pi * np.sqrt(np.linalg.det(cov)) * n
     shape = kernel.shape
     density = np.fft.irfft2(np.fft.rfft2(counts, shape) * np.fft.rfft2(kernel), shape)
-    return density[px:px + len(xs), py:py + len(ys)]
+    return density[px : px + len(xs), py : py + len(ys)]
 
 
-def plot_samples_2d(path: str, samples: np.ndarray, modes: np.ndarray, *, d_grid=None,
-                    bbox=None, title: str = "") -> None:
+def plot_samples_2d(
+    path: str, samples: np.ndarray, modes: np.ndarray, *, d_grid=None, bbox=None, title: str = ""
+) -> None:
     """Generated samples as a KDE (filled contours), D's output as contour lines, modes as
     crosses. ``d_grid`` is ``(xx, yy, values)`` on a meshgrid or None."""
     from matplotlib.figure import Figure  # lazy: 0.5 s of import a run needs only at the end
+
     samples = np.asarray(samples)
     samples = samples[np.all(np.isfinite(samples), axis=1)]
     if bbox is None:
@@ -87,6 +91,7 @@ def plot_samples_2d(path: str, samples: np.ndarray, modes: np.ndarray, *, d_grid
 def plot_training_curves(path: str, rows: list[dict]) -> None:
     """Losses, D(x) / D(G(z)) and (if logged) modes covered / HQ share over steps."""
     from matplotlib.figure import Figure  # lazy: 0.5 s of import a run needs only at the end
+
     panels = [("losses", ["loss_d", "loss_g"]), ("discriminator", ["d_real", "d_fake"])]
     if any("modes_covered" in r for r in rows):
         panels.append(("2D quality", ["modes_covered", "hq_fraction"]))
@@ -106,13 +111,17 @@ def plot_training_curves(path: str, rows: list[dict]) -> None:
             if not steps:
                 continue
             target = ax
-            if (title, key) in (("2D quality", "hq_fraction"), ("image scores", "is"),
-                                ("Inception scores", "inception_is")):
+            if (title, key) in (
+                ("2D quality", "hq_fraction"),
+                ("image scores", "is"),
+                ("Inception scores", "inception_is"),
+            ):
                 twin = twin or ax.twinx()
                 target = twin
             target.plot(steps, values, label=key, color=f"C{i}")
-            target.set_ylabel(key if title in ("2D quality", "image scores",
-                                               "Inception scores") else "")
+            target.set_ylabel(
+                key if title in ("2D quality", "image scores", "Inception scores") else ""
+            )
         ax.set_title(title)
         ax.set_xlabel("step")
         handles = ax.get_legend_handles_labels()
@@ -135,14 +144,17 @@ def image_grid(images: np.ndarray, ncols: int = 0, pad: int = 1) -> np.ndarray:
     pixels = np.clip((images + 1.0) * 127.5 + 0.5, 0, 255).astype(np.uint8)
     for i in range(n):
         r, col = divmod(i, ncols)
-        grid[pad + r * (h + pad):pad + r * (h + pad) + h,
-             pad + col * (w + pad):pad + col * (w + pad) + w] = pixels[i]
+        grid[
+            pad + r * (h + pad) : pad + r * (h + pad) + h,
+            pad + col * (w + pad) : pad + col * (w + pad) + w,
+        ] = pixels[i]
     return grid[..., 0] if c == 1 else grid
 
 
 def save_image_grid(path: str, images: np.ndarray, ncols: int = 0, scale: int = 2) -> None:
     """Writes a PNG grid of NHWC images in [−1, 1] (nearest-neighbour upscaled by ``scale``)."""
     from PIL import Image
+
     grid = image_grid(images, ncols)
     img = Image.fromarray(grid)
     if scale > 1:
@@ -150,20 +162,22 @@ def save_image_grid(path: str, images: np.ndarray, ncols: int = 0, scale: int = 
     img.save(path)
 
 
-def save_neighbour_grid(path: str, samples: np.ndarray, neighbours: np.ndarray,
-                        distances) -> None:
+def save_neighbour_grid(path: str, samples: np.ndarray, neighbours: np.ndarray, distances) -> None:
     """Rows of (generated sample | nearest training image), each titled with the L2 distance."""
     from matplotlib.figure import Figure  # lazy: 0.5 s of import a run needs only at the end
+
     k = len(samples)
     fig = Figure(figsize=(3.0, 1.5 * k))
     axes = fig.subplots(k, 2, squeeze=False)
     for i in range(k):
-        for j, (img, title) in enumerate(((samples[i], "sample"),
-                                          (neighbours[i], f"nearest, L2 {distances[i]:.2f}"))):
+        for j, (img, title) in enumerate(
+            ((samples[i], "sample"), (neighbours[i], f"nearest, L2 {distances[i]:.2f}"))
+        ):
             ax = axes[i, j]
             pixels = np.clip((np.asarray(img) + 1.0) / 2.0, 0.0, 1.0)
-            ax.imshow(pixels[..., 0] if pixels.shape[-1] == 1 else pixels, cmap="gray",
-                      vmin=0, vmax=1)
+            ax.imshow(
+                pixels[..., 0] if pixels.shape[-1] == 1 else pixels, cmap="gray", vmin=0, vmax=1
+            )
             ax.set_title(title, fontsize=7)
             ax.axis("off")
     fig.tight_layout()
@@ -186,15 +200,23 @@ def write_run_plots(exp, state, workdir: str) -> None:
     plot_training_curves(os.path.join(workdir, "curves.png"), rows)
     dist = exp.dataset.distribution
     if dist is None:
-        save_image_grid(os.path.join(workdir, "samples.png"),
-                        exp.samples(state, exp.config.loop.sample_grid))
+        save_image_grid(
+            os.path.join(workdir, "samples.png"), exp.samples(state, exp.config.loop.sample_grid)
+        )
         return
     samples = exp.samples(state, exp.config.loop.eval_samples)
     lo, hi = dist.modes.min(axis=0), dist.modes.max(axis=0)
     pad = 0.3 * float(np.max(hi - lo)) + 0.5
     bbox = (lo[0] - pad, hi[0] + pad, lo[1] - pad, hi[1] + pad)
     xx, yy, logits = discriminator_grid(exp, state, bbox, 80)
-    title = (f"{exp.config.name} seed {exp.config.seed}, step {int(state.step)}"
-             + (f"\n{format_row(rows[-1])}" if rows and "loss_d" in rows[-1] else ""))
-    plot_samples_2d(os.path.join(workdir, "samples.png"), samples, dist.modes,
-                    d_grid=(xx, yy, logits), bbox=bbox, title=title)
+    title = f"{exp.config.name} seed {exp.config.seed}, step {int(state.step)}" + (
+        f"\n{format_row(rows[-1])}" if rows and "loss_d" in rows[-1] else ""
+    )
+    plot_samples_2d(
+        os.path.join(workdir, "samples.png"),
+        samples,
+        dist.modes,
+        d_grid=(xx, yy, logits),
+        bbox=bbox,
+        title=title,
+    )

@@ -18,6 +18,7 @@ checkpoints are kept, ``diverged.json`` says where); the others go on (``loop.no
 same reason ``loop.dead_generator`` does not act in a population: a member whose G dies trains
 on, and its summary shows it.
 """
+
 from __future__ import annotations
 
 import copy
@@ -25,7 +26,7 @@ import dataclasses
 import os
 import re
 import time
-from typing import Callable, Optional
+from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
@@ -37,8 +38,7 @@ from odegan_jax.actions import Progress, training_actions
 from odegan_jax.config import ConfigError, apply_override
 from odegan_jax.data import get_batches
 from odegan_jax.experiment import TRACEABLE, Experiment, build, build_rule
-from odegan_jax.train import (finish_run, jit_steps, open_checkpoints, start_logs,
-                              steps_per_call)
+from odegan_jax.train import finish_run, jit_steps, open_checkpoints, start_logs, steps_per_call
 
 KEYS = ("seed",) + TRACEABLE
 
@@ -49,12 +49,15 @@ def parse_population(text: str) -> tuple[str, list]:
     key, sep, spec = text.partition("=")
     key = key.strip()
     if not sep or not spec.strip():
-        raise ConfigError(f"--population {text!r}: write KEY=VALUES, e.g. seed=0:16 or "
-                          f"rule.h=0.2,0.4,0.8")
+        raise ConfigError(
+            f"--population {text!r}: write KEY=VALUES, e.g. seed=0:16 or rule.h=0.2,0.4,0.8"
+        )
     if key not in KEYS:
-        raise ConfigError(f"--population {text!r}: {key!r} cannot vary within one compiled "
-                          f"program; choose one of {', '.join(KEYS)} (other keys change the "
-                          f"program: run them as separate `odegan train` runs)")
+        raise ConfigError(
+            f"--population {text!r}: {key!r} cannot vary within one compiled "
+            f"program; choose one of {', '.join(KEYS)} (other keys change the "
+            f"program: run them as separate `odegan train` runs)"
+        )
     m = re.fullmatch(r"\s*(-?\d+)\s*:\s*(-?\d+)\s*", spec)
     try:
         if m:
@@ -62,9 +65,10 @@ def parse_population(text: str) -> tuple[str, list]:
         else:
             values = [int(v) if key == "seed" else float(v) for v in spec.split(",")]
     except ValueError:
-        raise ConfigError(f"--population {text!r}: the values of {key} must be "
-                          f"{'integers' if key == 'seed' else 'numbers'} (a:b or v1,v2,...)"
-                          ) from None
+        raise ConfigError(
+            f"--population {text!r}: the values of {key} must be "
+            f"{'integers' if key == 'seed' else 'numbers'} (a:b or v1,v2,...)"
+        ) from None
     if len(values) < 1:
         raise ConfigError(f"--population {text!r}: a:b needs b > a")
     if len(set(values)) != len(values):
@@ -94,7 +98,8 @@ def _check_members(exps: list[Experiment]) -> None:
                 raise ConfigError(
                     "--population: the members' training sets differ (config.data."
                     "num_train draws them from the seed); a population needs one training "
-                    "set: set data.num_train=0 or vary something other than the seed")
+                    "set: set data.num_train=0 or vary something other than the seed"
+                )
 
 
 def make_population_fn(exp: Experiment, varied: tuple[str, ...], num_steps: int) -> Callable:
@@ -106,13 +111,18 @@ def make_population_fn(exp: Experiment, varied: tuple[str, ...], num_steps: int)
 
     def one(state, member, train):
         rule = build_rule(cfg, exp.game, {k: member[k] for k in varied})
-        batches = get_batches(exp.dataset, member["stream"], state.step,
-                              rule.batches_per_step, cfg.data.batch_size, train)
+        batches = get_batches(
+            exp.dataset,
+            member["stream"],
+            state.step,
+            rule.batches_per_step,
+            cfg.data.batch_size,
+            train,
+        )
         return rule.step(state, batches)
 
     def member_run(state, member, train):
-        return jax.lax.scan(lambda s, _: one(s, member, train), state, None,
-                            length=num_steps)
+        return jax.lax.scan(lambda s, _: one(s, member, train), state, None, length=num_steps)
 
     def run(states, members, train):
         return jax.vmap(member_run, in_axes=(0, 0, None))(states, members, train)
@@ -135,14 +145,21 @@ class _Member:
     workdir: str
     lock: rundir.RunLock
     mngr: object = None
-    writer: Optional[logs.MetricsWriter] = None
+    writer: logs.MetricsWriter | None = None
     actions: list = dataclasses.field(default_factory=list)
-    summary: Optional[dict] = None
-    diverged: Optional[str] = None
+    summary: dict | None = None
+    diverged: str | None = None
 
 
-def train_population(config: ml_collections.ConfigDict, key: str, values: list, workdir: str,
-                     *, echo: Callable[[str], None] = print, progress: bool = False) -> dict:
+def train_population(
+    config: ml_collections.ConfigDict,
+    key: str,
+    values: list,
+    workdir: str,
+    *,
+    echo: Callable[[str], None] = print,
+    progress: bool = False,
+) -> dict:
     """Trains the members of ``config`` with ``key`` set to each of ``values`` into
     ``workdir/<key>=<value>``; returns ``{member name: summary or None (diverged)}``.
 
@@ -150,16 +167,20 @@ def train_population(config: ml_collections.ConfigDict, key: str, values: list, 
     its members one after another: members at different steps are refused, nothing changed).
     """
     if config.rule.name == "ode" and config.rule.step_control == "adaptive":
-        raise ConfigError("--population with config.rule.step_control='adaptive': each member "
-                          "would reject different steps, and the members of one program "
-                          "move in step; train them as separate runs (e.g. `odegan "
-                          "reproduce` runs them side by side)")
+        raise ConfigError(
+            "--population with config.rule.step_control='adaptive': each member "
+            "would reject different steps, and the members of one program "
+            "move in step; train them as separate runs (e.g. `odegan "
+            "reproduce` runs them side by side)"
+        )
     configs = member_configs(config, key, values)
     exps = [build(c) for c in configs]  # every member's config checked before any compile
     _check_members(exps)
     first = exps[0]
-    exps = [dataclasses.replace(e, generate=first.generate, discriminate=first.discriminate)
-            for e in exps]  # one compiled G / D for the evaluations of every member
+    exps = [
+        dataclasses.replace(e, generate=first.generate, discriminate=first.discriminate)
+        for e in exps
+    ]  # one compiled G / D for the evaluations of every member
     workdir = os.path.abspath(workdir)
     members: list[_Member] = []
     try:
@@ -173,13 +194,16 @@ def train_population(config: ml_collections.ConfigDict, key: str, values: list, 
             m.lock.release()
 
 
-def _train_members(members: list[_Member], key: str, values: list, workdir: str, echo,
-                   progress: bool) -> dict:
+def _train_members(
+    members: list[_Member], key: str, values: list, workdir: str, echo, progress: bool
+) -> dict:
     first = members[0].exp
     config, steps = first.config, first.config.steps
-    echo(f"odegan: training a population of {len(members)} {config.name} runs "
-         f"({key} = {', '.join(str(v) for v in values)}; {steps} steps, rule "
-         f"{first.rule.name}) into {workdir}")
+    echo(
+        f"odegan: training a population of {len(members)} {config.name} runs "
+        f"({key} = {', '.join(str(v) for v in values)}; {steps} steps, rule "
+        f"{first.rule.name}) into {workdir}"
+    )
     quiet = lambda _: None  # noqa: E731
     states, at = [], {}
     for m in members:
@@ -204,7 +228,8 @@ def _train_members(members: list[_Member], key: str, values: list, workdir: str,
             f"({', '.join(f'{k}: {s}' for k, s in at.items())}); nothing was changed. "
             f"Finish each with `odegan train --workdir "
             f"{workdir}/<member> --config {workdir}/<member>/config.json`, or train the "
-            f"population into another --workdir")
+            f"population into another --workdir"
+        )
     step = max(at.values())
     if step:
         echo(f"odegan: resuming every member from its checkpoint at step {step}")
@@ -212,8 +237,17 @@ def _train_members(members: list[_Member], key: str, values: list, workdir: str,
     start = time.perf_counter()
     for i, m in enumerate(members):
         m.writer = start_logs(m.exp.config, m.workdir, step, {})
-        m.actions = training_actions(m.exp, m.workdir, step, start, m.mngr, m.writer,
-                                     echo if i == 0 else quiet, progress and i == 0, train)
+        m.actions = training_actions(
+            m.exp,
+            m.workdir,
+            step,
+            start,
+            m.mngr,
+            m.writer,
+            echo if i == 0 else quiet,
+            progress and i == 0,
+            train,
+        )
         if i > 0:
             m.actions = [a for a in m.actions if not isinstance(a, Progress)]
     varied = () if key == "seed" else (key,)
@@ -227,8 +261,13 @@ def _train_members(members: list[_Member], key: str, values: list, workdir: str,
     try:
         while step < steps and any(m.diverged is None for m in members):
             live = [m for m in members if m.diverged is None]
-            n = int(min(per_call, steps - step,
-                        *(a.next_step(step) - step for m in live for a in m.actions)))
+            n = int(
+                min(
+                    per_call,
+                    steps - step,
+                    *(a.next_step(step) - step for m in live for a in m.actions),
+                )
+            )
             if n not in fns:
                 fns[n] = make_population_fn(first, varied, n)
             stacked, metrics = fns[n](stacked, inputs, train)
@@ -239,10 +278,13 @@ def _train_members(members: list[_Member], key: str, values: list, workdir: str,
                 if failed[i].any():
                     bad = step + int(np.argmax(failed[i])) + 1
                     m.diverged = f"non-finite loss or parameters at step {bad}"
-                    logs.write_json(os.path.join(m.workdir, "diverged.json"),
-                                    {"step": bad, "error": m.diverged})
-                    echo(f"odegan: member {m.name}: {m.diverged}; it stops here (rows and "
-                         f"checkpoints up to step {step} kept), the others go on")
+                    logs.write_json(
+                        os.path.join(m.workdir, "diverged.json"), {"step": bad, "error": m.diverged}
+                    )
+                    echo(
+                        f"odegan: member {m.name}: {m.diverged}; it stops here (rows and "
+                        f"checkpoints up to step {step} kept), the others go on"
+                    )
                     continue
                 state, row = _member(stacked, i), {}
                 m_metrics = _member(metrics, i)
@@ -265,17 +307,28 @@ def _train_members(members: list[_Member], key: str, values: list, workdir: str,
             m.mngr.close()
             out[m.name] = None
             continue
-        m.summary = finish_run(m.exp, _member(stacked, i), m.mngr, m.writer, m.workdir, wall,
-                               quiet, rollbacks=0,
-                               population={"key": key, "values": values, "index": i,
-                                           "size": len(members)})
+        m.summary = finish_run(
+            m.exp,
+            _member(stacked, i),
+            m.mngr,
+            m.writer,
+            m.workdir,
+            wall,
+            quiet,
+            rollbacks=0,
+            population={"key": key, "values": values, "index": i, "size": len(members)},
+        )
         out[m.name] = m.summary
         final = m.summary["final"]
-        quality = (f"modes {final['modes_covered']}/{final['num_modes']}, HQ "
-                   f"{100 * final['hq_fraction']:.1f}%" if "modes_covered" in final else
-                   f"loss_d {final.get('loss_d', float('nan')):.4f}")
-        echo(f"odegan: {m.name}: {quality}; params_sha256 "
-             f"{m.summary['params_sha256'][:16]}…")
-    echo(f"done: {len(members)} members in {wall:.1f}s "
-         f"({len(members) * steps / max(wall, 1e-9):.0f} member-steps/s)")
+        quality = (
+            f"modes {final['modes_covered']}/{final['num_modes']}, HQ "
+            f"{100 * final['hq_fraction']:.1f}%"
+            if "modes_covered" in final
+            else f"loss_d {final.get('loss_d', float('nan')):.4f}"
+        )
+        echo(f"odegan: {m.name}: {quality}; params_sha256 {m.summary['params_sha256'][:16]}…")
+    echo(
+        f"done: {len(members)} members in {wall:.1f}s "
+        f"({len(members) * steps / max(wall, 1e-9):.0f} member-steps/s)"
+    )
     return out

@@ -22,9 +22,11 @@ statistics of its own minibatch; the running averages are updated once per step,
 evaluation at the current point (stage 1); intermediate stages' updates are discarded.
 For alternating updates each player's running averages are updated by its own updates.
 """
+
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, NamedTuple
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -34,8 +36,13 @@ from optax.tree_utils import tree_bias_correction, tree_norm
 from odegan_jax import game as game_lib
 from odegan_jax.config import RULE_NAMES, ConfigError, choose
 from odegan_jax.game import Game, Params
-from odegan_jax.integrators import (EMBEDDED_NAMES, ButcherTableau, control_step, rk_step,
-                                    tree_add_scaled)
+from odegan_jax.integrators import (
+    EMBEDDED_NAMES,
+    ButcherTableau,
+    control_step,
+    rk_step,
+    tree_add_scaled,
+)
 
 if TYPE_CHECKING:
     import diffrax
@@ -43,6 +50,7 @@ if TYPE_CHECKING:
 
 class TrainState(NamedTuple):
     """All training state, checkpointed whole."""
+
     step: jax.Array  # int32 scalar: number of completed steps
     params: Params  # {'d': θ, 'g': φ}
     model_state: dict  # {'d': ..., 'g': ...}
@@ -70,13 +78,22 @@ OPTIMIZERS = {
     "adagrad": optax.adagrad,
 }
 # Hyperparameter keys of ``config.optimizer`` that may be set, and the optimisers taking each.
-OPTIMIZER_HYPERPARAMETERS = ("b1", "b2", "eps", "momentum", "nesterov", "decay", "rho",
-                             "initial_accumulator_value")
+OPTIMIZER_HYPERPARAMETERS = (
+    "b1",
+    "b2",
+    "eps",
+    "momentum",
+    "nesterov",
+    "decay",
+    "rho",
+    "initial_accumulator_value",
+)
 
 
 def optimizer_kwargs(name: str, settings: dict) -> dict:
     """Keeps the hyperparameters that are set; a ConfigError if one does not apply to ``name``."""
     import inspect
+
     accepted = inspect.signature(OPTIMIZERS[name]).parameters
     kwargs = {}
     for key, value in settings.items():
@@ -84,14 +101,17 @@ def optimizer_kwargs(name: str, settings: dict) -> dict:
             continue
         if key not in accepted:
             allowed = [k for k in OPTIMIZER_HYPERPARAMETERS if k in accepted]
-            raise ConfigError(f"config.optimizer.{key} does not apply to {name!r}; "
-                             f"{name} takes: {', '.join(allowed) or 'none of them'}")
+            raise ConfigError(
+                f"config.optimizer.{key} does not apply to {name!r}; "
+                f"{name} takes: {', '.join(allowed) or 'none of them'}"
+            )
         kwargs[key] = value
     return kwargs
 
 
-def make_optimizer(name: str, learning_rate: float, weight_decay: float = 0.0,
-                   **hyperparameters) -> optax.GradientTransformation:
+def make_optimizer(
+    name: str, learning_rate: float, weight_decay: float = 0.0, **hyperparameters
+) -> optax.GradientTransformation:
     """An optax optimiser by name. ``weight_decay`` adds wd·θ to the gradient (L2 on the loss,
     as in 001), except for adamw where it is the decoupled decay of that optimiser."""
     choose("optimizer.name", name, OPTIMIZERS)
@@ -108,12 +128,15 @@ def make_optimizer(name: str, learning_rate: float, weight_decay: float = 0.0,
 # Helpers
 # --------------------------------------------------------------------------------------
 
+
 def _clip_d(loss: game_lib.Loss, params: Params) -> Params:
     """WGAN weight clipping: projects θ onto the ℓ∞ ball of radius c after every update."""
     if loss.clip_value is None:
         return params
-    return {"d": optax.projections.projection_linf_ball(params["d"], loss.clip_value),
-            "g": params["g"]}
+    return {
+        "d": optax.projections.projection_linf_ball(params["d"], loss.clip_value),
+        "g": params["g"],
+    }
 
 
 def _finite(metrics: dict, params: Params) -> jax.Array:
@@ -126,7 +149,9 @@ SCHEDULES = ("constant", "official", "piecewise")
 OFFICIAL_SCHEDULE = ((500, 400_000), (0.25, 1.0, 0.5))
 
 
-def step_size_schedule(kind: str, h: float, boundaries=(), scales=()) -> Callable[[jax.Array], jax.Array]:
+def step_size_schedule(
+    kind: str, h: float, boundaries=(), scales=()
+) -> Callable[[jax.Array], jax.Array]:
     """The step size at a given step (a float32 scalar), from ``optax.join_schedules``.
 
     constant: h. official (cs_gan/main_ode.py): h/4 for steps < 500, h until 400k, then h/2.
@@ -139,34 +164,41 @@ def step_size_schedule(kind: str, h: float, boundaries=(), scales=()) -> Callabl
     elif kind == "official":
         boundaries, scales = OFFICIAL_SCHEDULE
     boundaries, scales = tuple(boundaries), tuple(scales)
-    if (len(scales) != len(boundaries) + 1 or list(boundaries) != sorted(boundaries)
-            or any(not x > 0 for x in scales)):
-        raise ConfigError(f"config.rule.schedule_scales: a piecewise schedule needs increasing "
-                          f"rule.schedule_boundaries and one more positive scale than "
-                          f"boundaries; got boundaries {boundaries} and scales {scales}")
+    if (
+        len(scales) != len(boundaries) + 1
+        or list(boundaries) != sorted(boundaries)
+        or any(not x > 0 for x in scales)
+    ):
+        raise ConfigError(
+            f"config.rule.schedule_scales: a piecewise schedule needs increasing "
+            f"rule.schedule_boundaries and one more positive scale than "
+            f"boundaries; got boundaries {boundaries} and scales {scales}"
+        )
     return _piecewise_constant([h * x for x in scales], boundaries)
 
 
 def _piecewise_constant(values, boundaries) -> Callable[[jax.Array], jax.Array]:
     """values[i] for boundaries[i-1] ≤ step < boundaries[i], as a float32 scalar (optax)."""
-    schedule = optax.join_schedules([optax.constant_schedule(v) for v in values],
-                                    list(boundaries))
+    schedule = optax.join_schedules([optax.constant_schedule(v) for v in values], list(boundaries))
     return lambda step: jnp.asarray(schedule(step), jnp.float32)
 
 
-def reg_weight_schedule(kind: str, boundaries=(), scales=()) -> Callable[[jax.Array], jax.Array] | None:
+def reg_weight_schedule(
+    kind: str, boundaries=(), scales=()
+) -> Callable[[jax.Array], jax.Array] | None:
     """λ's multiplier at a given step: None (λ constant) for empty ``scales``, else
     ``scales[i]`` over the i-th phase of the piecewise step-size schedule."""
     scales = tuple(scales)
     if not scales:
         return None
     boundaries = tuple(boundaries)
-    if kind != "piecewise" or len(scales) != len(boundaries) + 1 or any(
-            not x >= 0 for x in scales):
-        raise ConfigError(f"config.rule.reg_scales: λ multipliers follow the piecewise step-size "
-                          f"schedule; they need rule.schedule='piecewise' (got {kind!r}) and one "
-                          f"multiplier ≥ 0 per phase, {len(boundaries) + 1} for boundaries "
-                          f"{boundaries} (got {scales}); () keeps λ constant")
+    if kind != "piecewise" or len(scales) != len(boundaries) + 1 or any(not x >= 0 for x in scales):
+        raise ConfigError(
+            f"config.rule.reg_scales: λ multipliers follow the piecewise step-size "
+            f"schedule; they need rule.schedule='piecewise' (got {kind!r}) and one "
+            f"multiplier ≥ 0 per phase, {len(boundaries) + 1} for boundaries "
+            f"{boundaries} (got {scales}); () keeps λ constant"
+        )
     return _piecewise_constant(scales, boundaries)
 
 
@@ -197,6 +229,7 @@ class StepControl(NamedTuple):
     controller: diffrax ``PIDController`` state (its previous inverse scaled errors and the
       at-dtmin flag), kept for fixed steps too so that a run may switch between the two.
     """
+
     h: jax.Array
     rejected: jax.Array
     streak: jax.Array
@@ -205,10 +238,12 @@ class StepControl(NamedTuple):
 
 def init_control(h: float) -> StepControl:
     # distinct arrays: the loop donates the state, and a buffer may be donated only once
-    return StepControl(jnp.asarray(h, jnp.float32), jnp.zeros((), jnp.int32),
-                       jnp.zeros((), jnp.int32),
-                       (jnp.ones((), jnp.float32), jnp.ones((), jnp.float32),
-                        jnp.zeros((), bool)))
+    return StepControl(
+        jnp.asarray(h, jnp.float32),
+        jnp.zeros((), jnp.int32),
+        jnp.zeros((), jnp.int32),
+        (jnp.ones((), jnp.float32), jnp.ones((), jnp.float32), jnp.zeros((), bool)),
+    )
 
 
 def _select(accept: jax.Array, new, old):
@@ -216,14 +251,27 @@ def _select(accept: jax.Array, new, old):
     return jax.tree.map(lambda a, b: jnp.where(accept, a, b), new, old)
 
 
-def ode_rule(game: Game, tableau: ButcherTableau, h: float, *, reg_weight: float = 0.0,
-             reg_placement: str = "post_step", stage_batches: str = "same",
-             coupling: str = "joint", schedule: str = "constant", schedule_boundaries=(),
-             schedule_scales=(), reg_scales=(), d_rate: float = 1.0,
-             optimizer: optax.GradientTransformation | None = None,
-             optimizer_form: str = "direction", step_control: str = "fixed", max_halvings: int = 0,
-             controller: diffrax.PIDController | None = None,
-             max_rejections: int = 0) -> TrainingRule:
+def ode_rule(
+    game: Game,
+    tableau: ButcherTableau,
+    h: float,
+    *,
+    reg_weight: float = 0.0,
+    reg_placement: str = "post_step",
+    stage_batches: str = "same",
+    coupling: str = "joint",
+    schedule: str = "constant",
+    schedule_boundaries=(),
+    schedule_scales=(),
+    reg_scales=(),
+    d_rate: float = 1.0,
+    optimizer: optax.GradientTransformation | None = None,
+    optimizer_form: str = "direction",
+    step_control: str = "fixed",
+    max_halvings: int = 0,
+    controller: diffrax.PIDController | None = None,
+    max_rejections: int = 0,
+) -> TrainingRule:
     """ODE-GAN: one Runge–Kutta step of the joint gradient vector field per training step.
 
     Args:
@@ -270,9 +318,11 @@ def ode_rule(game: Game, tableau: ButcherTableau, h: float, *, reg_weight: float
     choose("rule.optimizer_form", optimizer_form, OPTIMIZER_FORMS)
     adaptive = step_control == "adaptive"
     if adaptive and (controller is None or not tableau.embedded):
-        raise ValueError(f"adaptive step control needs a controller and an embedded pair; "
-                         f"{tableau.name!r} has no error estimate (embedded pairs: "
-                         f"{', '.join(EMBEDDED_NAMES)})")
+        raise ValueError(
+            f"adaptive step control needs a controller and an embedded pair; "
+            f"{tableau.name!r} has no error estimate (embedded pairs: "
+            f"{', '.join(EMBEDDED_NAMES)})"
+        )
     s = tableau.num_stages
     h_at = step_size_schedule(schedule, h, schedule_boundaries, schedule_scales)
     # a traced λ (a population's member) always computes the regulariser; its weight may be 0
@@ -282,8 +332,11 @@ def ode_rule(game: Game, tableau: ButcherTableau, h: float, *, reg_weight: float
     reg_at = reg_weight_schedule(schedule, schedule_boundaries, reg_scales)
 
     def init(params):
-        opt = () if optimizer is None else {"d": optimizer.init(params["d"]),
-                                           "g": optimizer.init(params["g"])}
+        opt = (
+            ()
+            if optimizer is None
+            else {"d": optimizer.init(params["d"]), "g": optimizer.init(params["g"])}
+        )
         return {"control": init_control(h), "opt": opt}
 
     def step_size(state: TrainState) -> jax.Array:
@@ -303,8 +356,10 @@ def ode_rule(game: Game, tableau: ButcherTableau, h: float, *, reg_weight: float
         key, step_key = jax.random.split(state.key)
         # each stage's latents drawn once, however often the stage evaluates the game
         if stage_batches == "fresh":
-            draws = [game_lib.draw(game, k, batches[i])
-                     for i, k in enumerate(jax.random.split(step_key, s))]
+            draws = [
+                game_lib.draw(game, k, batches[i])
+                for i, k in enumerate(jax.random.split(step_key, s))
+            ]
             batch_of = lambda i: batches[i]  # noqa: E731
         else:
             draws = [game_lib.draw(game, step_key, batches[0])] * s
@@ -317,20 +372,22 @@ def ode_rule(game: Game, tableau: ButcherTableau, h: float, *, reg_weight: float
             lam, lam_first = reg_weight * scale, first_stage_weight * scale
 
         def gradients_at(params, i, penalty=False):
-            return game_lib.player_gradients(game, params, ms0, batch_of(i), draws[i],
-                                             penalty=penalty)
+            return game_lib.player_gradients(
+                game, params, ms0, batch_of(i), draws[i], penalty=penalty
+            )
 
         def velocity(grad_d, grad_g):
-            return {"d": jax.tree.map(lambda x: -d_rate * x, grad_d),
-                    "g": jax.tree.map(jnp.negative, grad_g)}
+            return {
+                "d": jax.tree.map(lambda x: -d_rate * x, grad_d),
+                "g": jax.tree.map(jnp.negative, grad_g),
+            }
 
         def field(y, i):
             if i == 0:
                 ev = gradients_at(y, 0, penalty=use_reg)
                 v = velocity(ev.grads["d"], ev.grads["g"])
                 if first_stage:
-                    v = {"d": tree_add_scaled(v["d"], [(-lam_first, ev.penalty_grad)]),
-                         "g": v["g"]}
+                    v = {"d": tree_add_scaled(v["d"], [(-lam_first, ev.penalty_grad)]), "g": v["g"]}
                 return v, ev
             if coupling == "joint":
                 grads = gradients_at(y, i).grads
@@ -361,14 +418,21 @@ def ode_rule(game: Game, tableau: ButcherTableau, h: float, *, reg_weight: float
             params = optax.apply_updates(y0, optimizer_move(result.direction))
         opt = opt_states[-1]
         if use_reg and reg_placement == "post_step":
-            params = {"d": tree_add_scaled(params["d"], [(-h_now * lam, ev0.penalty_grad)]),
-                      "g": params["g"]}
+            params = {
+                "d": tree_add_scaled(params["d"], [(-h_now * lam, ev0.penalty_grad)]),
+                "g": params["g"],
+            }
         params = _clip_d(game.loss, params)
-        metrics = dict(ev0.metrics, h=h_now, grad_norm_d=tree_norm(ev0.grads["d"]),
-                       grad_norm_g=tree_norm(ev0.grads["g"]))
+        metrics = dict(
+            ev0.metrics,
+            h=h_now,
+            grad_norm_d=tree_norm(ev0.grads["d"]),
+            grad_norm_g=tree_norm(ev0.grads["g"]),
+        )
         metrics["finite"] = _finite(metrics, params)
-        new = TrainState(state.step + 1, params, ev0.model_state,
-                         dict(state.rule_state, opt=opt), key)
+        new = TrainState(
+            state.step + 1, params, ev0.model_state, dict(state.rule_state, opt=opt), key
+        )
         return new, metrics, result
 
     def step(state: TrainState, batches: jax.Array):
@@ -377,15 +441,23 @@ def ode_rule(game: Game, tableau: ButcherTableau, h: float, *, reg_weight: float
         new, metrics, result = candidate(state, batches, h_now)
         finite = metrics["finite"]
         if adaptive:  # time is that of the step alone: each step has its own minibatch
-            decision = control_step(controller, tableau, state.params, result.y_next,
-                                    result.error, jnp.zeros((), jnp.float32), h_now,
-                                    control.controller)
+            decision = control_step(
+                controller,
+                tableau,
+                state.params,
+                result.y_next,
+                result.error,
+                jnp.zeros((), jnp.float32),
+                h_now,
+                control.controller,
+            )
             accept = decision.accepted & finite
             may_reject = control.streak < max_rejections
             pid = decision.controller_state
             # a failed attempt changes nothing, so the ones after it in the call fail alike
-            next_h = jnp.where(~accept & ~may_reject, control.h,
-                               jnp.asarray(decision.h_next, jnp.float32))
+            next_h = jnp.where(
+                ~accept & ~may_reject, control.h, jnp.asarray(decision.h_next, jnp.float32)
+            )
             metrics["error_norm"] = decision.error_norm
         else:
             accept = finite
@@ -398,15 +470,21 @@ def ode_rule(game: Game, tableau: ButcherTableau, h: float, *, reg_weight: float
             h=next_h,
             rejected=control.rejected + rejected.astype(jnp.int32),
             streak=jnp.where(accept, 0, control.streak + rejected.astype(jnp.int32)),
-            controller=_select(~failed, pid, control.controller))
+            controller=_select(~failed, pid, control.controller),
+        )
         out = _select(accept, new, state)
         out = out._replace(rule_state=dict(out.rule_state, control=new_control))
-        metrics.update(accepted=accept, failed=failed, rejected=new_control.rejected,
-                       nfe=jnp.asarray(s, jnp.int32))
+        metrics.update(
+            accepted=accept,
+            failed=failed,
+            rejected=new_control.rejected,
+            nfe=jnp.asarray(s, jnp.int32),
+        )
         return out, metrics
 
-    name = tableau.name + ("+opt" if optimizer is not None else "") + (
-        "+adaptive" if adaptive else "")
+    name = (
+        tableau.name + ("+opt" if optimizer is not None else "") + ("+adaptive" if adaptive else "")
+    )
     batches = s if stage_batches == "fresh" else 1
     return TrainingRule(name, init, step, batches)
 
@@ -418,9 +496,14 @@ def ode_rule(game: Game, tableau: ButcherTableau, h: float, *, reg_weight: float
 UPDATES = tuple(name for name in RULE_NAMES if name != "ode")  # the optax rules
 
 
-def gradient_rule(game: Game, d_optimizer: optax.GradientTransformation,
-                  g_optimizer: optax.GradientTransformation, *, update: str = "simultaneous",
-                  n_critic: int = 1) -> TrainingRule:
+def gradient_rule(
+    game: Game,
+    d_optimizer: optax.GradientTransformation,
+    g_optimizer: optax.GradientTransformation,
+    *,
+    update: str = "simultaneous",
+    n_critic: int = 1,
+) -> TrainingRule:
     """Gradient updates with optax optimisers.
 
     simultaneous: both players step from the gradients at (θ_k, φ_k) on one minibatch.
@@ -431,8 +514,10 @@ def gradient_rule(game: Game, d_optimizer: optax.GradientTransformation,
     if n_critic < 1:
         raise ConfigError(f"config.rule.n_critic: must be ≥ 1, got {n_critic}")
     if update == "simultaneous" and n_critic != 1:
-        raise ConfigError(f"config.rule.n_critic: is {n_critic}, which needs "
-                          f"rule.name='alternating' (got 'simultaneous')")
+        raise ConfigError(
+            f"config.rule.n_critic: is {n_critic}, which needs "
+            f"rule.name='alternating' (got 'simultaneous')"
+        )
 
     def init(params):
         return {"d": d_optimizer.init(params["d"]), "g": g_optimizer.init(params["g"])}
@@ -459,12 +544,15 @@ def gradient_rule(game: Game, d_optimizer: optax.GradientTransformation,
                 ms = ev.model_state
                 if i == 0:
                     metrics, grads = ev.metrics, ev.grads
-            ev_g = game_lib.player_gradients(game, params, ms, batches[n_critic - 1], keys[n_critic])
+            ev_g = game_lib.player_gradients(
+                game, params, ms, batches[n_critic - 1], keys[n_critic]
+            )
             new_g, opt_g = apply(g_optimizer, ev_g.grads["g"], opt_g, params["g"])
             params = {"d": params["d"], "g": new_g}
             ms = {"d": ms["d"], "g": ev_g.model_state["g"]}
-        metrics = dict(metrics, grad_norm_d=tree_norm(grads["d"]),
-                       grad_norm_g=tree_norm(grads["g"]))
+        metrics = dict(
+            metrics, grad_norm_d=tree_norm(grads["d"]), grad_norm_g=tree_norm(grads["g"])
+        )
         finite = metrics["finite"] = _finite(metrics, params)
         # a non-finite step fails (the loop stops at its index); the state is not guarded:
         # nothing after it is saved, and a select over the state would change XLA's fusions
@@ -516,8 +604,12 @@ def evaluated_params(state: TrainState, decay: float) -> Params:
     average = state.rule_state[G_EMA]
     g = tree_bias_correction(average.ema, decay, average.count)
     # before the first accepted step there is nothing to average: the iterate (the initial G)
-    return {**state.params, "g": jax.tree.map(
-        lambda a, p: jnp.where(average.count > 0, a, p).astype(p.dtype), g, state.params["g"])}
+    return {
+        **state.params,
+        "g": jax.tree.map(
+            lambda a, p: jnp.where(average.count > 0, a, p).astype(p.dtype), g, state.params["g"]
+        ),
+    }
 
 
 def without_generator_ema(state: TrainState) -> TrainState:

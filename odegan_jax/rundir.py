@@ -13,13 +13,13 @@
   that differ from the named config's own values, so that reusing the default with other
   overrides starts a new directory instead of colliding with the old one.
 """
+
 from __future__ import annotations
 
 import fcntl
 import hashlib
 import json
 import os
-from typing import Optional
 
 import ml_collections
 
@@ -57,8 +57,9 @@ def trajectory_differences(old: dict, new: dict) -> dict:
     return diff
 
 
-def default_workdir(config: ml_collections.ConfigDict,
-                    reference: Optional[ml_collections.ConfigDict] = None) -> str:
+def default_workdir(
+    config: ml_collections.ConfigDict, reference: ml_collections.ConfigDict | None = None
+) -> str:
     """``runs/<name>-<seed>``; with ``reference`` (the named config before overrides), a digest
     of the trajectory keys that the overrides changed is appended."""
     base = os.path.join("runs", f"{config.name}-{config.seed}")
@@ -68,8 +69,9 @@ def default_workdir(config: ml_collections.ConfigDict,
     diff.pop("seed", None)
     if not diff:
         return base
-    digest = hashlib.sha256(json.dumps({k: v[1] for k, v in diff.items()}, sort_keys=True,
-                                       default=str).encode()).hexdigest()[:8]
+    digest = hashlib.sha256(
+        json.dumps({k: v[1] for k, v in diff.items()}, sort_keys=True, default=str).encode()
+    ).hexdigest()[:8]
     return f"{base}-{digest}"
 
 
@@ -84,8 +86,10 @@ class RunLock:
         except OSError:
             holder = os.pread(self._fd, 64, 0).decode(errors="replace").strip() or "unknown"
             os.close(self._fd)
-            raise RunDirError(f"another `odegan train` (pid {holder}) is running in {workdir}; "
-                              f"wait for it to finish, or train into another --workdir") from None
+            raise RunDirError(
+                f"another `odegan train` (pid {holder}) is running in {workdir}; "
+                f"wait for it to finish, or train into another --workdir"
+            ) from None
         os.ftruncate(self._fd, 0)
         os.pwrite(self._fd, str(os.getpid()).encode(), 0)
 
@@ -106,12 +110,14 @@ def check_writable(workdir: str) -> None:
         what = "is a file" if probe == path else f"lies under the file {probe}"
         raise RunDirError(f"--workdir {workdir} {what}; choose a directory")
     if not os.access(probe, os.W_OK | os.X_OK):
-        raise RunDirError(f"--workdir {workdir}: {probe} is not writable; choose a directory "
-                          f"you can write to")
+        raise RunDirError(
+            f"--workdir {workdir}: {probe} is not writable; choose a directory you can write to"
+        )
 
 
-def open_run(workdir: str, config: ml_collections.ConfigDict,
-             allow_changes: bool = False) -> tuple[RunLock, dict]:
+def open_run(
+    workdir: str, config: ml_collections.ConfigDict, allow_changes: bool = False
+) -> tuple[RunLock, dict]:
     """Makes and locks ``workdir`` and checks its config; returns the lock and the differing
     trajectory keys (empty unless ``allow_changes``). Raises :class:`RunDirError`."""
     check_writable(workdir)
@@ -125,15 +131,19 @@ def open_run(workdir: str, config: ml_collections.ConfigDict,
                 old = json.load(f)
         except (OSError, ValueError) as e:
             lock.release()
-            raise RunDirError(f"{path} is unreadable ({e}); move the directory aside or "
-                              f"train into another --workdir") from None
+            raise RunDirError(
+                f"{path} is unreadable ({e}); move the directory aside or "
+                f"train into another --workdir"
+            ) from None
         diff = trajectory_differences(old, config.to_dict())
         if diff and not allow_changes:
             lock.release()
-            listed = "; ".join(f"{k}: {a!r} there, {b!r} now" for k, a, b in
-                               ((k, *v) for k, v in diff.items()))
+            listed = "; ".join(
+                f"{k}: {a!r} there, {b!r} now" for k, a, b in ((k, *v) for k, v in diff.items())
+            )
             raise RunDirError(
                 f"{workdir} holds a run of another config ({listed}). Nothing was changed. "
                 f"Train into another --workdir, or pass --resume-with-changes to go on from "
-                f"its checkpoints with the new settings")
+                f"its checkpoints with the new settings"
+            )
     return lock, diff

@@ -11,10 +11,12 @@ caller (the training loop's actions, the CLI) writes them.
   network, for 32×32 RGB) when a local weights file is given (:mod:`.metrics.inception`).
 * :func:`generate`: ``n`` samples of G at latents from a key, in batches.
 """
+
 from __future__ import annotations
 
 import os
-from typing import Callable, NamedTuple, Optional
+from collections.abc import Callable
+from typing import NamedTuple
 
 import jax
 import numpy as np
@@ -26,14 +28,18 @@ from odegan_jax.metrics.classifier import load_classifier, weights_path
 from odegan_jax.metrics.modes import mode_metrics
 
 
-def quality_2d(exp, state, n: Optional[int] = None) -> dict:
+def quality_2d(exp, state, n: int | None = None) -> dict:
     """``modes_covered``, ``num_modes``, ``hq_fraction`` (share of samples within
     ``eval.num_sigmas`` σ of a mode) of G at the first n fixed latents (default
     ``loop.eval_samples``, the training logs' count)."""
     cfg = exp.config
     samples = exp.samples(state, n or cfg.loop.eval_samples)
-    m = mode_metrics(samples, exp.dataset.distribution, mode_fraction=cfg.eval.mode_fraction,
-                     num_sigmas=cfg.eval.num_sigmas)
+    m = mode_metrics(
+        samples,
+        exp.dataset.distribution,
+        mode_fraction=cfg.eval.mode_fraction,
+        num_sigmas=cfg.eval.num_sigmas,
+    )
     return {k: m[k] for k in ("modes_covered", "num_modes", "hq_fraction")}
 
 
@@ -43,12 +49,13 @@ def generate(exp, state, n: int, key: jax.Array, batch: int = 500) -> np.ndarray
     params, out = exp.evaluated_params(state), []
     for i, k in enumerate(jax.random.split(key, (n + batch - 1) // batch)):
         m = min(batch, n - i * batch)
-        out.append(np.asarray(exp.generate(params, state.model_state,
-                                           exp.game.sample_latents(k, m))))
+        out.append(
+            np.asarray(exp.generate(params, state.model_state, exp.game.sample_latents(k, m)))
+        )
     return np.concatenate(out)
 
 
-def classifier_for(config) -> Optional[str]:
+def classifier_for(config) -> str | None:
     """The shipped classifier that scores this run's images, if any."""
     name = config.data.name
     if name == "digits" and config.data.image_size != 28:
@@ -58,6 +65,7 @@ def classifier_for(config) -> Optional[str]:
 
 class _Space(NamedTuple):
     """One scoring network's space: its real training features and the real-data ceilings."""
+
     apply: Callable
     info: dict
     f_train: np.ndarray
@@ -69,10 +77,17 @@ def _space(apply, info: dict, test_x, train_x) -> _Space:
     _, f_train = apply(train_x)
     real_is, real_is_std = scores.inception_score(p_test, splits=min(10, len(test_x)))
     real_kid, _ = scores.kernel_inception_distance(f_test, f_train)
-    return _Space(apply, info, f_train, {
-        "is_real_test": real_is, "is_real_test_std": real_is_std,
-        "fid_real_test_vs_train": scores.fid_from_features(f_test, f_train),
-        "kid_real_test_vs_train": real_kid})
+    return _Space(
+        apply,
+        info,
+        f_train,
+        {
+            "is_real_test": real_is,
+            "is_real_test_std": real_is_std,
+            "fid_real_test_vs_train": scores.fid_from_features(f_test, f_train),
+            "kid_real_test_vs_train": real_kid,
+        },
+    )
 
 
 def score_key(exp) -> jax.Array:
@@ -92,8 +107,10 @@ class ImageScorer:
     def __init__(self, exp, n: int = 10_000, inception_weights: str = ""):
         cfg = exp.config
         if n < 10:
-            raise ConfigError(f"--n / config.eval.num_samples: image scores need ≥ 10 samples "
-                              f"(10 IS splits, a covariance for FID), got {n}")
+            raise ConfigError(
+                f"--n / config.eval.num_samples: image scores need ≥ 10 samples "
+                f"(10 IS splits, a covariance for FID), got {n}"
+            )
         self.n, self.note, self.spaces = int(n), None, {}
         self.key, subset_key = jax.random.split(score_key(exp))
         name = classifier_for(cfg)
@@ -103,19 +120,24 @@ class ImageScorer:
             if net is None:
                 self.note += f"; Inception scores need weights ({inception.SOURCE})"
                 return
-        test_x, _ = load_images(cfg.data.name, cfg.data.source, cfg.data.path, "test",
-                                cfg.data.image_size)
+        test_x, _ = load_images(
+            cfg.data.name, cfg.data.source, cfg.data.path, "test", cfg.data.image_size
+        )
         # padded data (data.pad_to) is scored at its own size: samples are cropped back
         self.shape = test_x.shape[1:]
         train_x = unpad(exp.dataset.train, self.shape)
-        pick = np.asarray(jax.random.choice(subset_key, len(train_x), (min(n, len(train_x)),),
-                                            replace=False))
+        pick = np.asarray(
+            jax.random.choice(subset_key, len(train_x), (min(n, len(train_x)),), replace=False)
+        )
         train_x, test_x = train_x[np.sort(pick)], test_x[:n]
         if name is not None:
             clf = load_classifier(name)
-            self.spaces[None] = _space(clf.apply, {
-                "classifier": name, "classifier_test_accuracy": clf.info.get("test_accuracy")},
-                test_x, train_x)
+            self.spaces[None] = _space(
+                clf.apply,
+                {"classifier": name, "classifier_test_accuracy": clf.info.get("test_accuracy")},
+                test_x,
+                train_x,
+            )
         if net is not None:
             self.spaces["inception"] = _space(net.apply, {"weights": net.path}, test_x, train_x)
 
@@ -130,9 +152,15 @@ class ImageScorer:
             p_fake, f_fake = space.apply(fake)
             is_mean, is_std = scores.inception_score(p_fake, splits=min(10, len(fake)))
             kid, kid_std = scores.kernel_inception_distance(f_fake, space.f_train)
-            row = {**space.info, "is": is_mean, "is_std": is_std,
-                   "fid": scores.fid_from_features(f_fake, space.f_train),
-                   "kid": kid, "kid_std": kid_std, **space.ceilings}
+            row = {
+                **space.info,
+                "is": is_mean,
+                "is_std": is_std,
+                "fid": scores.fid_from_features(f_fake, space.f_train),
+                "kid": kid,
+                "kid_std": kid_std,
+                **space.ceilings,
+            }
             if key is None:
                 result.update(row)
             else:
@@ -140,7 +168,7 @@ class ImageScorer:
         return result
 
 
-def score_run(exp, state, n: Optional[int] = None, inception_weights: str = "") -> dict:
+def score_run(exp, state, n: int | None = None, inception_weights: str = "") -> dict:
     """The run's scores at ``state``: the 2D quality for 2D data (the same fixed latents as the
     training logs), else the image scores of ``n`` samples (default ``eval.num_samples``)."""
     if exp.is_2d:
@@ -156,6 +184,7 @@ def gam_runs(loaded_a, loaded_b, n: int, seed: int = 0) -> dict:
     (:func:`.metrics.gam.gam`), plus both steps and ``num_samples``."""
     from odegan_jax.experiment import RunError
     from odegan_jax.metrics.gam import gam
+
     (exp_a, st_a, step_a), (exp_b, st_b, step_b) = loaded_a, loaded_b
     ca, cb = exp_a.config.data, exp_b.config.data
     if (ca.name, ca.image_size) != (cb.name, cb.image_size):
@@ -165,8 +194,13 @@ def gam_runs(loaded_a, loaded_b, n: int, seed: int = 0) -> dict:
         test = np.asarray(exp_a.dataset.distribution.sample(key_test, n))
     else:
         test = load_images(ca.name, ca.source, ca.path, "test", ca.image_size)[0][:n]
-    result = gam(lambda x: exp_a.discriminate(st_a.params, st_a.model_state, x),
-                 lambda x: exp_b.discriminate(st_b.params, st_b.model_state, x), test,
-                 generate(exp_a, st_a, n, key_a), generate(exp_b, st_b, n, key_b),
-                 exp_a.game.loss.logit_sign, exp_b.game.loss.logit_sign)
+    result = gam(
+        lambda x: exp_a.discriminate(st_a.params, st_a.model_state, x),
+        lambda x: exp_b.discriminate(st_b.params, st_b.model_state, x),
+        test,
+        generate(exp_a, st_a, n, key_a),
+        generate(exp_b, st_b, n, key_b),
+        exp_a.game.loss.logit_sign,
+        exp_b.game.loss.logit_sign,
+    )
     return {"step_a": step_a, "step_b": step_b, "num_samples": n, **result}

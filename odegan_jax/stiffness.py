@@ -22,11 +22,13 @@ evaluates it), with the regulariser g_θ = ∇_θ‖∂ℓ_G/∂φ‖² as a ter
 applies it after the step (``post_step``) and the official code inside the first stage
 (``first_stage``); to first order in h both are that term.
 """
+
 from __future__ import annotations
 
 import math
 import os
-from typing import Callable, NamedTuple, Optional, Sequence
+from collections.abc import Callable, Sequence
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -54,16 +56,20 @@ class Stiffness(NamedTuple):
     """eigenvalues: complex ``[k]``, largest magnitude first; h_max: tableau name → the
     largest stable h for them (0: no h > 0 is stable; inf: every h is); num_params: the
     field's dimension; converged: whether the eigensolver met its tolerance."""
+
     eigenvalues: np.ndarray
     h_max: dict
     num_params: int
     converged: bool = True
 
     def to_json(self) -> dict:
-        return {"eigenvalues": [[float(z.real), float(z.imag)] for z in self.eigenvalues],
-                "growing": [bool(growing(complex(z))) for z in self.eigenvalues],
-                "h_max": {k: _finite_or_str(v) for k, v in self.h_max.items()},
-                "num_params": self.num_params, "converged": self.converged}
+        return {
+            "eigenvalues": [[float(z.real), float(z.imag)] for z in self.eigenvalues],
+            "growing": [bool(growing(complex(z))) for z in self.eigenvalues],
+            "h_max": {k: _finite_or_str(v) for k, v in self.h_max.items()},
+            "num_params": self.num_params,
+            "converged": self.converged,
+        }
 
 
 def _finite_or_str(x: float):
@@ -74,12 +80,13 @@ def _finite_or_str(x: float):
 # Stability polynomials
 # ------------------------------------------------------------------------------------------
 
+
 def stability_polynomial(tableau: ButcherTableau) -> np.ndarray:
     """Coefficients ``r_0 … r_s`` of R(z) = Σ r_k z^k: r_0 = 1, r_k = bᵀA^{k−1}1."""
     s = tableau.num_stages
     a = np.zeros((s, s))
     for i, row in enumerate(tableau.a):
-        a[i + 1, :len(row)] = row
+        a[i + 1, : len(row)] = row
     b = np.asarray(tableau.b, float)
     coeffs, v = [1.0], np.ones(s)
     for _ in range(s):
@@ -110,8 +117,9 @@ def stable_step(coeffs: np.ndarray, eigenvalue: complex) -> float:
     if g[nonzero[0]] > 0:  # |R| > 1 right from h = 0
         return 0.0
     roots = np.roots(g[::-1])
-    positive = sorted(r.real for r in roots
-                      if r.real > 0 and abs(r.imag) <= 1e-7 * max(1.0, abs(r)))
+    positive = sorted(
+        r.real for r in roots if r.real > 0 and abs(r.imag) <= 1e-7 * max(1.0, abs(r))
+    )
     poly = np.polynomial.Polynomial(g)
     for r in positive:  # the first root where |R| − 1 turns positive
         if poly(r * (1 + 1e-6)) > 0:
@@ -133,7 +141,7 @@ def growing(z: complex) -> bool:
     return z.real > IMAGINARY_RTOL * abs(z)
 
 
-def h_max(eigenvalues: Sequence[complex], tableaux: Optional[dict] = None) -> dict:
+def h_max(eigenvalues: Sequence[complex], tableaux: dict | None = None) -> dict:
     """Tableau name → the largest h with |R(hλ)| ≤ 1 for every eigenvalue that the exact
     flow does not amplify (Re λ ≤ 0: :func:`stable_step`); ``tableaux`` defaults to
     :func:`explicit_tableaux`. Growing modes (Re λ > 0; a GAN's field has them away from
@@ -153,8 +161,10 @@ def h_max(eigenvalues: Sequence[complex], tableaux: Optional[dict] = None) -> di
 # The field and its eigenvalues
 # ------------------------------------------------------------------------------------------
 
-def training_field(exp, state, batch: jax.Array, key: jax.Array) -> tuple[jax.Array, Callable,
-                                                                         tuple]:
+
+def training_field(
+    exp, state, batch: jax.Array, key: jax.Array
+) -> tuple[jax.Array, Callable, tuple]:
     """``(y0, f, inputs)``: the flattened parameters, the flattened field ``f(y, *inputs)`` of
     the ODE rule at ``state``'s step (λ with its schedule; see the module doc) and the
     minibatch, latents and model state it is evaluated on. The inputs are arguments, not
@@ -165,16 +175,17 @@ def training_field(exp, state, batch: jax.Array, key: jax.Array) -> tuple[jax.Ar
     reg = float(cfg.rule.reg_weight)
     if cfg.rule.reg_scales:
         from odegan_jax.rules import reg_weight_schedule
-        scale = reg_weight_schedule(cfg.rule.schedule, tuple(cfg.rule.schedule_boundaries),
-                                    tuple(cfg.rule.reg_scales))
+
+        scale = reg_weight_schedule(
+            cfg.rule.schedule, tuple(cfg.rule.schedule_boundaries), tuple(cfg.rule.reg_scales)
+        )
         reg *= float(scale(state.step))
     alpha = float(cfg.rule.d_rate)
     y0, unravel = ravel_pytree(state.params)
 
     def f(y, real, draws, model_state):
         params = unravel(y)
-        ev = game_lib.player_gradients(game, params, model_state, real, draws,
-                                       penalty=reg > 0)
+        ev = game_lib.player_gradients(game, params, model_state, real, draws, penalty=reg > 0)
         v_d = jax.tree.map(lambda g: -alpha * g, ev.grads["d"])
         if reg > 0:
             v_d = jax.tree.map(lambda v, p: v - reg * p, v_d, ev.penalty_grad)
@@ -183,9 +194,14 @@ def training_field(exp, state, batch: jax.Array, key: jax.Array) -> tuple[jax.Ar
     return y0, f, (batch, draws, state.model_state)
 
 
-def leading_eigenvalues(f: Callable, y0: jax.Array, inputs: tuple = (), k: int = 6,
-                        tol: float = 1e-3, maxiter: Optional[int] = None
-                        ) -> tuple[np.ndarray, bool]:
+def leading_eigenvalues(
+    f: Callable,
+    y0: jax.Array,
+    inputs: tuple = (),
+    k: int = 6,
+    tol: float = 1e-3,
+    maxiter: int | None = None,
+) -> tuple[np.ndarray, bool]:
     """The ``k`` eigenvalues of largest magnitude of the Jacobian of ``y ↦ f(y, *inputs)`` at
     ``y0`` (complex, largest first) and whether ARPACK converged (the dense path always
     does)."""
@@ -203,14 +219,22 @@ def leading_eigenvalues(f: Callable, y0: jax.Array, inputs: tuple = (), k: int =
     rng = np.random.default_rng(0)  # ARPACK's start vector: fixed, so repeats agree
     v0 = rng.standard_normal(n)
     try:
-        values = scipy.sparse.linalg.eigs(op, k=k, which="LM", tol=tol, v0=v0,
-                                          maxiter=maxiter or 50 * n, return_eigenvectors=False)
+        values = scipy.sparse.linalg.eigs(
+            op,
+            k=k,
+            which="LM",
+            tol=tol,
+            v0=v0,
+            maxiter=maxiter or 50 * n,
+            return_eigenvectors=False,
+        )
         converged = True
     except scipy.sparse.linalg.ArpackNoConvergence as e:
         values, converged = e.eigenvalues, False
         if len(values) == 0:
-            raise StiffnessError("the eigensolver found no eigenvalue; raise --maxiter or "
-                                 "--tol") from None
+            raise StiffnessError(
+                "the eigensolver found no eigenvalue; raise --maxiter or --tol"
+            ) from None
     return values[np.argsort(-np.abs(values))], converged
 
 
@@ -230,7 +254,8 @@ def require_ode_rule(config) -> None:
         raise StiffnessError(
             f"the stiffness of the training field bounds the step size of an ODE rule; "
             f"{config.name!r} trains with rule.name={config.rule.name!r}, whose optimiser "
-            f"has no such step. Use a config with rule.name='ode'")
+            f"has no such step. Use a config with rule.name='ode'"
+        )
 
 
 def measure(exp, state, k: int = 6, tol: float = 1e-3, embedded: bool = False) -> Stiffness:
@@ -245,13 +270,15 @@ def measure(exp, state, k: int = 6, tol: float = 1e-3, embedded: bool = False) -
     return Stiffness(values, h_max(values, tableaux), int(y0.size), converged)
 
 
-def measure_run(run_dir: str, steps: Optional[Sequence[int]] = None, k: int = 6,
-                tol: float = 1e-3) -> dict:
+def measure_run(
+    run_dir: str, steps: Sequence[int] | None = None, k: int = 6, tol: float = 1e-3
+) -> dict:
     """The stiffness at the run's checkpoints (``steps``: those of them, 0 meaning the
     config's initialisation), as ``{"measurements": [{"step", "eigenvalues", "h_max", …}]}``.
     """
     from odegan_jax import checkpoints
     from odegan_jax.experiment import RunError, build, init_state, read_run_config, restore_run
+
     config = read_run_config(run_dir)
     require_ode_rule(config)
     exp = build(config)
@@ -264,8 +291,10 @@ def measure_run(run_dir: str, steps: Optional[Sequence[int]] = None, k: int = 6,
         mngr = None
     wanted = available if steps is None else [s for s in steps if s == 0 or s in available]
     if not wanted or (steps is None and not available):
-        raise StiffnessError(f"{run_dir} has no checkpoints in checkpoints/ to measure; "
-                             f"give a config instead to measure at initialisation")
+        raise StiffnessError(
+            f"{run_dir} has no checkpoints in checkpoints/ to measure; "
+            f"give a config instead to measure at initialisation"
+        )
     out = []
     try:
         for step in wanted:
@@ -279,26 +308,38 @@ def measure_run(run_dir: str, steps: Optional[Sequence[int]] = None, k: int = 6,
     finally:
         if mngr is not None:
             mngr.close()
-    return {"run": os.path.basename(os.path.abspath(run_dir)), "k": k, "tol": tol,
-            "measurements": out}
+    return {
+        "run": os.path.basename(os.path.abspath(run_dir)),
+        "k": k,
+        "tol": tol,
+        "measurements": out,
+    }
 
 
 # ------------------------------------------------------------------------------------------
 # The step sizes a config will take
 # ------------------------------------------------------------------------------------------
 
+
 def scheduled_steps(config) -> list[tuple[float, int, int]]:
     """``(h, first step, last step)`` of each phase of the config's fixed step-size schedule
     that the run reaches."""
     from odegan_jax.rules import OFFICIAL_SCHEDULE
+
     r, steps = config.rule, config.steps
     if r.step_control == "adaptive" or r.schedule == "constant":
         return [(float(r.h), 0, steps)]
-    bounds, scales = ((OFFICIAL_SCHEDULE if r.schedule == "official"
-                       else (tuple(r.schedule_boundaries), tuple(r.schedule_scales))))
+    bounds, scales = (
+        OFFICIAL_SCHEDULE
+        if r.schedule == "official"
+        else (tuple(r.schedule_boundaries), tuple(r.schedule_scales))
+    )
     edges = [0, *bounds, steps]
-    return [(float(r.h) * s, lo, min(hi, steps)) for s, lo, hi in zip(scales, edges, edges[1:])
-            if lo < steps]
+    return [
+        (float(r.h) * s, lo, min(hi, steps))
+        for s, lo, hi in zip(scales, edges, edges[1:])
+        if lo < steps
+    ]
 
 
 def integrator_h_max(config, stiffness: Stiffness) -> float:
@@ -324,12 +365,13 @@ def h_auto(config, stiffness: Stiffness) -> float:
             f"rule.h=auto: {config.rule.integrator} has no stable h > 0 for this field at "
             f"initialisation (h_max {bound}); its leading eigenvalues "
             f"{', '.join(f'{z:.3g}' for z in stiffness.eigenvalues[:3])}. Choose another "
-            f"integrator or set rule.reg_weight > 0")
+            f"integrator or set rule.reg_weight > 0"
+        )
     largest = max(h / float(config.rule.h) for h, _, _ in scheduled_steps(config))
     return float(config.rule.h_auto_fraction) * bound / largest
 
 
-def check_config(config, exp=None, echo=print) -> Optional[Stiffness]:
+def check_config(config, exp=None, echo=print) -> Stiffness | None:
     """The train-time check of an ODE rule with fixed steps (``rule.stability_check``): one
     warning line when an h of the schedule lies outside the stable range at initialisation.
     Returns the measurement (None when the check does not apply)."""
@@ -337,14 +379,17 @@ def check_config(config, exp=None, echo=print) -> Optional[Stiffness]:
     if r.name != "ode" or r.step_control != "fixed" or not (r.stability_check or r.h_auto):
         return None
     from odegan_jax.experiment import build, init_state
+
     exp = exp or build(config)
     m = measure(exp, init_state(exp), k=CHECK_K, tol=CHECK_TOL)
     bad = unstable_phases(config, m)
     if bad and not r.h_auto:
         bound = integrator_h_max(config, m)
         phases = ", ".join(f"{h:.4g} (steps {lo}–{hi})" for h, lo, hi in bad)
-        echo(f"odegan: warning: h {phases} lies outside {r.integrator}'s stable range at "
-             f"initialisation (h_max {bound:.3g}, leading eigenvalue "
-             f"{max(m.eigenvalues, key=abs):.3g}); a stable h: rule.h ≤ "
-             f"{bound * r.h / max(h for h, _, _ in bad):.3g}, or --config.rule.h=auto")
+        echo(
+            f"odegan: warning: h {phases} lies outside {r.integrator}'s stable range at "
+            f"initialisation (h_max {bound:.3g}, leading eigenvalue "
+            f"{max(m.eigenvalues, key=abs):.3g}); a stable h: rule.h ≤ "
+            f"{bound * r.h / max(h for h, _, _ in bad):.3g}, or --config.rule.h=auto"
+        )
     return m

@@ -13,12 +13,13 @@ they call is pure. Run directory layout::
     curves.png         losses, D(x) / D(G(z)), 2D quality over steps
     summary.json       final metrics and params_sha256
 """
+
 from __future__ import annotations
 
 import json
 import os
 import time
-from typing import Callable, Optional
+from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
@@ -53,22 +54,32 @@ def make_train_fn(exp: Experiment, num_steps: int, mesh=None) -> Callable:
     cfg = exp.config
 
     def one(state, train):
-        batches = get_batches(exp.dataset, exp.keys["stream"], state.step,
-                              exp.rule.batches_per_step, cfg.data.batch_size, train)
+        batches = get_batches(
+            exp.dataset,
+            exp.keys["stream"],
+            state.step,
+            exp.rule.batches_per_step,
+            cfg.data.batch_size,
+            train,
+        )
         if mesh is not None:  # shard the batch axis; params stay replicated
             batches = parallel.shard_batches(batches, mesh)
         return exp.rule.step(state, batches)
 
     if num_steps == 1:
+
         def run(state, train):
             state, metrics = one(state, train)
             return state, jax.tree.map(lambda x: x[None], metrics)
     else:
+
         def run(state, train):
             return jax.lax.scan(lambda s, _: one(s, train), state, None, length=num_steps)
+
     if mesh is not None:
-        return parallel.jit_replicated(run, mesh,
-                                       xla_cpu.compiler_options(exp.dataset.sample_shape))
+        return parallel.jit_replicated(
+            run, mesh, xla_cpu.compiler_options(exp.dataset.sample_shape)
+        )
     return jit_steps(exp, run)
 
 
@@ -77,8 +88,11 @@ def jit_steps(exp: Experiment, run: Callable) -> Callable:
     :func:`xla_cpu.compiler_options` (CPU: conv nets without YNNPACK fusions); the 2D (MLP)
     steps compiled with the unrolled threefry lowering (same random bits, faster on CPU,
     :mod:`.xla_cpu`)."""
-    jitted = jax.jit(run, donate_argnums=(0,),
-                     compiler_options=xla_cpu.compiler_options(exp.dataset.sample_shape))
+    jitted = jax.jit(
+        run,
+        donate_argnums=(0,),
+        compiler_options=xla_cpu.compiler_options(exp.dataset.sample_shape),
+    )
     if exp.dataset.sample_shape == (2,):
         return xla_cpu.compile_with_unrolled_threefry(jitted)
     return jitted
@@ -94,9 +108,14 @@ def steps_per_call(exp: Experiment) -> int:
     return 1
 
 
-def train(config: ml_collections.ConfigDict, workdir: Optional[str] = None, *,
-          echo: Callable[[str], None] = print, progress: bool = False,
-          resume_with_changes: bool = False) -> dict:
+def train(
+    config: ml_collections.ConfigDict,
+    workdir: str | None = None,
+    *,
+    echo: Callable[[str], None] = print,
+    progress: bool = False,
+    resume_with_changes: bool = False,
+) -> dict:
     """Trains ``config`` into ``workdir``; returns the summary (also in summary.json).
 
     Resumes from the newest good checkpoint in ``workdir/checkpoints`` when there is one; the
@@ -119,6 +138,7 @@ def _checked_step_size(config, exp: Experiment, workdir: str, echo) -> Experimen
     outside the stable range); ``rule.h=auto`` takes its h from that measurement, or, when
     resuming, from the run's own config.json."""
     from odegan_jax import stiffness
+
     saved = os.path.join(workdir, "config.json")
     if config.rule.h_auto and os.path.exists(saved):
         old = read_run_config(workdir)
@@ -131,18 +151,22 @@ def _checked_step_size(config, exp: Experiment, workdir: str, echo) -> Experimen
     if m is None or not config.rule.h_auto:
         return exp
     config.rule.h = stiffness.h_auto(config, m)
-    echo(f"odegan: rule.h=auto: {config.rule.integrator} h_max "
-         f"{stiffness.integrator_h_max(config, m):.4g} at initialisation, so h = "
-         f"{config.rule.h:.4g} ({config.rule.h_auto_fraction:g} of it, over the schedule)")
+    echo(
+        f"odegan: rule.h=auto: {config.rule.integrator} h_max "
+        f"{stiffness.integrator_h_max(config, m):.4g} at initialisation, so h = "
+        f"{config.rule.h:.4g} ({config.rule.h_auto_fraction:g} of it, over the schedule)"
+    )
     return build(config)
 
 
 def _train(exp: Experiment, mesh, workdir: str, changed: dict, echo, progress: bool) -> dict:
     config = exp.config
     steps = config.steps
-    echo(f"odegan: training {config.name} (seed {config.seed}, {steps} steps, "
-         f"rule {exp.rule.name}) into {workdir}"
-         + (f" on {mesh.size} devices (data parallel)" if mesh is not None else ""))
+    echo(
+        f"odegan: training {config.name} (seed {config.seed}, {steps} steps, "
+        f"rule {exp.rule.name}) into {workdir}"
+        + (f" on {mesh.size} devices (data parallel)" if mesh is not None else "")
+    )
     mngr, state, step, finished = open_checkpoints(exp, workdir, changed, echo)
     if finished is not None:
         return finished
@@ -152,8 +176,7 @@ def _train(exp: Experiment, mesh, workdir: str, changed: dict, echo, progress: b
         # a step that fails before the first periodic checkpoint has somewhere to go back to
         checkpoints.save(mngr, 0, state, force=True)
     start = time.perf_counter()
-    actions = training_actions(exp, workdir, step, start, mngr, writer, echo, progress,
-                               calls.train)
+    actions = training_actions(exp, workdir, step, start, mngr, writer, echo, progress, calls.train)
     try:
         while step < steps:
             n = calls.attempts(step, min(steps, *(a.next_step(step) for a in actions)))
@@ -181,10 +204,12 @@ def open_checkpoints(exp: Experiment, workdir: str, changed: dict, echo):
     loop = exp.config.loop
     ckpt_dir = os.path.join(workdir, "checkpoints")
     for name, moved in checkpoints.set_aside_incomplete(ckpt_dir):
-        echo(f"odegan: checkpoints/{name} was never completed (no orbax commit); moved it "
-             f"to {moved}")
-    mngr = checkpoints.manager(ckpt_dir, loop.keep_checkpoints,
-                               loop.checkpoint_every or exp.config.steps)
+        echo(
+            f"odegan: checkpoints/{name} was never completed (no orbax commit); moved it to {moved}"
+        )
+    mngr = checkpoints.manager(
+        ckpt_dir, loop.keep_checkpoints, loop.checkpoint_every or exp.config.steps
+    )
     return (mngr, *_resume(exp, mngr, workdir, changed, echo))
 
 
@@ -194,13 +219,26 @@ def start_logs(config, workdir: str, step: int, changed: dict) -> logs.MetricsWr
     logs.truncate_metrics(os.path.join(workdir, "metrics.jsonl"), step)
     writer = logs.MetricsWriter(workdir)
     if changed:
-        writer.write({"step": step, "event": "config_changed",
-                      "changes": {k: list(v) for k, v in changed.items()}})
+        writer.write(
+            {
+                "step": step,
+                "event": "config_changed",
+                "changes": {k: list(v) for k, v in changed.items()},
+            }
+        )
     return writer
 
 
-def finish_run(exp: Experiment, state, mngr, writer: logs.MetricsWriter, workdir: str,
-               wall: float, echo, **extra) -> dict:
+def finish_run(
+    exp: Experiment,
+    state,
+    mngr,
+    writer: logs.MetricsWriter,
+    workdir: str,
+    wall: float,
+    echo,
+    **extra,
+) -> dict:
     """The final checkpoint, the plots and ``summary.json`` (returned); ``extra`` goes into
     the summary."""
     config, steps = exp.config, exp.config.steps
@@ -212,11 +250,17 @@ def finish_run(exp: Experiment, state, mngr, writer: logs.MetricsWriter, workdir
     if config.loop.plot:
         plots.write_run_plots(exp, state, workdir)
     summary = {
-        "config": config.name, "seed": config.seed, "steps": steps, "rule": exp.rule.name,
-        "final": final, "params_sha256": checkpoints.params_sha256(state.params,
-                                                                   state.model_state),
-        "wall_time_s": round(wall, 2), "steps_per_s": round(steps / max(wall, 1e-9), 1),
-        "workdir": workdir, **step_control_summary(config, state), **image_scores(rows),
+        "config": config.name,
+        "seed": config.seed,
+        "steps": steps,
+        "rule": exp.rule.name,
+        "final": final,
+        "params_sha256": checkpoints.params_sha256(state.params, state.model_state),
+        "wall_time_s": round(wall, 2),
+        "steps_per_s": round(steps / max(wall, 1e-9), 1),
+        "workdir": workdir,
+        **step_control_summary(config, state),
+        **image_scores(rows),
         **extra,
     }
     averaged = config.rule.g_ema_decay > 0
@@ -224,22 +268,33 @@ def finish_run(exp: Experiment, state, mngr, writer: logs.MetricsWriter, workdir
         summary["final_iterate"] = quality_2d(exp, rules.without_generator_ema(state))
     logs.write_json(os.path.join(workdir, "summary.json"), summary)
     if "modes_covered" in final:
-        echo(f"final: modes covered {final['modes_covered']}/{final['num_modes']}, "
-             f"high-quality samples {100 * final['hq_fraction']:.1f}% "
-             f"({config.loop.eval_samples} samples, within {config.eval.num_sigmas:g}σ)"
-             + (f", of G's moving average (decay {config.rule.g_ema_decay:g})" if averaged
-                else ""))
+        echo(
+            f"final: modes covered {final['modes_covered']}/{final['num_modes']}, "
+            f"high-quality samples {100 * final['hq_fraction']:.1f}% "
+            f"({config.loop.eval_samples} samples, within {config.eval.num_sigmas:g}σ)"
+            + (f", of G's moving average (decay {config.rule.g_ema_decay:g})" if averaged else "")
+        )
     if "final_iterate" in summary:
         it = summary["final_iterate"]
-        echo(f"the last iterate: modes covered {it['modes_covered']}/{it['num_modes']}, "
-             f"high-quality samples {100 * it['hq_fraction']:.1f}%")
-    echo(f"done in {wall:.1f}s; params_sha256 {summary['params_sha256'][:16]}…; "
-         f"summary in {os.path.join(workdir, 'summary.json')}")
+        echo(
+            f"the last iterate: modes covered {it['modes_covered']}/{it['num_modes']}, "
+            f"high-quality samples {100 * it['hq_fraction']:.1f}%"
+        )
+    echo(
+        f"done in {wall:.1f}s; params_sha256 {summary['params_sha256'][:16]}…; "
+        f"summary in {os.path.join(workdir, 'summary.json')}"
+    )
     return summary
 
 
-SCORE_KEYS = (("fid", min), ("is", max), ("kid", min), ("inception_fid", min),
-              ("inception_is", max), ("inception_kid", min))
+SCORE_KEYS = (
+    ("fid", min),
+    ("is", max),
+    ("kid", min),
+    ("inception_fid", min),
+    ("inception_is", max),
+    ("inception_kid", min),
+)
 
 
 def image_scores(rows: list[dict]) -> dict:
@@ -277,8 +332,9 @@ def _decimal(x) -> float:
 def _control(state):
     """The ODE rule's :class:`rules.StepControl` in ``state``, or None (other rules)."""
     rule_state = state.rule_state
-    return rule_state["control"] if isinstance(rule_state, dict) and "control" in rule_state \
-        else None
+    return (
+        rule_state["control"] if isinstance(rule_state, dict) and "control" in rule_state else None
+    )
 
 
 def _with_control(state, **changes):
@@ -303,7 +359,8 @@ def _check_layout(mngr, state, workdir: str, changed: dict) -> None:
             f"{workdir}: the checkpoints do not fit the state of the changed config "
             f"({listed}): checkpoint {newest} differs ({problem}); nothing was changed. "
             f"Resume without the changes that alter the state, or train into another "
-            f"--workdir")
+            f"--workdir"
+        )
 
 
 def _resume(exp: Experiment, mngr, workdir: str, changed: dict, echo):
@@ -317,18 +374,21 @@ def _resume(exp: Experiment, mngr, workdir: str, changed: dict, echo):
     if changed and mngr.all_steps():
         _check_layout(mngr, state, workdir, changed)
     if mngr.all_steps():
-        restored, step = checkpoints.restore_or_quarantine(mngr, state, echo,
-                                                           legacy_layout(state))
+        restored, step = checkpoints.restore_or_quarantine(mngr, state, echo, legacy_layout(state))
         state = state if restored is None else restored
-        echo(f"odegan: resuming from the checkpoint at step {step} in {workdir}"
-             if restored is not None else "odegan: no checkpoint could be restored; "
-                                          "starting from step 0")
+        echo(
+            f"odegan: resuming from the checkpoint at step {step} in {workdir}"
+            if restored is not None
+            else "odegan: no checkpoint could be restored; starting from step 0"
+        )
         control = _control(state)
         if control is not None and "rule.h" in changed:  # the user's new h wins
             state = _with_control(state, h=jnp.asarray(exp.config.rule.h, jnp.float32))
         elif control is not None and control.h != np.float32(exp.config.rule.h):
-            echo(f"odegan: going on with h {float(control.h):g} from the checkpoint "
-                 f"({int(control.rejected)} rejected step(s) so far)")
+            echo(
+                f"odegan: going on with h {float(control.h):g} from the checkpoint "
+                f"({int(control.rejected)} rejected step(s) so far)"
+            )
     summary_path = os.path.join(workdir, "summary.json")
     if step > steps or (step == steps and os.path.exists(summary_path) and not changed):
         mngr.close()
@@ -336,9 +396,12 @@ def _resume(exp: Experiment, mngr, workdir: str, changed: dict, echo):
             raise rundir.RunDirError(
                 f"{workdir} is at step {step}, past config.steps={steps}; nothing was "
                 f"changed. Raise --config.steps to extend the run, or train into another "
-                f"--workdir")
-        echo(f"odegan: the run in {workdir} is complete ({steps} steps); nothing to do. "
-             f"Raise --config.steps to extend it. Its summary: {summary_path}")
+                f"--workdir"
+            )
+        echo(
+            f"odegan: the run in {workdir} is complete ({steps} steps); nothing to do. "
+            f"Raise --config.steps to extend it. Its summary: {summary_path}"
+        )
         with open(summary_path, encoding="utf-8") as f:
             return state, step, json.load(f)
     return state, step, None
@@ -374,14 +437,24 @@ class Calls:
     default) trains on.
     """
 
-    def __init__(self, exp: Experiment, mesh, state, mngr, writer: logs.MetricsWriter,
-                 echo: Callable[[str], None]):
+    def __init__(
+        self,
+        exp: Experiment,
+        mesh,
+        state,
+        mngr,
+        writer: logs.MetricsWriter,
+        echo: Callable[[str], None],
+    ):
         self.exp, self.mesh, self.mngr, self.writer, self.echo = exp, mesh, mngr, writer, echo
         cfg = exp.config
         self.policy = cfg.loop.nonfinite if cfg.rule.name == "ode" else "stop"
         # the optax rules have no h to halve: their rollback stops, as loop.nonfinite's does
-        self.dead_policy = ("stop" if cfg.loop.dead_generator == "rollback"
-                            and cfg.rule.name != "ode" else cfg.loop.dead_generator)
+        self.dead_policy = (
+            "stop"
+            if cfg.loop.dead_generator == "rollback" and cfg.rule.name != "ode"
+            else cfg.loop.dead_generator
+        )
         self.rolls_back = "rollback" in (self.policy, self.dead_policy)
         self.adaptive = cfg.rule.name == "ode" and cfg.rule.step_control == "adaptive"
         # a resumed run keeps counting the rollbacks recorded in metrics.jsonl (already cut at
@@ -433,8 +506,11 @@ class Calls:
         if failed.any():
             return self._failed(metrics, int(np.argmax(failed)), at)
         new_step = step + int(accepted.sum())
-        if (self.dead_policy != "continue" and accepted.any()
-                and float(np.asarray(metrics["grad_norm_g"])[accepted][-1]) == 0.0):
+        if (
+            self.dead_policy != "continue"
+            and accepted.any()
+            and float(np.asarray(metrics["grad_norm_g"])[accepted][-1]) == 0.0
+        ):
             return self._dead_generator(step, new_step)
         if self.restore is not None and new_step >= self.restore[0]:
             self._restore_h(new_step)
@@ -449,16 +525,20 @@ class Calls:
         for i in np.flatnonzero(~accepted & ~failed):
             h = _decimal(np.asarray(metrics["h"])[i] / 2)
             self.writer.write({"step": int(at[i]), "event": "retry", "h": h})
-            self.echo(f"odegan: non-finite {_quantity(metrics, i)} at step {at[i]}: rejected "
-                      f"and redone with h {h:g}, halved for the rest of the run (retry "
-                      f"{int(np.asarray(metrics['rejected'])[i])} of at most {limit})")
+            self.echo(
+                f"odegan: non-finite {_quantity(metrics, i)} at step {at[i]}: rejected "
+                f"and redone with h {h:g}, halved for the rest of the run (retry "
+                f"{int(np.asarray(metrics['rejected'])[i])} of at most {limit})"
+            )
 
     def _failed(self, metrics, i: int, at):
         loop, rule = self.exp.config.loop, self.exp.config.rule
         if self.adaptive:
-            where = (f"{rule.max_rejections} rejected attempts in a row at step {at[i]} (the "
-                     f"last with h {float(np.asarray(metrics['h'])[i]):.3g}, error norm "
-                     f"{float(np.asarray(metrics['error_norm'])[i]):.3g})")
+            where = (
+                f"{rule.max_rejections} rejected attempts in a row at step {at[i]} (the "
+                f"last with h {float(np.asarray(metrics['h'])[i]):.3g}, error norm "
+                f"{float(np.asarray(metrics['error_norm'])[i]):.3g})"
+            )
         else:
             where = f"non-finite {_quantity(metrics, i)} at step {at[i]}"
             if self.policy == "retry":
@@ -466,60 +546,81 @@ class Calls:
         saved = self.mngr.all_steps()
         if self._may_roll_back(self.policy, saved):
             return self._roll_back(where)
-        raise NonFiniteError(f"{where}: training stopped. {self._advice(saved)}; metrics up "
-                             f"to step {at[i] - 1} are kept in "
-                             f"{os.path.dirname(self.writer.path)}")
+        raise NonFiniteError(
+            f"{where}: training stopped. {self._advice(saved)}; metrics up "
+            f"to step {at[i] - 1} are kept in "
+            f"{os.path.dirname(self.writer.path)}"
+        )
 
     def _dead_generator(self, start: int, step: int):
         """G's gradient is exactly 0 at ``step``, the last of the call from ``start`` (nothing
         of the call is saved yet: its rows and checkpoint are written after it)."""
-        where = (f"G's gradient is exactly 0 at step {step} (a dead generator: no sample gets "
-                 f"a gradient from D)")
+        where = (
+            f"G's gradient is exactly 0 at step {step} (a dead generator: no sample gets "
+            f"a gradient from D)"
+        )
         saved = self.mngr.all_steps()
         if self._may_roll_back(self.dead_policy, saved):
             return self._roll_back(where)
-        fixes = ("lower config.rule.h or raise config.rule.reg_weight" if
-                 self.exp.config.rule.name == "ode" else
-                 "lower config.optimizer.learning_rate")
+        fixes = (
+            "lower config.rule.h or raise config.rule.reg_weight"
+            if self.exp.config.rule.name == "ode"
+            else "lower config.optimizer.learning_rate"
+        )
         if self.dead_policy == "rollback":
-            where += (f" (all {self.exp.config.loop.max_rollbacks} rollbacks used)" if saved
-                      else " and no checkpoint had been saved yet to roll back to")
+            where += (
+                f" (all {self.exp.config.loop.max_rollbacks} rollbacks used)"
+                if saved
+                else " and no checkpoint had been saved yet to roll back to"
+            )
         raise DeadGeneratorError(
             f"{where}: training stopped. To go on, {fixes}, or set "
             f"config.loop.dead_generator=continue to train on; {self._kept(saved)}; metrics "
-            f"up to step {start} are kept in {os.path.dirname(self.writer.path)}")
+            f"up to step {start} are kept in {os.path.dirname(self.writer.path)}"
+        )
 
     def _advice(self, saved) -> str:
         rule = self.exp.config.rule
         if rule.name != "ode":
             fixes = "lower config.optimizer.learning_rate"
         elif self.adaptive:
-            fixes = ("raise config.rule.max_rejections or config.rule.reg_weight, or loosen "
-                     "config.rule.rtol / atol")
+            fixes = (
+                "raise config.rule.max_rejections or config.rule.reg_weight, or loosen "
+                "config.rule.rtol / atol"
+            )
         else:
             fixes = "lower config.rule.h or raise config.rule.reg_weight"
             if self.policy != "rollback":
-                fixes += (", set config.loop.nonfinite=rollback, or let an error estimate "
-                          "choose h: config.rule.step_control=adaptive")
+                fixes += (
+                    ", set config.loop.nonfinite=rollback, or let an error estimate "
+                    "choose h: config.rule.step_control=adaptive"
+                )
         return f"To go on, {fixes}; {self._kept(saved)}"
 
     def _may_roll_back(self, policy: str, saved) -> bool:
         """``policy`` rolls back, a rollback is left and there is a checkpoint to go to."""
-        return (policy == "rollback" and self.rollbacks < self.exp.config.loop.max_rollbacks
-                and bool(saved))
+        return (
+            policy == "rollback"
+            and self.rollbacks < self.exp.config.loop.max_rollbacks
+            and bool(saved)
+        )
 
     @staticmethod
     def _kept(saved) -> str:
-        return (f"the last checkpoint (step {max(saved)}) is kept" if saved
-                else "no checkpoint had been saved yet")
+        return (
+            f"the last checkpoint (step {max(saved)}) is kept"
+            if saved
+            else "no checkpoint had been saved yet"
+        )
 
     def _roll_back(self, where: str):
         self.rollbacks += 1
         h_now = float(_control(self.state).h)
         rejected = _control(self.state).rejected
         target = init_state(self.exp)
-        restored, step = checkpoints.restore_or_quarantine(self.mngr, target, self.echo,
-                                                           legacy_layout(target))
+        restored, step = checkpoints.restore_or_quarantine(
+            self.mngr, target, self.echo, legacy_layout(target)
+        )
         h_saved = _decimal(float(_control(restored).h))
         h = _decimal(min(h_now, h_saved) / 2)
         self._set_h(restored, h, rejected=rejected, streak=jnp.zeros((), jnp.int32))
@@ -532,11 +633,16 @@ class Calls:
             self.restore = (step + window, back_to)
             row.update(restore_step=step + window, restore_h=back_to)
         self.writer.write(row)
-        until = (f"for the {window} steps to step {step + window}" if window
-                 else "for the rest of the run")
-        self.echo(f"odegan: {where}: rolled back to the checkpoint at step {step} and halved h "
-                  f"to {h:g} {until} (rollback {self.rollbacks} of at most "
-                  f"{self.exp.config.loop.max_rollbacks})")
+        until = (
+            f"for the {window} steps to step {step + window}"
+            if window
+            else "for the rest of the run"
+        )
+        self.echo(
+            f"odegan: {where}: rolled back to the checkpoint at step {step} and halved h "
+            f"to {h:g} {until} (rollback {self.rollbacks} of at most "
+            f"{self.exp.config.loop.max_rollbacks})"
+        )
         return self.state, None, step
 
     def _set_h(self, state, h: float, **changes) -> None:
@@ -549,8 +655,10 @@ class Calls:
         self.restore = None
         self._set_h(self.state, h)
         self.writer.write({"step": step, "event": "h_restored", "h": h})
-        self.echo(f"odegan: step {step}: h back to {h:g} after the rollback's "
-                  f"{self.exp.config.loop.rollback_steps} steps at half of it")
+        self.echo(
+            f"odegan: step {step}: h back to {h:g} after the rollback's "
+            f"{self.exp.config.loop.rollback_steps} steps at half of it"
+        )
 
 
 def _quantity(metrics: dict, i: int) -> str:

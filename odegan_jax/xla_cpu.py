@@ -36,13 +36,14 @@ process's allocator is set up for XLA's CPU runtime.
    buffers live changes. The cost is memory: a process keeps what it has freed (up to its
    peak use) instead of returning it. ``odegan`` calls it at start; a notebook can too.
 """
+
 from __future__ import annotations
 
 import contextlib
 import functools
 import threading
 import warnings
-from typing import Callable
+from collections.abc import Callable
 
 _lock = threading.Lock()
 _warned = False
@@ -53,8 +54,11 @@ CPU_TRAINING_OPTIONS = {"xla_cpu_experimental_ynn_fusion_type": ""}
 
 # glibc's mallopt parameters (malloc.h) and the values retain_freed_memory sets
 _M_TRIM_THRESHOLD, _M_TOP_PAD, _M_MMAP_THRESHOLD = -1, -2, -3
-RETAIN_SETTINGS = ((_M_TRIM_THRESHOLD, 1 << 30), (_M_TOP_PAD, 64 << 20),
-                   (_M_MMAP_THRESHOLD, 32 << 20))
+RETAIN_SETTINGS = (
+    (_M_TRIM_THRESHOLD, 1 << 30),
+    (_M_TOP_PAD, 64 << 20),
+    (_M_MMAP_THRESHOLD, 32 << 20),
+)
 
 
 def retain_freed_memory() -> bool:
@@ -63,6 +67,7 @@ def retain_freed_memory() -> bool:
     musl) or refuses a value, which leaves its defaults: nothing else changes."""
     import ctypes
     import ctypes.util
+
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
         mallopt = libc.mallopt
@@ -78,11 +83,15 @@ def _cpu_options_accepted() -> bool:
     """Whether this jaxlib's CPU compiler takes :data:`CPU_TRAINING_OPTIONS` (checked once
     on a one-op program)."""
     import jax
+
     try:
         jax.jit(lambda x: x + 1).lower(1.0).compile(compiler_options=CPU_TRAINING_OPTIONS)
     except Exception as e:  # pragma: no cover - depends on the release
-        warnings.warn(f"odegan_jax: this jaxlib does not take XLA's option to turn YNNPACK "
-                      f"fusions off ({e}); image training is correct but slower on CPU")
+        warnings.warn(
+            f"odegan_jax: this jaxlib does not take XLA's option to turn YNNPACK "
+            f"fusions off ({e}); image training is correct but slower on CPU",
+            stacklevel=2,
+        )
         return False
     return True
 
@@ -92,6 +101,7 @@ def compiler_options(sample_shape: tuple) -> dict:
     on CPU, for images (anything but 2D points), :data:`CPU_TRAINING_OPTIONS` when this
     jaxlib takes them; otherwise none (XLA's default)."""
     import jax
+
     if tuple(sample_shape) == (2,) or jax.default_backend() != "cpu":
         return {}
     return dict(CPU_TRAINING_OPTIONS) if _cpu_options_accepted() else {}
@@ -100,8 +110,13 @@ def compiler_options(sample_shape: tuple) -> dict:
 def _rules():
     from jax._src.interpreters import mlir
     from jax._src.random import threefry2x32 as threefry
-    return (mlir, threefry.threefry2x32_p, threefry._threefry2x32_lowering_rule,
-            threefry._threefry2x32_cpu_lowering_rule)
+
+    return (
+        mlir,
+        threefry.threefry2x32_p,
+        threefry._threefry2x32_lowering_rule,
+        threefry._threefry2x32_cpu_lowering_rule,
+    )
 
 
 @contextlib.contextmanager
@@ -113,8 +128,11 @@ def unrolled_threefry():
     except (ImportError, AttributeError) as e:  # pragma: no cover - depends on the release
         if not _warned:
             _warned = True
-            warnings.warn(f"odegan_jax: JAX's threefry lowering could not be unrolled on CPU "
-                          f"({e}); training is correct but slower on CPU")
+            warnings.warn(
+                f"odegan_jax: JAX's threefry lowering could not be unrolled on CPU "
+                f"({e}); training is correct but slower on CPU",
+                stacklevel=2,
+            )
         yield
         return
     with _lock:

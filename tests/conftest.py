@@ -6,8 +6,9 @@ os.environ.setdefault("CI", "true")  # code under test shows no progress bars
 # One persistent XLA compilation cache for the whole session, shared by the xdist workers
 # and by every `odegan` subprocess they start (the environment is inherited): the CLI tests
 # compile the same programs many times. Results are unchanged (the same executables).
-os.environ.setdefault("JAX_COMPILATION_CACHE_DIR",
-                      os.path.join(tempfile.gettempdir(), "odegan_jax_test_xla_cache"))
+os.environ.setdefault(
+    "JAX_COMPILATION_CACHE_DIR", os.path.join(tempfile.gettempdir(), "odegan_jax_test_xla_cache")
+)
 # The `odegan` subprocesses cache every program, however small: flax's op-by-op init of
 # each one's networks alone compiles ~50 tiny programs (init 3.1 -> 1.2 s per process when
 # they come from the cache). The test processes themselves keep JAX's threshold (below):

@@ -1,4 +1,5 @@
 """Small games whose behaviour is known in closed form, shared by the tests."""
+
 from __future__ import annotations
 
 import jax
@@ -25,14 +26,19 @@ def dirac_radius(params) -> float:
 
 def mlp_game(loss=None, latent_size: int = 4, width: int = 16) -> game_lib.Game:
     loss = loss or game_lib.non_saturating_loss()
-    return game_lib.Game(MLP((width, width), 2, "lecun"), MLP((width, width), 1, "lecun"),
-                         loss, latent_size)
+    return game_lib.Game(
+        MLP((width, width), 2, "lecun"), MLP((width, width), 1, "lecun"), loss, latent_size
+    )
 
 
 def bn_game(latent_size: int = 4) -> game_lib.Game:
     """001's M0_A (BatchNorm in both players) on 2D data."""
-    return game_lib.Game(ResidualMLP(2, 16, 0, True, False), ResidualMLP(1, 16, 0, True, True),
-                         game_lib.non_saturating_loss(), latent_size)
+    return game_lib.Game(
+        ResidualMLP(2, 16, 0, True, False),
+        ResidualMLP(1, 16, 0, True, True),
+        game_lib.non_saturating_loss(),
+        latent_size,
+    )
 
 
 def init_game(game, key=0, batch=16, dim=2):

@@ -2,6 +2,7 @@
 
 The graph counts every ``import`` of an ``odegan_jax`` module anywhere in a file (inside
 functions too), so a cycle hidden behind a function-level import is still a cycle."""
+
 from __future__ import annotations
 
 import ast
@@ -34,8 +35,10 @@ def _imports(path: str, mods: dict) -> set[str]:
         if isinstance(node, ast.Import):
             names = [a.name for a in node.names]
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names = [f"{node.module}.{a.name}" if f"{node.module}.{a.name}" in mods
-                     else node.module for a in node.names]
+            names = [
+                f"{node.module}.{a.name}" if f"{node.module}.{a.name}" in mods else node.module
+                for a in node.names
+            ]
         else:
             continue
         found |= {n for n in names if n in mods}
@@ -49,9 +52,12 @@ def _graph() -> dict[str, set[str]]:
         deps = _imports(path, mods)
         # importing a.b.c runs a/__init__ and a/b/__init__ first
         graph[name] = {d for d in deps if d != name} | {
-            ".".join(d.split(".")[:i]) for d in deps for i in range(2, d.count(".") + 1)
-            if ".".join(d.split(".")[:i]) != name and not name.startswith(
-                ".".join(d.split(".")[:i]) + ".")}
+            ".".join(d.split(".")[:i])
+            for d in deps
+            for i in range(2, d.count(".") + 1)
+            if ".".join(d.split(".")[:i]) != name
+            and not name.startswith(".".join(d.split(".")[:i]) + ".")
+        }
     return graph
 
 
@@ -63,7 +69,7 @@ def _cycle(graph) -> list[str] | None:
         stack.append(n)
         for m in sorted(graph.get(n, ())):
             if state.get(m) == "open":
-                return stack[stack.index(m):] + [m]
+                return stack[stack.index(m) :] + [m]
             if m not in state:
                 found = visit(m)
                 if found:
@@ -109,13 +115,16 @@ def test_config_sits_at_the_bottom():
 
 def test_every_module_imports_alone_in_a_fresh_interpreter():
     names = sorted(n for n in _graph() if not n.startswith("odegan_jax.configs."))
-    code = ("import importlib, sys\n"
-            "for name in sys.argv[1:]:\n"
-            "    for m in [m for m in sys.modules if m.startswith('odegan_jax')]:\n"
-            "        del sys.modules[m]\n"
-            "    importlib.import_module(name)\n")
-    result = subprocess.run([sys.executable, "-c", code, *names], capture_output=True,
-                            text=True, timeout=300)
+    code = (
+        "import importlib, sys\n"
+        "for name in sys.argv[1:]:\n"
+        "    for m in [m for m in sys.modules if m.startswith('odegan_jax')]:\n"
+        "        del sys.modules[m]\n"
+        "    importlib.import_module(name)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, *names], capture_output=True, text=True, timeout=300
+    )
     assert result.returncode == 0, result.stderr[-2000:]
 
 
@@ -130,6 +139,7 @@ def test_no_module_below_the_cli_reads_the_environment_or_switches_backends():
             used = set(re.findall(r"environ(?:\.get\(|\[)\"(\w+)\"", text))
             assert used == {"XLA_FLAGS", "ODEGAN_GPU_DETERMINISTIC"}, used
             assert "getenv" not in text and text.count("environ") == len(
-                re.findall(r"environ(?:\.get\(|\[)", text)), "environ used otherwise"
+                re.findall(r"environ(?:\.get\(|\[)", text)
+            ), "environ used otherwise"
             continue
         assert "os.environ" not in text and "getenv" not in text, name

@@ -1,16 +1,31 @@
 """Config validation and command-line overrides: one clear error per bad value."""
+
 from __future__ import annotations
 
 import pytest
 
-from odegan_jax.config import (ConfigError, apply_override, base_config, config_names,
-                               load_config, resolve_config)
+from odegan_jax.config import (
+    ConfigError,
+    apply_override,
+    base_config,
+    config_names,
+    load_config,
+    resolve_config,
+)
 from odegan_jax.experiment import build
 
 BAD_VALUES = [
-    ("rule.name", "rk5", "config.rule.name: 'rk5' is not allowed; choose one of: ode, simultaneous, alternating"),
+    (
+        "rule.name",
+        "rk5",
+        "config.rule.name: 'rk5' is not allowed; choose one of: ode, simultaneous, alternating",
+    ),
     ("rule.integrator", "rk5", "config.rule.integrator: 'rk5' is not allowed"),
-    ("game.loss", "lsgan", "choose one of: minimax, non_saturating, notebook, wgan, wgan_gp, hinge"),
+    (
+        "game.loss",
+        "lsgan",
+        "choose one of: minimax, non_saturating, notebook, wgan, wgan_gp, hinge",
+    ),
     ("data.name", "cifar100", "config.data.name: 'cifar100' is not allowed"),
     ("model.name", "vit", "config.model.name: 'vit' is not allowed"),
     ("optimizer.name", "lbfgs", "config.optimizer.name"),
@@ -23,11 +38,18 @@ BAD_VALUES = [
     ("rule.stage_batches", "some", "config.rule.stage_batches"),
     ("rule.reg_placement", "middle", "config.rule.reg_placement"),
     ("steps", 0, "config.steps: must be > 0"),
-    ("loop.nonfinite", "ignore", "config.loop.nonfinite: 'ignore' is not allowed; choose one of: "
-                                 "retry, stop, rollback"),
+    (
+        "loop.nonfinite",
+        "ignore",
+        "config.loop.nonfinite: 'ignore' is not allowed; choose one of: retry, stop, rollback",
+    ),
     ("loop.max_retries", -1, "config.loop.max_retries: must be ≥ 0"),
-    ("loop.dead_generator", "ignore", "config.loop.dead_generator: 'ignore' is not allowed; "
-                                      "choose one of: continue, rollback, stop"),
+    (
+        "loop.dead_generator",
+        "ignore",
+        "config.loop.dead_generator: 'ignore' is not allowed; "
+        "choose one of: continue, rollback, stop",
+    ),
     ("rule.g_ema_decay", 1.0, "config.rule.g_ema_decay: must be below 1"),
     ("rule.g_ema_decay", -0.1, "config.rule.g_ema_decay: must be ≥ 0"),
     ("rule.g_ema_decay", float("nan"), "config.rule.g_ema_decay: must be a finite number"),
@@ -83,7 +105,12 @@ def test_overrides_are_typed_like_the_defaults():
     apply_override(config, "rule.h", "0.25")
     apply_override(config, "data.stratified", "true")
     apply_override(config, "optimizer.b1", "0.5")  # a placeholder (None) of type float
-    assert (config.seed, config.rule.h, config.data.stratified, config.optimizer.b1) == (7, 0.25, True, 0.5)
+    assert (config.seed, config.rule.h, config.data.stratified, config.optimizer.b1) == (
+        7,
+        0.25,
+        True,
+        0.5,
+    )
     with pytest.raises(ConfigError, match="config.seed: cannot read 'seven' as int"):
         apply_override(config, "seed", "seven")
     with pytest.raises(ConfigError, match="config.rule.hh: no such key; keys here:"):

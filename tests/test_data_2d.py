@@ -1,24 +1,24 @@
 """2D distributions, the minibatch stream and the mode metrics."""
+
 from __future__ import annotations
 
 import math
 
 import jax
-import jax.numpy as jnp
 import ml_collections
 import numpy as np
 import pytest
 
-from odegan_jax.data import get_batches, make_dataset
-from odegan_jax.data import synthetic
+from odegan_jax.data import get_batches, make_dataset, synthetic
 from odegan_jax.metrics.modes import mode_anatomy, mode_metrics
 
 P_WITHIN_3_SIGMA = 1 - math.exp(-4.5)  # isotropic 2D Gaussian: P(‖x - μ‖ ≤ 3σ)
 
 
 def _data_config(name, num_train=0, stratified=False):
-    return ml_collections.ConfigDict({"name": name, "num_train": num_train,
-                                      "stratified": stratified, "noise": 0.2})
+    return ml_collections.ConfigDict(
+        {"name": name, "num_train": num_train, "stratified": stratified, "noise": 0.2}
+    )
 
 
 def test_mog16_means_are_the_notebook_grid():
@@ -29,7 +29,9 @@ def test_mog16_means_are_the_notebook_grid():
     np.testing.assert_array_equal(means[:4], [[1.5, 1.5], [1.5, 0.5], [1.5, -0.5], [1.5, -1.5]])
 
 
-@pytest.mark.parametrize("name,k,std", [("mog8", 8, 0.02), ("mog25", 25, 0.05), ("mog16", 16, 0.02)])
+@pytest.mark.parametrize(
+    "name,k,std", [("mog8", 8, 0.02), ("mog25", 25, 0.05), ("mog16", 16, 0.02)]
+)
 def test_mixture_samples(name, k, std):
     dist = synthetic.make_distribution(name)
     x = np.asarray(dist.sample(jax.random.PRNGKey(0), 20_000))
@@ -83,11 +85,14 @@ def test_finite_stream_visits_every_sample_once_per_epoch():
 
 
 def test_unknown_dataset():
-    with pytest.raises(ValueError, match="config.data.name: .* choose one of: mog8, mog25, mog16, swiss_roll"):
+    with pytest.raises(
+        ValueError, match="config.data.name: .* choose one of: mog8, mog25, mog16, swiss_roll"
+    ):
         make_dataset(_data_config("mnist3d"), jax.random.PRNGKey(0))
 
 
 # ------------------------------------------------------------------- mode metrics
+
 
 @pytest.mark.parametrize("name", ["mog8", "mog25", "mog16"])
 def test_real_mixture_data_scores_the_closed_form_ceiling(name):
@@ -131,8 +136,9 @@ def test_mode_anatomy_of_real_data_and_of_a_smeared_mode():
         assert abs(m["median_dist"] - math.sqrt(2 * math.log(2))) < 0.04
         assert abs(m["std_x"] - 1) < 0.04 and abs(m["std_y"] - 1) < 0.04
     k = 5
-    bar = dist.modes[k] + np.stack([np.linspace(-10, 10, 10_001) * dist.std,
-                                    np.zeros(10_001)], axis=1)
+    bar = dist.modes[k] + np.stack(
+        [np.linspace(-10, 10, 10_001) * dist.std, np.zeros(10_001)], axis=1
+    )
     rest = x[np.argmin(((x[:, None] - dist.modes[None]) ** 2).sum(-1), axis=1) != k]
     b = mode_anatomy(np.concatenate([rest, bar, np.full((7, 2), np.nan)]), dist)
     assert abs(b[k]["within"] - 0.3) < 1e-3 and abs(b[k]["median_dist"] - 5) < 1e-2
@@ -155,7 +161,9 @@ def test_the_samples_plot_kde_equals_scipys_gaussian_kde():
     """samples.png's density (binned FFT convolution) against scipy.stats.gaussian_kde's exact
     sum over samples, with points outside the grid that still add their tails."""
     from scipy.stats import gaussian_kde
+
     from odegan_jax.plots import gaussian_kde_on_grid
+
     rng = np.random.default_rng(0)
     modes = np.array([(i, j) for i in (-3, -1, 1, 3) for j in (-3, -1, 1, 3)], float)
     s = modes[rng.integers(0, 16, 3000)] + 0.05 * rng.standard_normal((3000, 2))
@@ -173,10 +181,11 @@ def test_the_samples_plot_kde_of_samples_spread_far_beyond_the_grid():
     4 bandwidths then span ~10^5 grid cells, and the padded FFT grid would need hundreds of GiB.
     The density must still equal scipy.stats.gaussian_kde's on the plotted grid."""
     from scipy.stats import gaussian_kde
+
     from odegan_jax.plots import gaussian_kde_on_grid
+
     rng = np.random.default_rng(1)
-    s = np.concatenate([0.05 * rng.standard_normal((900, 2)),
-                        1e4 * rng.standard_normal((100, 2))])
+    s = np.concatenate([0.05 * rng.standard_normal((900, 2)), 1e4 * rng.standard_normal((100, 2))])
     xs, ys = np.linspace(-3.0, 3.0, 200), np.linspace(-3.0, 3.0, 200)
     ours = gaussian_kde_on_grid(s, xs, ys)
     xx, yy = np.meshgrid(xs, ys, indexing="ij")

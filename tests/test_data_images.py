@@ -1,5 +1,6 @@
 """Offline image loaders: IDX (hand-written files and Debian's real Fashion-MNIST), .npz,
 scikit-learn digits, the [−1, 1] scaling, deterministic order, and clear errors."""
+
 from __future__ import annotations
 
 import gzip
@@ -11,9 +12,9 @@ import numpy as np
 import pytest
 
 from odegan_jax.config import ConfigError, base_config
-from odegan_jax.experiment import build
 from odegan_jax.data import get_batches, make_dataset
 from odegan_jax.data import images as img
+from odegan_jax.experiment import build
 
 
 def _write_idx(path, array: np.ndarray, gz: bool = False):
@@ -90,8 +91,10 @@ def test_sklearn_digits_and_resizing():
     assert abs(float(big[0].mean()) - float(x[0].mean())) < 0.1
 
 
-@pytest.mark.skipif(not os.path.isdir(img.DEBIAN_FASHION_MNIST),
-                    reason="needs apt-get install dataset-fashion-mnist (.ci/run installs it)")
+@pytest.mark.skipif(
+    not os.path.isdir(img.DEBIAN_FASHION_MNIST),
+    reason="needs apt-get install dataset-fashion-mnist (.ci/run installs it)",
+)
 def test_real_fashion_mnist_from_the_debian_package():
     x, y = img.load_images("fashion_mnist")
     assert x.shape == (60000, 28, 28, 1) and y.shape == (60000,)
@@ -145,6 +148,7 @@ def test_image_batches_are_deterministic_in_the_key(idx_dir):
     assert a.shape == (1, 4, 28, 28, 1)
     assert not np.array_equal(a, other)
     # one epoch visits every image exactly once
-    epoch = np.concatenate([np.asarray(get_batches(ds, jax.random.PRNGKey(1), s, 1, 4))[0]
-                            for s in range(5)])
+    epoch = np.concatenate(
+        [np.asarray(get_batches(ds, jax.random.PRNGKey(1), s, 1, 4))[0] for s in range(5)]
+    )
     assert len({arr.tobytes() for arr in epoch}) == 20

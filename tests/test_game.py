@@ -1,4 +1,5 @@
 """Losses on known logits, the shared-forward vector field and the regulariser."""
+
 from __future__ import annotations
 
 import math
@@ -9,8 +10,8 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
-
 from games import dirac_game, dirac_params, init_game, mlp_game
+
 from odegan_jax import game as game_lib
 
 REAL = np.array([0.0, 2.0, -1.0])
@@ -36,15 +37,21 @@ def _losses(loss):
 
 def test_minimax_loss_by_hand():
     d, g = _losses(game_lib.minimax_loss())
-    assert d == pytest.approx(mean([-math.log(sigmoid(r)) for r in REAL])
-                              + mean([-math.log(1 - sigmoid(f)) for f in FAKE]), rel=1e-6)
+    assert d == pytest.approx(
+        mean([-math.log(sigmoid(r)) for r in REAL])
+        + mean([-math.log(1 - sigmoid(f)) for f in FAKE]),
+        rel=1e-6,
+    )
     assert g == pytest.approx(mean([math.log(1 - sigmoid(f)) for f in FAKE]), rel=1e-6)
 
 
 def test_non_saturating_loss_by_hand():
     d, g = _losses(game_lib.non_saturating_loss())
-    assert d == pytest.approx(mean([-math.log(sigmoid(r)) for r in REAL])
-                              + mean([-math.log(1 - sigmoid(f)) for f in FAKE]), rel=1e-6)
+    assert d == pytest.approx(
+        mean([-math.log(sigmoid(r)) for r in REAL])
+        + mean([-math.log(1 - sigmoid(f)) for f in FAKE]),
+        rel=1e-6,
+    )
     assert g == pytest.approx(mean([-math.log(sigmoid(f)) for f in FAKE]), rel=1e-6)
 
 
@@ -53,8 +60,9 @@ def test_wgan_and_hinge_losses_by_hand():
     assert d == pytest.approx(mean(FAKE) - mean(REAL))
     assert g == pytest.approx(-mean(FAKE))
     d, g = _losses(game_lib.hinge_loss())
-    assert d == pytest.approx(mean([max(0, 1 - r) for r in REAL])
-                              + mean([max(0, 1 + f) for f in FAKE]))
+    assert d == pytest.approx(
+        mean([max(0, 1 - r) for r in REAL]) + mean([max(0, 1 + f) for f in FAKE])
+    )
     assert g == pytest.approx(-mean(FAKE))
 
 
@@ -75,7 +83,9 @@ def test_notebook_loss_is_the_notebook_gradient_ascent_in_descent_form():
     np.testing.assert_allclose(jax.grad(loss.g_loss)(f), -jax.grad(nb_gen_loss)(f), rtol=1e-6)
     # and the values, by hand
     d, g = _losses(loss)
-    assert d == pytest.approx(mean([softplus(r) for r in REAL]) + mean([softplus(-f) for f in FAKE]))
+    assert d == pytest.approx(
+        mean([softplus(r) for r in REAL]) + mean([softplus(-f) for f in FAKE])
+    )
     assert g == pytest.approx(mean([softplus(f) for f in FAKE]))
 
 
@@ -104,16 +114,21 @@ def test_gradient_penalty_of_a_linear_critic():
     params, state, real = init_game(game)
     w = params["d"]["Dense_0"]["kernel"]
     fake = jnp.ones_like(real)
-    gp = game_lib._gradient_penalty(game, params["d"], state["d"], real, fake,
-                                    jax.random.PRNGKey(0))
+    gp = game_lib._gradient_penalty(
+        game, params["d"], state["d"], real, fake, jax.random.PRNGKey(0)
+    )
     np.testing.assert_allclose(gp, (jnp.linalg.norm(w) - 1) ** 2, rtol=1e-5)
     # ...and it enters ℓ_D's gradient: d/dw 10(‖w‖-1)² = 20(‖w‖-1) w/‖w‖, on top of WGAN's.
     ev_gp = game_lib.player_gradients(game, params, state, real, jax.random.PRNGKey(1))
     game_plain = game_lib.Game(game.generator, game.discriminator, game_lib.wgan_loss(None), 4)
     ev = game_lib.player_gradients(game_plain, params, state, real, jax.random.PRNGKey(1))
     norm = jnp.linalg.norm(w)
-    np.testing.assert_allclose(ev_gp.grads["d"]["Dense_0"]["kernel"] - ev.grads["d"]["Dense_0"]["kernel"],
-                               20 * (norm - 1) * w / norm, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(
+        ev_gp.grads["d"]["Dense_0"]["kernel"] - ev.grads["d"]["Dense_0"]["kernel"],
+        20 * (norm - 1) * w / norm,
+        rtol=1e-4,
+        atol=1e-6,
+    )
 
 
 def test_draws_passed_once_equal_the_key_bit_for_bit():
@@ -127,12 +142,15 @@ def test_draws_passed_once_equal_the_key_bit_for_bit():
     np.testing.assert_array_equal(draws.z, z)
     a = game_lib.player_gradients(game, params, state, real, key, penalty=True)
     b = game_lib.player_gradients(game, params, state, real, draws, penalty=True)
-    for x, y in zip(jax.tree.leaves((a.grads, a.penalty_grad, a.metrics)),
-                    jax.tree.leaves((b.grads, b.penalty_grad, b.metrics))):
+    for x, y in zip(
+        jax.tree.leaves((a.grads, a.penalty_grad, a.metrics)),
+        jax.tree.leaves((b.grads, b.penalty_grad, b.metrics)),
+    ):
         np.testing.assert_array_equal(x, y)
     other = game_lib.player_gradients(game, params, state, real, jax.random.PRNGKey(8))
-    assert not np.array_equal(other.grads["d"]["Dense_0"]["kernel"],
-                              a.grads["d"]["Dense_0"]["kernel"])
+    assert not np.array_equal(
+        other.grads["d"]["Dense_0"]["kernel"], a.grads["d"]["Dense_0"]["kernel"]
+    )
 
 
 def test_vector_field_matches_separate_gradients():
@@ -145,15 +163,19 @@ def test_vector_field_matches_separate_gradients():
 
     def loss_d(d):
         fake = game.generator.apply({"params": params["g"]}, z)
-        return game.loss.d_loss(game.discriminator.apply({"params": d}, real)[:, 0],
-                                game.discriminator.apply({"params": d}, fake)[:, 0])
+        return game.loss.d_loss(
+            game.discriminator.apply({"params": d}, real)[:, 0],
+            game.discriminator.apply({"params": d}, fake)[:, 0],
+        )
 
     def loss_g(g):
         fake = game.generator.apply({"params": g}, z)
         return game.loss.g_loss(game.discriminator.apply({"params": params["d"]}, fake)[:, 0])
 
-    for ours, ref in ((ev.grads["d"], jax.grad(loss_d)(params["d"])),
-                      (ev.grads["g"], jax.grad(loss_g)(params["g"]))):
+    for ours, ref in (
+        (ev.grads["d"], jax.grad(loss_d)(params["d"])),
+        (ev.grads["g"], jax.grad(loss_g)(params["g"])),
+    ):
         for a, b in zip(jax.tree.leaves(ours), jax.tree.leaves(ref)):
             np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
     assert float(ev.metrics["loss_d"]) == pytest.approx(float(loss_d(params["d"])), rel=1e-6)
@@ -170,13 +192,16 @@ def test_regulariser_against_finite_differences():
         g_theta = game_lib.gradient_norm_penalty(game, params, state, x, key)
 
         def norm_sq(d_params):
-            grads = game_lib.player_gradients(game, {"d": d_params, "g": params["g"]}, state, x, key).grads
-            return sum(jnp.sum(v ** 2) for v in jax.tree.leaves(grads["g"]))
+            grads = game_lib.player_gradients(
+                game, {"d": d_params, "g": params["g"]}, state, x, key
+            ).grads
+            return sum(jnp.sum(v**2) for v in jax.tree.leaves(grads["g"]))
 
         leaves, treedef = jax.tree.flatten(params["d"])
         keys = jax.random.split(jax.random.PRNGKey(9), len(leaves))
-        u = jax.tree.unflatten(treedef, [jax.random.normal(k, l.shape, jnp.float64)
-                                         for k, l in zip(keys, leaves)])
+        u = jax.tree.unflatten(
+            treedef, [jax.random.normal(k, l.shape, jnp.float64) for k, l in zip(keys, leaves)]
+        )
         eps = 1e-6
         plus = jax.tree.map(lambda p, d: p + eps * d, params["d"], u)
         minus = jax.tree.map(lambda p, d: p - eps * d, params["d"], u)
@@ -188,8 +213,13 @@ def test_regulariser_against_finite_differences():
 
 def test_dirac_regulariser_closed_form():
     # ℓ_G = -ψθ ⇒ ∂ℓ_G/∂θ = -ψ, ‖·‖² = ψ², g_ψ = 2ψ.
-    g = game_lib.gradient_norm_penalty(dirac_game(), dirac_params(0.3, -0.8),
-                                       {"d": {}, "g": {}}, jnp.zeros((2, 1)), jax.random.PRNGKey(0))
+    g = game_lib.gradient_norm_penalty(
+        dirac_game(),
+        dirac_params(0.3, -0.8),
+        {"d": {}, "g": {}},
+        jnp.zeros((2, 1)),
+        jax.random.PRNGKey(0),
+    )
     np.testing.assert_allclose(g["psi"], -1.6, rtol=1e-6)
 
 

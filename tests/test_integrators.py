@@ -1,4 +1,5 @@
 """Integrators against closed forms, scipy and diffrax."""
+
 from __future__ import annotations
 
 import functools
@@ -9,22 +10,23 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from games import dirac_game, dirac_params, dirac_radius, init_game, mlp_game
 from scipy.integrate import solve_ivp
 
-from games import dirac_game, dirac_params, dirac_radius, init_game, mlp_game
 from odegan_jax import game as game_lib
 from odegan_jax import integrators as integ
 from odegan_jax.rules import TrainState, ode_rule
 
 # One step of the unit rotation y' = iy multiplies the radius by |R(ih)|; closed forms:
 CLOSED_FORM_GROWTH = {
-    "euler": lambda h: math.sqrt(1 + h ** 2),
-    "heun": lambda h: math.sqrt(1 + h ** 4 / 4),
-    "rk4": lambda h: math.sqrt(1 - h ** 6 / 72 + h ** 8 / 576),
+    "euler": lambda h: math.sqrt(1 + h**2),
+    "heun": lambda h: math.sqrt(1 + h**4 / 4),
+    "rk4": lambda h: math.sqrt(1 - h**6 / 72 + h**8 / 576),
 }
 
 
 # ------------------------------------------------------------------- tableaux validate
+
 
 @pytest.mark.parametrize("name", sorted(integ.TABLEAUX))
 def test_builtin_tableaux_are_consistent(name):
@@ -47,18 +49,28 @@ def test_tableau_rejects_false_order_claim():
 
 def test_tableau_rejects_false_embedded_order_claims():
     # Heun with Euler embedded (error weights (1/2, -1/2)... b - b_error = (1, 0)): order 1.
-    ok = integ.make_tableau("he", [[1.0]], [0.5, 0.5], [0.0, 1.0], order=2,
-                            b_error=[-0.5, 0.5], embedded_order=1)
+    ok = integ.make_tableau(
+        "he", [[1.0]], [0.5, 0.5], [0.0, 1.0], order=2, b_error=[-0.5, 0.5], embedded_order=1
+    )
     assert ok.embedded and ok.embedded_order == 1
     with pytest.raises(ValueError, match="embedded_order in 1..1"):  # not below the order
-        integ.make_tableau("bad", [[1.0]], [0.5, 0.5], [0.0, 1.0], order=2,
-                           b_error=[0.0, 0.0], embedded_order=2)
+        integ.make_tableau(
+            "bad", [[1.0]], [0.5, 0.5], [0.0, 1.0], order=2, b_error=[0.0, 0.0], embedded_order=2
+        )
     with pytest.raises(ValueError, match="have order above 2"):  # RK4's own weights: order 4
-        integ.make_tableau("bad", integ.RK4.a, integ.RK4.b, integ.RK4.c, order=4,
-                           b_error=[0.0] * 4, embedded_order=2)
+        integ.make_tableau(
+            "bad",
+            integ.RK4.a,
+            integ.RK4.b,
+            integ.RK4.c,
+            order=4,
+            b_error=[0.0] * 4,
+            embedded_order=2,
+        )
     with pytest.raises(ValueError, match="claim order 1 but fail sum b = 1"):  # (0, 1/2)
-        integ.make_tableau("bad", [[1.0]], [0.5, 0.5], [0.0, 1.0], order=2,
-                           b_error=[0.5, 0.0], embedded_order=1)
+        integ.make_tableau(
+            "bad", [[1.0]], [0.5, 0.5], [0.0, 1.0], order=2, b_error=[0.5, 0.0], embedded_order=1
+        )
 
 
 def test_tableau_rejects_implicit_shape():
@@ -69,13 +81,16 @@ def test_tableau_rejects_implicit_shape():
 def test_stability_function_matches_closed_forms():
     for name, growth in CLOSED_FORM_GROWTH.items():
         for h in (0.05, 0.3, 1.0):
-            assert abs(abs(integ.linear_amplification(integ.TABLEAUX[name], 1j * h))
-                       - growth(h)) < 1e-12
+            assert (
+                abs(abs(integ.linear_amplification(integ.TABLEAUX[name], 1j * h)) - growth(h))
+                < 1e-12
+            )
 
 
 # ------------------------------------------------------------------- Dirac-GAN
 
-@functools.lru_cache(maxsize=None)
+
+@functools.cache
 def _jitted_rule(tableau, h, coupling):
     rule = ode_rule(dirac_game(), tableau, h, coupling=coupling)
     return rule, jax.jit(rule.step)
@@ -84,15 +99,17 @@ def _jitted_rule(tableau, h, coupling):
 def _dirac_step(tableau, h, params, coupling="joint"):
     """One training step of the ODE rule on the Dirac-GAN (through the real rule code)."""
     rule, step = _jitted_rule(tableau, h, coupling)
-    state = TrainState(jnp.int32(0), params, {"d": {}, "g": {}}, rule.init(params),
-                       jax.random.PRNGKey(0))
+    state = TrainState(
+        jnp.int32(0), params, {"d": {}, "g": {}}, rule.init(params), jax.random.PRNGKey(0)
+    )
     return step(state, jnp.zeros((rule.batches_per_step, 4, 1)))[0].params
 
 
 def test_dirac_vector_field_is_a_rotation():
     game = dirac_game()
-    v, _, _ = game_lib.vector_field(game, dirac_params(0.7, -0.3), {"d": {}, "g": {}},
-                                    jnp.zeros((4, 1)), jax.random.PRNGKey(0))
+    v, _, _ = game_lib.vector_field(
+        game, dirac_params(0.7, -0.3), {"d": {}, "g": {}}, jnp.zeros((4, 1)), jax.random.PRNGKey(0)
+    )
     # ℓ_D = ψθ, ℓ_G = -ψθ  ⇒  (θ', ψ') = (ψ, -θ).
     np.testing.assert_allclose(v["g"]["theta"], -0.3, rtol=1e-6)
     np.testing.assert_allclose(v["d"]["psi"], -0.7, rtol=1e-6)
@@ -104,8 +121,9 @@ def test_dirac_radius_growth_per_step(name, h):
     params = dirac_params(0.6, 0.8)  # radius 1
     for step in range(1, 4):
         params = _dirac_step(integ.TABLEAUX[name], h, params)
-        np.testing.assert_allclose(dirac_radius(params), CLOSED_FORM_GROWTH[name](h) ** step,
-                                   rtol=2e-6)
+        np.testing.assert_allclose(
+            dirac_radius(params), CLOSED_FORM_GROWTH[name](h) ** step, rtol=2e-6
+        )
 
 
 def test_dirac_rk4_is_nearly_conservative_and_euler_spirals_out():
@@ -116,7 +134,7 @@ def test_dirac_rk4_is_nearly_conservative_and_euler_spirals_out():
         for _ in range(steps):
             params = _dirac_step(integ.TABLEAUX[name], h, params)
         radii[name] = dirac_radius(params)
-    np.testing.assert_allclose(radii["euler"], (1 + h ** 2) ** (steps / 2), rtol=1e-4)
+    np.testing.assert_allclose(radii["euler"], (1 + h**2) ** (steps / 2), rtol=1e-4)
     assert radii["euler"] > 2.6  # spirals out
     # RK4 loses h⁶/144 of the radius per step: 50 steps at h = 0.2 keep 0.999978 of it.
     np.testing.assert_allclose(radii["rk4"], CLOSED_FORM_GROWTH["rk4"](h) ** steps, rtol=1e-6)
@@ -128,10 +146,11 @@ def test_frozen_coupling_on_a_linear_game_is_simultaneous_descent():
     # for a bilinear game, so every tableau collapses to one Euler step: radius √(1+h²).
     h = 0.3
     params = _dirac_step(integ.RK4, h, dirac_params(0.6, 0.8), coupling="frozen")
-    np.testing.assert_allclose(dirac_radius(params), math.sqrt(1 + h ** 2), rtol=1e-6)
+    np.testing.assert_allclose(dirac_radius(params), math.sqrt(1 + h**2), rtol=1e-6)
 
 
 # ------------------------------------------------------------------- order of convergence
+
 
 def _dirac_ns_field_numpy(t, y):
     """Hand-derived Dirac-GAN field under the non-saturating loss, y = (θ, ψ):
@@ -143,8 +162,9 @@ def _dirac_ns_field_numpy(t, y):
 
 def test_dirac_non_saturating_field_matches_hand_derivation():
     game = dirac_game(game_lib.non_saturating_loss())
-    v, _, _ = game_lib.vector_field(game, dirac_params(0.9, 0.4), {"d": {}, "g": {}},
-                                    jnp.zeros((3, 1)), jax.random.PRNGKey(0))
+    v, _, _ = game_lib.vector_field(
+        game, dirac_params(0.9, 0.4), {"d": {}, "g": {}}, jnp.zeros((3, 1)), jax.random.PRNGKey(0)
+    )
     expected = _dirac_ns_field_numpy(0, (0.9, 0.4))
     np.testing.assert_allclose([v["g"]["theta"], v["d"]["psi"]], expected, rtol=1e-6)
 
@@ -162,8 +182,12 @@ def test_embedded_pairs_have_the_orders_they_claim(name):
     """Both solutions of each embedded pair, by the same empirical-order fit: the solution
     (weights b) of ``order``, the embedded one (b - b_error) of ``embedded_order``."""
     t = integ.EMBEDDED_TABLEAUX[name]
-    low = t._replace(b=tuple(x - e for x, e in zip(t.b, t.b_error)), b_error=(),
-                     order=t.embedded_order, embedded_order=0)
+    low = t._replace(
+        b=tuple(x - e for x, e in zip(t.b, t.b_error)),
+        b_error=(),
+        order=t.embedded_order,
+        embedded_order=0,
+    )
     for tableau, order in ((t, t.order), (low, t.embedded_order)):
         slope, errors = _empirical_order(tableau, (8, 16, 32, 64))
         # order 5 is still pre-asymptotic at 8 steps (dopri5's error ratios 43, 38 on the way
@@ -175,15 +199,17 @@ def _empirical_order(tableau, steps):
     """The log-log slope of the global error against h, over the errors above float64
     round-off (1e-13)."""
     y0, T = (1.0, 0.5), 2.0
-    ref = solve_ivp(_dirac_ns_field_numpy, (0, T), y0, method="DOP853", rtol=1e-13,
-                    atol=1e-13).y[:, -1]
+    ref = solve_ivp(_dirac_ns_field_numpy, (0, T), y0, method="DOP853", rtol=1e-13, atol=1e-13).y[
+        :, -1
+    ]
     game = dirac_game(game_lib.non_saturating_loss())
     with jax.enable_x64(True):
         real = jnp.zeros((2, 1), jnp.float64)
 
         def field(y):
-            return game_lib.vector_field(game, y, {"d": {}, "g": {}}, real,
-                                         jax.random.PRNGKey(0))[0]
+            return game_lib.vector_field(game, y, {"d": {}, "g": {}}, real, jax.random.PRNGKey(0))[
+                0
+            ]
 
         errors, hs = [], []
         for n in steps:
@@ -195,10 +221,15 @@ def _empirical_order(tableau, steps):
     return np.polyfit(np.log(np.take(hs, keep)), np.log(np.take(errors, keep)), 1)[0], errors
 
 
-@pytest.mark.parametrize("name,solver", [("heun_euler", diffrax.Heun()),
-                                         ("bosh3", diffrax.Bosh3()),
-                                         ("dopri5", diffrax.Dopri5()),
-                                         ("tsit5", diffrax.Tsit5())])
+@pytest.mark.parametrize(
+    "name,solver",
+    [
+        ("heun_euler", diffrax.Heun()),
+        ("bosh3", diffrax.Bosh3()),
+        ("dopri5", diffrax.Dopri5()),
+        ("tsit5", diffrax.Tsit5()),
+    ],
+)
 def test_embedded_step_and_error_equal_diffraxs_solver(name, solver):
     """One step of rk_step with an embedded pair: the solution and the error estimate equal
     diffrax's own solver's step (y1 and y_error), on a nonlinear field over a pytree."""
@@ -219,12 +250,20 @@ def test_embedded_step_and_error_equal_diffraxs_solver(name, solver):
 
 # ------------------------------------------------------------------- diffrax cross-check
 
-@pytest.mark.parametrize("name,solver", [
-    ("euler", diffrax.Euler()), ("heun", diffrax.Heun()), ("midpoint", diffrax.Midpoint()),
-    ("ralston", diffrax.Ralston()),
-    # diffrax ships no classical RK4: its ERK machinery steps our tableau, and to_diffrax(heun)
-    # must step like diffrax's own Heun (the conversion, checked independently)
-    ("rk4", integ.to_diffrax(integ.RK4)), ("heun", integ.to_diffrax(integ.HEUN))])
+
+@pytest.mark.parametrize(
+    "name,solver",
+    [
+        ("euler", diffrax.Euler()),
+        ("heun", diffrax.Heun()),
+        ("midpoint", diffrax.Midpoint()),
+        ("ralston", diffrax.Ralston()),
+        # diffrax ships no classical RK4: its ERK machinery steps our tableau, and to_diffrax(heun)
+        # must step like diffrax's own Heun (the conversion, checked independently)
+        ("rk4", integ.to_diffrax(integ.RK4)),
+        ("heun", integ.to_diffrax(integ.HEUN)),
+    ],
+)
 def test_rk_step_equals_diffrax_step_on_a_fixed_batch_field(name, solver):
     game = mlp_game()
     params, state, real = init_game(game, batch=32)
@@ -234,12 +273,14 @@ def test_rk_step_equals_diffrax_step_on_a_fixed_batch_field(name, solver):
         return game_lib.vector_field(game, y, state, real, key)[0]
 
     h = 0.05
-    ours = jax.jit(lambda y: integ.rk_step(lambda y_, _: (field(y_), None), y, h,
-                                           integ.TABLEAUX[name]).y_next)(params)
+    ours = jax.jit(
+        lambda y: integ.rk_step(lambda y_, _: (field(y_), None), y, h, integ.TABLEAUX[name]).y_next
+    )(params)
     term = diffrax.ODETerm(lambda t, y, args: field(y))
     solver_state = solver.init(term, 0.0, h, params, None)
-    theirs = jax.jit(lambda y: solver.step(term, 0.0, h, y, None, solver_state,
-                                           made_jump=False)[0])(params)
+    theirs = jax.jit(
+        lambda y: solver.step(term, 0.0, h, y, None, solver_state, made_jump=False)[0]
+    )(params)
     moved = jax.tree.leaves(jax.tree.map(lambda a, b: jnp.max(jnp.abs(a - b)), ours, params))
     assert max(float(m) for m in moved) > 1e-4  # the step does something
     for a, b in zip(jax.tree.leaves(ours), jax.tree.leaves(theirs)):
@@ -247,6 +288,7 @@ def test_rk_step_equals_diffrax_step_on_a_fixed_batch_field(name, solver):
 
 
 # ------------------------------------------------------------------- adaptive step control
+
 
 def _pendulum(y):
     """A nonlinear field over a pytree: a damped pendulum and a decay it drives."""
@@ -261,14 +303,24 @@ def test_adaptive_steps_equal_diffeqsolves_with_the_same_tableau_and_controller(
     controller = diffrax.PIDController(rtol=1e-5, atol=1e-7)
     with jax.enable_x64(True):
         y0 = {"q": jnp.array(1.5), "p": jnp.array(0.0), "z": jnp.array([1.0, 2.0])}
-        sol = diffrax.diffeqsolve(diffrax.ODETerm(lambda t, y, args: _pendulum(y)),
-                                  integ.to_diffrax(tableau), 0.0, T, h0, y0,
-                                  stepsize_controller=controller,
-                                  saveat=diffrax.SaveAt(steps=True), max_steps=4096)
+        sol = diffrax.diffeqsolve(
+            diffrax.ODETerm(lambda t, y, args: _pendulum(y)),
+            integ.to_diffrax(tableau),
+            0.0,
+            T,
+            h0,
+            y0,
+            stepsize_controller=controller,
+            saveat=diffrax.SaveAt(steps=True),
+            max_steps=4096,
+        )
         ts = np.asarray(sol.ts)
         ts = ts[np.isfinite(ts)]
-        attempt = jax.jit(lambda y, t, h, cs: integ.adaptive_rk_step(
-            lambda y_, _: (_pendulum(y_), None), y, t, h, tableau, controller, cs, t_end=T))
+        attempt = jax.jit(
+            lambda y, t, h, cs: integ.adaptive_rk_step(
+                lambda y_, _: (_pendulum(y_), None), y, t, h, tableau, controller, cs, t_end=T
+            )
+        )
         y, t, h = y0, jnp.array(0.0), jnp.array(h0)
         cs = integ.init_controller(controller, tableau, y0, 0.0, h0)
         accepted, rejected = [], 0
@@ -299,8 +351,7 @@ def test_a_non_finite_candidate_is_rejected_with_the_largest_decrease():
         return {"x": jnp.where(jnp.abs(y["x"]) > 3.0, jnp.nan, y["x"])}, None
 
     cs = integ.init_controller(controller, tableau, y0, 0.0, 4.0)
-    out = integ.adaptive_rk_step(field, y0, jnp.array(0.0), jnp.array(4.0), tableau,
-                                 controller, cs)
+    out = integ.adaptive_rk_step(field, y0, jnp.array(0.0), jnp.array(4.0), tableau, controller, cs)
     assert not bool(out.accepted) and float(out.t) == 0.0
     assert np.isinf(float(out.error_norm))
     np.testing.assert_array_equal(out.y["x"], y0["x"])

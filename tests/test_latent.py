@@ -1,4 +1,5 @@
 """Latent walks against their closed forms."""
+
 import numpy as np
 
 from odegan_jax.latent import lerp, slerp
@@ -14,8 +15,9 @@ def test_slerp_endpoints_norm_and_angle():
     np.testing.assert_allclose(path[-1], b, atol=1e-12)
     np.testing.assert_allclose(np.linalg.norm(path, axis=1), np.linalg.norm(a), rtol=1e-12)
     omega = np.arccos(a @ b / (a @ a))
-    angles = np.arccos(np.clip(path @ a / (np.linalg.norm(path, axis=1) * np.linalg.norm(a)),
-                               -1, 1))
+    angles = np.arccos(
+        np.clip(path @ a / (np.linalg.norm(path, axis=1) * np.linalg.norm(a)), -1, 1)
+    )
     np.testing.assert_allclose(angles, t * omega, atol=1e-7)  # constant angular speed
     mid = lerp(a, b, [0.5])[0]
     assert np.linalg.norm(mid) < np.linalg.norm(a)  # lerp cuts through the shell

@@ -1,9 +1,9 @@
 """Networks against the layer lists of the seeds (parameter counts computed by hand)."""
+
 from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
-import ml_collections
 import numpy as np
 import pytest
 
@@ -68,12 +68,15 @@ def test_m1a_has_16_layers_and_seven_residual_blocks(d_bn):
 
 
 def test_dcgan28_matches_m0b_of_table_a2():
-    g, d = build_networks(_model("dcgan28", latent_size=100, init="normal", init_std=0.02),
-                          (28, 28, 1))
+    g, d = build_networks(
+        _model("dcgan28", latent_size=100, init="normal", init_std=0.02), (28, 28, 1)
+    )
     gv, gx = _init(g, jnp.zeros((2, 100)))
     dv, dx = _init(d, jnp.zeros((2, 28, 28, 1)))
     # G: deconv 7×7 100→128 + BN, deconv 4×4 128→64 + BN, deconv 4×4 64→1.
-    assert _count(gv["params"]) == (49 * 100 * 128 + 128) + 256 + (16 * 128 * 64 + 64) + 128 + (16 * 64 + 1)
+    assert _count(gv["params"]) == (49 * 100 * 128 + 128) + 256 + (16 * 128 * 64 + 64) + 128 + (
+        16 * 64 + 1
+    )
     # D: conv 4×4 1→64, conv 4×4 64→128 + BN, linear 7·7·128 → 1.
     assert _count(dv["params"]) == (16 * 64 + 64) + (16 * 64 * 128 + 128) + 256 + (49 * 128 + 1)
     assert gx.shape == (2, 28, 28, 1) and dx.shape == (2, 1)
@@ -103,12 +106,15 @@ def test_shape_mismatch_is_reported():
         build_networks(_model("m0a"), (28, 28, 1))
 
 
-@pytest.mark.parametrize("features,kernel,stride,pad,shape", [
-    (64, 4, 2, 1, (4, 7, 7, 32)),    # sub-pixel phases (M0_B's middle layer, narrower)
-    (1, 4, 2, 1, (4, 14, 14, 8)),    # into one channel: XLA's dilated convolution
-    (32, 7, 1, 0, (4, 1, 1, 20)),    # G's first layer: a matrix product
-    (16, 3, 1, 1, (2, 7, 7, 8)),     # anything else: lax.conv_transpose as flax
-])
+@pytest.mark.parametrize(
+    "features,kernel,stride,pad,shape",
+    [
+        (64, 4, 2, 1, (4, 7, 7, 32)),  # sub-pixel phases (M0_B's middle layer, narrower)
+        (1, 4, 2, 1, (4, 14, 14, 8)),  # into one channel: XLA's dilated convolution
+        (32, 7, 1, 0, (4, 1, 1, 20)),  # G's first layer: a matrix product
+        (16, 3, 1, 1, (2, 7, 7, 8)),  # anything else: lax.conv_transpose as flax
+    ],
+)
 def test_our_transposed_convolution_is_flax_conv_transpose(features, kernel, stride, pad, shape):
     """layers.ConvTranspose against flax's nn.ConvTranspose with the same padding: the same
     parameter tree and initial values, outputs and gradients (inputs and kernel) equal to
@@ -120,44 +126,69 @@ def test_our_transposed_convolution_is_flax_conv_transpose(features, kernel, str
     init = nn.initializers.normal(0.02)
     ours = deconv(features, kernel, stride, pad, init)
     p = kernel - 1 - pad
-    ref = nn.ConvTranspose(features, (kernel, kernel), strides=(stride, stride),
-                           padding=((p, p), (p, p)), kernel_init=init)
+    ref = nn.ConvTranspose(
+        features,
+        (kernel, kernel),
+        strides=(stride, stride),
+        padding=((p, p), (p, p)),
+        kernel_init=init,
+    )
     x = jax.random.normal(jax.random.PRNGKey(1), shape)
     v_ours, v_ref = ours.init(jax.random.PRNGKey(0), x), ref.init(jax.random.PRNGKey(0), x)
     assert jax.tree.structure(v_ours) == jax.tree.structure(v_ref)
     for a, b in zip(jax.tree.leaves(v_ours), jax.tree.leaves(v_ref)):
         np.testing.assert_array_equal(a, b)
     y_ours, y_ref = ours.apply(v_ref, x), ref.apply(v_ref, x)
-    assert y_ours.shape == y_ref.shape == (shape[0], (shape[1] - 1) * stride + kernel - 2 * pad,
-                                           (shape[2] - 1) * stride + kernel - 2 * pad, features)
+    assert (
+        y_ours.shape
+        == y_ref.shape
+        == (
+            shape[0],
+            (shape[1] - 1) * stride + kernel - 2 * pad,
+            (shape[2] - 1) * stride + kernel - 2 * pad,
+            features,
+        )
+    )
     np.testing.assert_allclose(y_ours, y_ref, rtol=1e-5, atol=1e-5)
-    grad = lambda m: jax.grad(lambda v, x: jnp.sum(jnp.sin(3 * m.apply(v, x))),  # noqa: E731
-                              argnums=(0, 1))(v_ref, x)
+    grad = lambda m: jax.grad(
+        lambda v, x: jnp.sum(jnp.sin(3 * m.apply(v, x))),  # noqa: E731
+        argnums=(0, 1),
+    )(v_ref, x)
     for a, b in zip(jax.tree.leaves(grad(ours)), jax.tree.leaves(grad(ref))):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4 * float(jnp.max(jnp.abs(b))))
 
 
-@pytest.mark.parametrize("width,out_shape,x_shape", [
-    (25, (2,), (9, 32)),           # the notebook's G
-    (25, (1,), (9, 2)),            # the notebook's D
-    (16, (8, 8, 1), (5, 40)),      # an image generator (tanh output)
-])
+@pytest.mark.parametrize(
+    "width,out_shape,x_shape",
+    [
+        (25, (2,), (9, 32)),  # the notebook's G
+        (25, (1,), (9, 2)),  # the notebook's D
+        (16, (8, 8, 1), (5, 40)),  # an image generator (tanh output)
+    ],
+)
 def test_feature_major_mlp_is_the_batch_major_mlp(width, out_shape, x_shape):
     """``model.layout=feature_major`` computes Wᵀ xᵀ: the same parameters (names, shapes,
     values for one key), and outputs and gradients equal to flax's nn.Dense layers and to a
     numpy forward pass, up to float rounding."""
     x = jax.random.normal(jax.random.PRNGKey(3), x_shape)
-    nets = {layout: build_networks(_model("mlp", width=width, depth=2, init="haiku",
-                                          layout=layout), out_shape)[1 if out_shape == (1,) else 0]
-            for layout in ("batch_major", "feature_major")}
+    nets = {
+        layout: build_networks(
+            _model("mlp", width=width, depth=2, init="haiku", layout=layout), out_shape
+        )[1 if out_shape == (1,) else 0]
+        for layout in ("batch_major", "feature_major")
+    }
     params = {k: net.init(jax.random.PRNGKey(0), x)["params"] for k, net in nets.items()}
     assert list(params["feature_major"]) == ["Dense_0", "Dense_1", "Dense_2"]
-    for a, b in zip(jax.tree.leaves(params["batch_major"]), jax.tree.leaves(params["feature_major"])):
+    for a, b in zip(
+        jax.tree.leaves(params["batch_major"]), jax.tree.leaves(params["feature_major"])
+    ):
         np.testing.assert_array_equal(a, b)
     p = params["batch_major"]
     h = np.asarray(x, np.float64).reshape(x.shape[0], -1)
     for i in range(3):
-        h = h @ np.asarray(p[f"Dense_{i}"]["kernel"], np.float64) + np.asarray(p[f"Dense_{i}"]["bias"])
+        h = h @ np.asarray(p[f"Dense_{i}"]["kernel"], np.float64) + np.asarray(
+            p[f"Dense_{i}"]["bias"]
+        )
         h = np.maximum(h, 0) if i < 2 else h
     expected = (np.tanh(h) if len(out_shape) == 3 else h).reshape((x.shape[0],) + out_shape)
     outs = {k: net.apply({"params": p}, x) for k, net in nets.items()}
@@ -167,6 +198,7 @@ def test_feature_major_mlp_is_the_batch_major_mlp(width, out_shape, x_shape):
 
     def loss(net):
         return lambda q, y: jnp.sum(jnp.sin(net.apply({"params": q}, y)))
+
     grads = {k: jax.grad(loss(net), argnums=(0, 1))(p, x) for k, net in nets.items()}
     for a, b in zip(jax.tree.leaves(grads["batch_major"]), jax.tree.leaves(grads["feature_major"])):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
@@ -184,6 +216,7 @@ def test_notebook_task_trains_alike_in_either_layout():
     from odegan_jax import train
     from odegan_jax.config import load_config
     from odegan_jax.experiment import build, init_state
+
     runs = {}
     for layout in ("batch_major", "feature_major"):
         config = load_config("mog16_official")
@@ -200,6 +233,8 @@ def test_notebook_task_trains_alike_in_either_layout():
         np.testing.assert_allclose(ma[key], mb[key], rtol=1e-4)
     for x, y in zip(jax.tree.leaves(a.params), jax.tree.leaves(b.params)):
         np.testing.assert_allclose(x, y, rtol=1e-4, atol=1e-5)
-    moved = max(float(jnp.max(jnp.abs(x - y))) for x, y in zip(jax.tree.leaves(p0),
-                                                                 jax.tree.leaves(a.params)))
+    moved = max(
+        float(jnp.max(jnp.abs(x - y)))
+        for x, y in zip(jax.tree.leaves(p0), jax.tree.leaves(a.params))
+    )
     assert moved > 1e-3  # the steps moved the parameters far beyond the tolerance

@@ -1,5 +1,6 @@
 """The official ODE-GAN networks (cs_gan/nets.py ConvGenNet, ConvMetricNet with use_sn=False)
 against parameter counts worked out by hand from that layer list."""
+
 import json
 import os
 import subprocess
@@ -30,8 +31,9 @@ def official_counts(channels: int, latents: int = 128) -> tuple[int, int]:
     return g, d
 
 
-@pytest.mark.parametrize("config,channels", [("cifar10_odegan_dcgan", 3),
-                                             ("fashion_mnist_odegan_official", 1)])
+@pytest.mark.parametrize(
+    "config,channels", [("cifar10_odegan_dcgan", 3), ("fashion_mnist_odegan_official", 1)]
+)
 def test_parameter_counts_match_the_official_layer_list(config, channels):
     c = resolve_config(config, [])
     shape = (32, 32, channels)
@@ -44,6 +46,7 @@ def test_parameter_counts_match_the_official_layer_list(config, channels):
 
 def test_sonnet_initialiser_is_truncated_normal_of_std_one_over_sqrt_fan_in():
     from odegan_jax.models.layers import kernel_init
+
     w = np.asarray(kernel_init("sonnet")(jax.random.PRNGKey(0), (4, 4, 256, 128)))
     fan_in = 4 * 4 * 256
     assert np.abs(w).max() <= 2 / np.sqrt(fan_in) + 1e-7  # cut at ±2σ
@@ -53,17 +56,31 @@ def test_sonnet_initialiser_is_truncated_normal_of_std_one_over_sqrt_fan_in():
 
 def test_describe_prints_layers_without_data_and_writes_json(tmp_path):
     out = tmp_path / "d.json"
-    r = subprocess.run([sys.executable, "-m", "odegan_jax.cli", "describe",
-                        "cifar10_odegan_dcgan", "--json", str(out)], capture_output=True,
-                       text=True, env=dict(os.environ, CI="true"))
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "odegan_jax.cli",
+            "describe",
+            "cifar10_odegan_dcgan",
+            "--json",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, CI="true"),
+    )
     assert r.returncode == 0, r.stderr  # CIFAR-10 is not on this machine: no data read
     assert "OfficialDCGANDiscriminator" in r.stdout and "Conv_6" in r.stdout
-    assert json.loads(out.read_text()) == {"G": {"params": official_counts(3)[0]},
-                                           "D": {"params": official_counts(3)[1]}}
+    assert json.loads(out.read_text()) == {
+        "G": {"params": official_counts(3)[0]},
+        "D": {"params": official_counts(3)[1]},
+    }
 
 
 def test_fashion_mnist_is_padded_to_32_with_the_background():
     from odegan_jax.data.images import pad, unpad
+
     x = np.random.default_rng(0).uniform(-1, 1, (2, 28, 28, 1)).astype(np.float32)
     p = pad(x, 32)
     assert p.shape == (2, 32, 32, 1) and (p[:, :2] == -1).all() and (p[:, :, -2:] == -1).all()

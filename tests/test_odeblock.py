@@ -1,4 +1,5 @@
 """Neural-ODE blocks against diffrax's own diffeqsolve, scipy, and each other."""
+
 from __future__ import annotations
 
 import diffrax
@@ -9,8 +10,7 @@ import pytest
 from scipy.integrate import solve_ivp
 
 from odegan_jax import integrators as integ
-from odegan_jax.models.odeblock import (ConvODEFunc, ODEBlock, TimeConv,
-                                        odeint)
+from odegan_jax.models.odeblock import ConvODEFunc, ODEBlock, TimeConv, odeint
 
 STATE = (2, 6, 6, 3)  # small NHWC state
 
@@ -27,8 +27,13 @@ def _field(func):
 
 
 # diffrax's own solvers; diffrax ships no classical RK4, so its ERK machinery steps our tableau
-REFERENCE = {"euler": diffrax.Euler, "heun": diffrax.Heun, "midpoint": diffrax.Midpoint,
-             "ralston": diffrax.Ralston, "rk4": lambda: integ.to_diffrax(integ.RK4)}
+REFERENCE = {
+    "euler": diffrax.Euler,
+    "heun": diffrax.Heun,
+    "midpoint": diffrax.Midpoint,
+    "ralston": diffrax.Ralston,
+    "rk4": lambda: integ.to_diffrax(integ.RK4),
+}
 
 
 @pytest.mark.parametrize("solver", sorted(REFERENCE))
@@ -38,8 +43,16 @@ def test_unrolled_fixed_step_solve_equals_diffeqsolve(solver):
     ours, nfe = odeint(f, x, params, solver=solver, t0=0.0, t1=1.0, steps=3)
     stages = {"euler": 1, "heun": 2, "midpoint": 2, "ralston": 2, "rk4": 4}[solver]
     assert nfe == 3 * stages
-    ref = diffrax.diffeqsolve(diffrax.ODETerm(f), REFERENCE[solver](), 0.0, 1.0, 1 / 3, x,
-                              params, stepsize_controller=diffrax.ConstantStepSize())
+    ref = diffrax.diffeqsolve(
+        diffrax.ODETerm(f),
+        REFERENCE[solver](),
+        0.0,
+        1.0,
+        1 / 3,
+        x,
+        params,
+        stepsize_controller=diffrax.ConstantStepSize(),
+    )
     assert float(jnp.max(jnp.abs(ours - x))) > 1e-3  # the block does something
     np.testing.assert_allclose(ours, ref.ys[-1], rtol=1e-5, atol=1e-5)
 
@@ -47,8 +60,10 @@ def test_unrolled_fixed_step_solve_equals_diffeqsolve(solver):
 def test_rk4_tableau_is_fourth_order():
     # y' = y on [0, 1]: error of n RK4 steps shrinks like n^-4
     f = lambda t, y, args: y  # noqa: E731
-    errs = [abs(float(odeint(f, jnp.float32(1.0), None, solver="rk4", steps=n)[0]) - np.e)
-            for n in (4, 8)]
+    errs = [
+        abs(float(odeint(f, jnp.float32(1.0), None, solver="rk4", steps=n)[0]) - np.e)
+        for n in (4, 8)
+    ]
     assert 14 < errs[0] / errs[1] < 18
 
 
@@ -56,15 +71,28 @@ def test_rk4_tableau_is_fourth_order():
 def test_adaptive_solve_matches_scipy(solver):
     func, params, x = _func_and_params()
     f = _field(func)
-    y1, nfe = jax.jit(lambda x_: odeint(f, x_, params, solver=solver, rtol=1e-6,
-                                        atol=1e-6, max_steps=4096))(x)
+    y1, nfe = jax.jit(
+        lambda x_: odeint(f, x_, params, solver=solver, rtol=1e-6, atol=1e-6, max_steps=4096)
+    )(x)
     f_jit = jax.jit(f)
 
     def rhs(t, y):
-        return np.asarray(f_jit(t, jnp.asarray(y.reshape(STATE), jnp.float32), params),
-                          np.float64).ravel()
-    ref = solve_ivp(rhs, (0.0, 1.0), np.asarray(x, np.float64).ravel(), method="DOP853",
-                    rtol=1e-9, atol=1e-9).y[:, -1].reshape(STATE)
+        return np.asarray(
+            f_jit(t, jnp.asarray(y.reshape(STATE), jnp.float32), params), np.float64
+        ).ravel()
+
+    ref = (
+        solve_ivp(
+            rhs,
+            (0.0, 1.0),
+            np.asarray(x, np.float64).ravel(),
+            method="DOP853",
+            rtol=1e-9,
+            atol=1e-9,
+        )
+        .y[:, -1]
+        .reshape(STATE)
+    )
     # the leaky-ReLU field has kinks, so the global error is well above the local tolerance
     np.testing.assert_allclose(y1, ref, rtol=1e-3, atol=1e-3)
     assert int(nfe) > 7  # more than one step at this tolerance
@@ -73,8 +101,10 @@ def test_adaptive_solve_matches_scipy(solver):
 def test_adaptive_nfe_grows_as_tolerance_tightens():
     func, params, x = _func_and_params(scale=3.0)
     f = _field(func)
-    nfes = [int(jax.jit(lambda x_: odeint(f, x_, params, solver="dopri5", rtol=tol,
-                                          atol=tol)[1])(x)) for tol in (1e-2, 1e-5)]
+    nfes = [
+        int(jax.jit(lambda x_, t=tol: odeint(f, x_, params, solver="dopri5", rtol=t, atol=t)[1])(x))
+        for tol in (1e-2, 1e-5)
+    ]
     assert nfes[1] > nfes[0]
     assert (nfes[0] - 1) % 6 == 0  # FSAL: 6 evaluations per step plus the first
 
@@ -85,8 +115,7 @@ def test_adjoint_gradients_match_backprop(solver):
     f = _field(func)
 
     def loss(p, gradient):
-        y, _ = odeint(f, x, p, solver=solver, steps=8, rtol=1e-5, atol=1e-5,
-                      gradient=gradient)
+        y, _ = odeint(f, x, p, solver=solver, steps=8, rtol=1e-5, atol=1e-5, gradient=gradient)
         return jnp.sum(jnp.sin(y))
 
     g_bp = jax.jit(jax.grad(loss), static_argnums=1)(params, "backprop")
@@ -105,8 +134,9 @@ def test_backprop_gradient_matches_finite_differences():
     try:
         func = ConvODEFunc(((3, 3, 1),), activation="leaky_relu", init_std=0.3)
         x = jax.random.normal(jax.random.PRNGKey(1), (1, 4, 4, 3), jnp.float64)
-        params = jax.tree.map(lambda p: p.astype(jnp.float64),
-                              func.init(jax.random.PRNGKey(0), 0.0, x)["params"])
+        params = jax.tree.map(
+            lambda p: p.astype(jnp.float64), func.init(jax.random.PRNGKey(0), 0.0, x)["params"]
+        )
         f = _field(func)
         loss = lambda p: jnp.sum(odeint(f, x, p, solver="rk4", steps=2)[0] ** 2)  # noqa: E731
         grads = jax.grad(loss)(params)
@@ -138,8 +168,9 @@ def test_time_conv_sees_t_as_an_extra_channel():
 
 
 def test_block_augments_with_zero_channels_and_reports_nfe():
-    block = ODEBlock(layers=((4, 3, 1), (5, 1, 0)), activation="leaky_relu", augment=2,
-                     solver="heun", steps=3)
+    block = ODEBlock(
+        layers=((4, 3, 1), (5, 1, 0)), activation="leaky_relu", augment=2, solver="heun", steps=3
+    )
     x = jax.random.normal(jax.random.PRNGKey(0), (2, 6, 6, 3))
     variables = block.init(jax.random.PRNGKey(1), x)
     y, state = block.apply({"params": variables["params"]}, x, mutable=["nfe"])

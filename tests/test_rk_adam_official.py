@@ -2,6 +2,7 @@
 is an Adam step from the current point along the previous stage's gradient scaled by the
 tableau (0.5, 0.5, 1), Adam's moments advancing at every stage, then the step itself along
 Σ bᵢgᵢ. Checked against that algorithm written out here with optax on the Dirac-GAN."""
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -41,18 +42,25 @@ def _official_rk4_adam(game, params, model_state, steps: int, lr: float):
 
 
 def test_stage_points_are_adam_steps_as_in_the_official_code():
-    config = resolve_config("dirac", ["--config.rule.use_optimizer=true",
-                                      "--config.rule.optimizer_form=stages",
-                                      "--config.optimizer.learning_rate=0.01",
-                                      "--config.optimizer.b1=0.5", "--config.optimizer.b2=0.999"])
+    config = resolve_config(
+        "dirac",
+        [
+            "--config.rule.use_optimizer=true",
+            "--config.rule.optimizer_form=stages",
+            "--config.optimizer.learning_rate=0.01",
+            "--config.optimizer.b1=0.5",
+            "--config.optimizer.b2=0.999",
+        ],
+    )
     exp = build(config)
     state = init_state(exp)
     expected = _official_rk4_adam(exp.game, state.params, state.model_state, 3, 0.01)
     for _ in range(3):
         state, _ = exp.rule.step(state, jnp.zeros((1, 1, 1)))
     for p in ("d", "g"):
-        np.testing.assert_allclose(jax.tree.leaves(state.params[p]),
-                                   jax.tree.leaves(expected[p]), rtol=1e-6)
+        np.testing.assert_allclose(
+            jax.tree.leaves(state.params[p]), jax.tree.leaves(expected[p]), rtol=1e-6
+        )
     # the direction form feeds Adam once per step: other parameters after 3 steps
     config.rule.optimizer_form = "direction"
     exp2 = build(config)

@@ -1,4 +1,5 @@
 """Training rules: closed forms on the Dirac-GAN, BatchNorm policy, options."""
+
 from __future__ import annotations
 
 import math
@@ -8,8 +9,8 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
-
 from games import bn_game, dirac_game, dirac_params, dirac_radius, init_game, mlp_game
+
 from odegan_jax import game as game_lib
 from odegan_jax import integrators as integ
 from odegan_jax import rules
@@ -18,8 +19,9 @@ NO_STATE = {"d": {}, "g": {}}
 
 
 def _state(rule, params, model_state=NO_STATE, step=0, key=0):
-    return rules.TrainState(jnp.int32(step), params, model_state, rule.init(params),
-                            jax.random.PRNGKey(key))
+    return rules.TrainState(
+        jnp.int32(step), params, model_state, rule.init(params), jax.random.PRNGKey(key)
+    )
 
 
 def _run(rule, state, batches, n=1):
@@ -35,11 +37,12 @@ def _dirac_batches(rule):
 
 # ------------------------------------------------------------------- gradient baselines
 
+
 def test_simultaneous_sgd_spirals_out_like_euler():
     h = 0.1
     rule = rules.gradient_rule(dirac_game(), optax.sgd(h), optax.sgd(h))
     state, _ = _run(rule, _state(rule, dirac_params(0.6, 0.8)), _dirac_batches(rule), n=10)
-    np.testing.assert_allclose(dirac_radius(state.params), (1 + h ** 2) ** 5, rtol=1e-5)
+    np.testing.assert_allclose(dirac_radius(state.params), (1 + h**2) ** 5, rtol=1e-5)
 
 
 def test_alternating_sgd_one_step_closed_form():
@@ -54,8 +57,9 @@ def test_alternating_sgd_one_step_closed_form():
 
 def test_n_critic_takes_n_discriminator_steps():
     h, theta, psi, n = 0.1, 0.6, 0.8, 5
-    rule = rules.gradient_rule(dirac_game(), optax.sgd(h), optax.sgd(h), update="alternating",
-                               n_critic=n)
+    rule = rules.gradient_rule(
+        dirac_game(), optax.sgd(h), optax.sgd(h), update="alternating", n_critic=n
+    )
     assert rule.batches_per_step == n
     state, _ = _run(rule, _state(rule, dirac_params(theta, psi)), _dirac_batches(rule))
     psi_n = psi - n * h * theta  # θ is fixed while D steps; ψ' = -θ is constant
@@ -76,8 +80,10 @@ def test_every_optimizer_by_name_trains(name):
     rule = rules.gradient_rule(game, opt, opt)
     new, metrics = _run(rule, _state(rule, params, state), real[None])
     assert bool(metrics["finite"])
-    moved = [float(jnp.max(jnp.abs(a - b))) for a, b in
-             zip(jax.tree.leaves(new.params), jax.tree.leaves(params))]
+    moved = [
+        float(jnp.max(jnp.abs(a - b)))
+        for a, b in zip(jax.tree.leaves(new.params), jax.tree.leaves(params))
+    ]
     assert max(moved) > 1e-6
 
 
@@ -97,21 +103,23 @@ def test_weight_decay_is_l2_on_the_loss():
     rule = rules.gradient_rule(dirac_game(), opt, opt)
     state, _ = _run(rule, _state(rule, dirac_params(theta, psi)), _dirac_batches(rule))
     np.testing.assert_allclose(state.params["d"]["psi"], psi - h * (theta + wd * psi), rtol=1e-6)
-    np.testing.assert_allclose(state.params["g"]["theta"], theta - h * (-psi + wd * theta), rtol=1e-6)
+    np.testing.assert_allclose(
+        state.params["g"]["theta"], theta - h * (-psi + wd * theta), rtol=1e-6
+    )
 
 
 def test_wgan_weight_clipping():
     game = mlp_game(loss=game_lib.wgan_loss(0.01))
     params, state, real = init_game(game, batch=32)
     opt = optax.sgd(1.0)
-    for rule in (rules.gradient_rule(game, opt, opt),
-                 rules.ode_rule(game, integ.RK4, 1.0)):
+    for rule in (rules.gradient_rule(game, opt, opt), rules.ode_rule(game, integ.RK4, 1.0)):
         new, _ = _run(rule, _state(rule, params, state), jnp.stack([real] * rule.batches_per_step))
         assert max(float(jnp.max(jnp.abs(x))) for x in jax.tree.leaves(new.params["d"])) <= 0.01
         assert max(float(jnp.max(jnp.abs(x))) for x in jax.tree.leaves(new.params["g"])) > 0.01
 
 
 # ------------------------------------------------------------------- ODE rule options
+
 
 def test_official_step_size_schedule():
     sched = rules.step_size_schedule("official", 0.04)
@@ -128,9 +136,17 @@ def test_official_step_size_schedule():
 
 def test_piecewise_step_size_schedule():
     sched = rules.step_size_schedule("piecewise", 0.5, (100, 300), (1.0, 0.5, 0.25))
-    assert [float(sched(s)) for s in (0, 99, 100, 299, 300, 10_000)] == [0.5, 0.5, 0.25, 0.25,
-                                                                         0.125, 0.125]
-    with pytest.raises(ValueError, match="config.rule.schedule_scales: .* one more positive scale than boundaries"):
+    assert [float(sched(s)) for s in (0, 99, 100, 299, 300, 10_000)] == [
+        0.5,
+        0.5,
+        0.25,
+        0.25,
+        0.125,
+        0.125,
+    ]
+    with pytest.raises(
+        ValueError, match="config.rule.schedule_scales: .* one more positive scale than boundaries"
+    ):
         rules.step_size_schedule("piecewise", 0.5, (100,), (1.0,))
 
 
@@ -150,9 +166,16 @@ def test_reg_scales_multiply_lambda_phase_by_phase():
     plain = rules.ode_rule(game, integ.RK4, 0.5, **kw)
     a, _ = jax.jit(scaled.step)(_state(scaled, params, ms), x[None])
     b, _ = jax.jit(plain.step)(_state(plain, params, ms), x[None])
-    assert max(float(jnp.max(jnp.abs(u - v))) for u, v in
-               zip(jax.tree.leaves(a.params["d"]), jax.tree.leaves(b.params["d"]))) > 1e-6
-    with pytest.raises(ValueError, match="config.rule.reg_scales: .* one multiplier ≥ 0 per phase, 2"):
+    assert (
+        max(
+            float(jnp.max(jnp.abs(u - v)))
+            for u, v in zip(jax.tree.leaves(a.params["d"]), jax.tree.leaves(b.params["d"]))
+        )
+        > 1e-6
+    )
+    with pytest.raises(
+        ValueError, match="config.rule.reg_scales: .* one multiplier ≥ 0 per phase, 2"
+    ):
         rules.ode_rule(game, integ.RK4, 0.5, reg_weight=0.3, reg_scales=(1.0,), **kw)
     with pytest.raises(ValueError, match="config.rule.reg_scales: .*rule.schedule='piecewise'"):
         rules.ode_rule(game, integ.RK4, 0.5, reg_weight=0.3, reg_scales=(1.0,))
@@ -172,9 +195,11 @@ def test_post_step_regulariser_on_dirac():
     h, lam, theta, psi = 0.1, 0.5, 0.6, 0.8
     rule = rules.ode_rule(dirac_game(), integ.EULER, h, reg_weight=lam)
     state, metrics = _run(rule, _state(rule, dirac_params(theta, psi)), _dirac_batches(rule))
-    np.testing.assert_allclose(state.params["d"]["psi"], psi - h * theta - h * lam * 2 * psi, rtol=1e-6)
+    np.testing.assert_allclose(
+        state.params["d"]["psi"], psi - h * theta - h * lam * 2 * psi, rtol=1e-6
+    )
     np.testing.assert_allclose(state.params["g"]["theta"], theta + h * psi, rtol=1e-6)
-    assert float(metrics["g_grad_sq_norm"]) == pytest.approx(psi ** 2, rel=1e-6)
+    assert float(metrics["g_grad_sq_norm"]) == pytest.approx(psi**2, rel=1e-6)
 
 
 def test_first_stage_regulariser_equals_post_step_for_euler_but_not_rk4():
@@ -182,14 +207,23 @@ def test_first_stage_regulariser_equals_post_step_for_euler_but_not_rk4():
     out = {}
     for tableau in (integ.EULER, integ.RK4):
         for placement in rules.REG_PLACEMENTS:
-            rule = rules.ode_rule(dirac_game(game_lib.non_saturating_loss()), tableau, h,
-                                  reg_weight=lam, reg_placement=placement)
-            out[tableau.name, placement] = _run(rule, _state(rule, dirac_params(0.6, 0.8)),
-                                                _dirac_batches(rule))[0].params
-    for leaf_a, leaf_b in zip(jax.tree.leaves(out["euler", "post_step"]),
-                              jax.tree.leaves(out["euler", "first_stage"])):
+            rule = rules.ode_rule(
+                dirac_game(game_lib.non_saturating_loss()),
+                tableau,
+                h,
+                reg_weight=lam,
+                reg_placement=placement,
+            )
+            out[tableau.name, placement] = _run(
+                rule, _state(rule, dirac_params(0.6, 0.8)), _dirac_batches(rule)
+            )[0].params
+    for leaf_a, leaf_b in zip(
+        jax.tree.leaves(out["euler", "post_step"]), jax.tree.leaves(out["euler", "first_stage"])
+    ):
         np.testing.assert_allclose(leaf_a, leaf_b, rtol=1e-6)
-    diff = abs(float(out["rk4", "post_step"]["g"]["theta"] - out["rk4", "first_stage"]["g"]["theta"]))
+    diff = abs(
+        float(out["rk4", "post_step"]["g"]["theta"] - out["rk4", "first_stage"]["g"]["theta"])
+    )
     assert diff > 1e-5  # the stage-1 term moves the intermediate points, hence G too
 
 
@@ -205,8 +239,10 @@ def test_stage_batches_same_vs_fresh():
     c = _run(fresh, _state(fresh, params, state), batches)[0].params
     for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)):
         np.testing.assert_array_equal(x, y)
-    assert any(float(jnp.max(jnp.abs(x - y))) > 1e-6
-               for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(c)))
+    assert any(
+        float(jnp.max(jnp.abs(x - y))) > 1e-6
+        for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(c))
+    )
 
 
 def test_rk4_direction_fed_to_adam():
@@ -220,16 +256,19 @@ def test_rk4_direction_fed_to_adam():
     key = jax.random.split(jax.random.PRNGKey(0))[1]  # the rule's stage key
 
     def field(y, i):
-        return jax.tree.map(jnp.negative,
-                            game_lib.player_gradients(game, y, state, real, key).grads), None
+        return jax.tree.map(
+            jnp.negative, game_lib.player_gradients(game, y, state, real, key).grads
+        ), None
 
     direction = integ.rk_step(field, params, 0.1, integ.RK4).direction
-    for p_new, p_old, d in zip(jax.tree.leaves(new.params), jax.tree.leaves(params),
-                               jax.tree.leaves(direction)):
+    for p_new, p_old, d in zip(
+        jax.tree.leaves(new.params), jax.tree.leaves(params), jax.tree.leaves(direction)
+    ):
         np.testing.assert_allclose(p_new - p_old, lr * d / (jnp.abs(d) + eps), rtol=1e-3, atol=1e-7)
 
 
 # ------------------------------------------------------------------- BatchNorm policy
+
 
 def test_batchnorm_running_averages_update_once_per_step_from_stage_one():
     game = bn_game()
@@ -241,16 +280,22 @@ def test_batchnorm_running_averages_update_once_per_step_from_stage_one():
     expected = game_lib.player_gradients(game, params, state, real, key).model_state
     for a, b in zip(jax.tree.leaves(new.model_state), jax.tree.leaves(expected)):
         np.testing.assert_allclose(a, b, rtol=1e-6)
-    changed = [float(jnp.max(jnp.abs(a - b))) for a, b in
-               zip(jax.tree.leaves(new.model_state), jax.tree.leaves(state))]
+    changed = [
+        float(jnp.max(jnp.abs(a - b)))
+        for a, b in zip(jax.tree.leaves(new.model_state), jax.tree.leaves(state))
+    ]
     assert min(changed) > 0  # every running average moved, each exactly once (momentum 0.9)
     # Closed form for G's first BatchNorm: mean ← 0.9·0 + 0.1·mean_batch(W z + b), where z are
     # the stage-1 latents.
     z = game.sample_latents(jax.random.split(key)[0], real.shape[0])
     dense = params["g"]["Dense_0"]
     batch_mean = jnp.mean(z @ dense["kernel"] + dense["bias"], axis=0)
-    np.testing.assert_allclose(new.model_state["g"]["batch_stats"]["BatchNorm_0"]["mean"],
-                               0.1 * batch_mean, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(
+        new.model_state["g"]["batch_stats"]["BatchNorm_0"]["mean"],
+        0.1 * batch_mean,
+        rtol=1e-5,
+        atol=1e-7,
+    )
 
 
 def test_every_stage_uses_batch_statistics():
@@ -266,8 +311,10 @@ def test_every_stage_uses_batch_statistics():
         np.testing.assert_allclose(x, y, rtol=1e-6)
     # ...whereas inference uses them.
     z = game.sample_latents(key, 8)
-    assert float(jnp.max(jnp.abs(game.generate(params, state, z)
-                                 - game.generate(params, other, z)))) > 1e-3
+    assert (
+        float(jnp.max(jnp.abs(game.generate(params, state, z) - game.generate(params, other, z))))
+        > 1e-3
+    )
 
 
 def test_nonfinite_flag():
@@ -278,11 +325,12 @@ def test_nonfinite_flag():
 
 # ------------------------------------------------------------------- G's moving average
 
+
 def _ema_closed_form(iterates, decay):
     """The bias-corrected EMA of iterates θ_1 … θ_n: Σ (1-d) d^(n-i) θ_i / (1 - d^n)."""
     n = len(iterates)
     weights = (1 - decay) * decay ** np.arange(n - 1, -1, -1)
-    return float(weights @ np.asarray(iterates, np.float64) / (1 - decay ** n))
+    return float(weights @ np.asarray(iterates, np.float64) / (1 - decay**n))
 
 
 @pytest.mark.parametrize("kind", ["ode_adaptive", "alternating_sgd"])
@@ -291,14 +339,21 @@ def test_generator_ema_averages_the_accepted_iterates_and_leaves_training_alone(
     bias-corrected EMA of G's iterates after the accepted steps only (the adaptive Bosh3 rule
     starting at h = 2 rejects its first attempts), and evaluation reads it."""
     import diffrax
+
     decay = 0.9
     if kind == "ode_adaptive":
-        base = rules.ode_rule(dirac_game(), integ.BOSH3, 2.0, step_control="adaptive",
-                              controller=diffrax.PIDController(rtol=1e-4, atol=1e-4),
-                              max_rejections=30)
+        base = rules.ode_rule(
+            dirac_game(),
+            integ.BOSH3,
+            2.0,
+            step_control="adaptive",
+            controller=diffrax.PIDController(rtol=1e-4, atol=1e-4),
+            max_rejections=30,
+        )
     else:
-        base = rules.gradient_rule(dirac_game(), optax.sgd(0.1), optax.sgd(0.1),
-                                   update="alternating")
+        base = rules.gradient_rule(
+            dirac_game(), optax.sgd(0.1), optax.sgd(0.1), update="alternating"
+        )
     wrapped = rules.with_generator_ema(base, decay)
     p0 = dirac_params(1.0, 0.5)
     s_base, s_wrap = _state(base, p0), _state(wrapped, p0)
@@ -311,8 +366,9 @@ def test_generator_ema_averages_the_accepted_iterates_and_leaves_training_alone(
     for _ in range(30):
         s_base, m_base = step_base(s_base, batches)
         s_wrap, m_wrap = step_wrap(s_wrap, batches)
-        for a, b in zip(jax.tree.leaves((s_base.params, m_base)),
-                        jax.tree.leaves((s_wrap.params, m_wrap))):
+        for a, b in zip(
+            jax.tree.leaves((s_base.params, m_base)), jax.tree.leaves((s_wrap.params, m_wrap))
+        ):
             np.testing.assert_array_equal(a, b)
         if bool(m_base["accepted"]):
             iterates.append(float(s_base.params["g"]["theta"]))
@@ -321,7 +377,8 @@ def test_generator_ema_averages_the_accepted_iterates_and_leaves_training_alone(
     assert rejected >= (1 if kind == "ode_adaptive" else 0)
     assert int(s_wrap.rule_state[rules.G_EMA].count) == len(iterates)
     evaluated = rules.evaluated_params(s_wrap, decay)
-    np.testing.assert_allclose(float(evaluated["g"]["theta"]),
-                               _ema_closed_form(iterates, decay), rtol=1e-5)
+    np.testing.assert_allclose(
+        float(evaluated["g"]["theta"]), _ema_closed_form(iterates, decay), rtol=1e-5
+    )
     assert float(evaluated["d"]["psi"]) == float(s_wrap.params["d"]["psi"])  # D: the iterate
     assert rules.evaluated_params(rules.without_generator_ema(s_wrap), decay) is s_wrap.params

@@ -1,5 +1,6 @@
 """Runs: exact resume after SIGKILL, damaged checkpoints, the non-finite guard, and data
 parallelism on 4 forced CPU devices; all through the real CLI in subprocesses."""
+
 from __future__ import annotations
 
 import glob
@@ -11,13 +12,16 @@ import sys
 import time
 
 import numpy as np
+from test_cli import odegan, odegan_here
 
 from odegan_jax import logs
 
-from test_cli import odegan, odegan_here
-
-FAST = ["--config.loop.log_every=100", "--config.loop.eval_samples=500",
-        "--config.loop.plot=false", "--config.loop.checkpoint_every=100"]
+FAST = [
+    "--config.loop.log_every=100",
+    "--config.loop.eval_samples=500",
+    "--config.loop.plot=false",
+    "--config.loop.checkpoint_every=100",
+]
 SMALL = FAST + ["--config.model.width=16"]  # runs whose dynamics the test does not read
 
 
@@ -42,13 +46,18 @@ def test_sigkill_resume_and_a_damaged_checkpoint_end_like_an_uninterrupted_run(t
 
     workdir = tmp_path / "killed"
     env = dict(os.environ, CI="true")
-    proc = subprocess.Popen(_cmd("train", "--workdir", str(workdir), "--config.steps=600",
-                                 *SMALL), env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        _cmd("train", "--workdir", str(workdir), "--config.steps=600", *SMALL),
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     deadline = time.time() + 300
     while time.time() < deadline:
-        done = [p.split(os.sep)[-2] for p in
-                glob.glob(str(workdir / "checkpoints" / "*" / "commit_success.txt"))]
+        done = [
+            p.split(os.sep)[-2]
+            for p in glob.glob(str(workdir / "checkpoints" / "*" / "commit_success.txt"))
+        ]
         if any(d.isdigit() and int(d) >= 200 for d in done) or proc.poll() is not None:
             break
         time.sleep(0.02)
@@ -61,12 +70,14 @@ def test_sigkill_resume_and_a_damaged_checkpoint_end_like_an_uninterrupted_run(t
     assert "resuming from the checkpoint at step" in result.stdout
 
     def rows(run):  # every logged number but the wall time
-        return [{k: v for k, v in r.items() if k != "time_s"}
-                for r in logs.read_metrics(str(run / "metrics.jsonl"))]
+        return [
+            {k: v for k, v in r.items() if k != "time_s"}
+            for r in logs.read_metrics(str(run / "metrics.jsonl"))
+        ]
+
     assert rows(workdir) == rows(reference)[:5]  # steps 100-500, none twice, bit for bit
 
-    for path in glob.glob(str(workdir / "checkpoints" / "500" / "**" / "d" / "*"),
-                          recursive=True):
+    for path in glob.glob(str(workdir / "checkpoints" / "500" / "**" / "d" / "*"), recursive=True):
         with open(path, "r+b") as f:  # truncate every data file of the newest checkpoint
             f.truncate(7)
     result = odegan("train", "--workdir", str(workdir), "--config.steps=600", *SMALL)
@@ -80,11 +91,20 @@ def test_sigkill_resume_and_a_damaged_checkpoint_end_like_an_uninterrupted_run(t
 
 def test_non_finite_stops_with_the_step_and_keeps_checkpoints(tmp_path):
     workdir = tmp_path / "nan"
-    args = ["train", "--workdir", str(workdir), "--config.steps=100", "--config.rule.h=20",
-            "--config.loop.steps_per_call=1", "--config.loop.checkpoint_every=1",
-            "--config.loop.log_every=1", "--config.loop.eval_samples=100",
-            "--config.loop.plot=false", "--config.loop.nonfinite=stop",
-            "--config.loop.dead_generator=continue"]  # h = 20 also kills G: not this test's
+    args = [
+        "train",
+        "--workdir",
+        str(workdir),
+        "--config.steps=100",
+        "--config.rule.h=20",
+        "--config.loop.steps_per_call=1",
+        "--config.loop.checkpoint_every=1",
+        "--config.loop.log_every=1",
+        "--config.loop.eval_samples=100",
+        "--config.loop.plot=false",
+        "--config.loop.nonfinite=stop",
+        "--config.loop.dead_generator=continue",
+    ]  # h = 20 also kills G: not this test's
     result = odegan(*args)
     assert result.returncode == 3, result.stdout + result.stderr
     assert "non-finite" in result.stderr and "at step" in result.stderr
@@ -92,8 +112,13 @@ def test_non_finite_stops_with_the_step_and_keeps_checkpoints(tmp_path):
     kept = sorted(int(d) for d in os.listdir(workdir / "checkpoints") if d.isdigit())
     assert kept and kept[-1] == step - 1  # the last good step is saved
     # go on from those checkpoints, now rolling back (and checkpointing less often)
-    result = odegan(*args, "--config.loop.nonfinite=rollback", "--config.loop.max_rollbacks=12",
-                    "--config.loop.checkpoint_every=50", "--config.loop.log_every=50")
+    result = odegan(
+        *args,
+        "--config.loop.nonfinite=rollback",
+        "--config.loop.max_rollbacks=12",
+        "--config.loop.checkpoint_every=50",
+        "--config.loop.log_every=50",
+    )
     assert result.returncode == 0, result.stderr
     assert "halved h" in result.stdout
     summary = json.load(open(workdir / "summary.json"))
@@ -102,11 +127,18 @@ def test_non_finite_stops_with_the_step_and_keeps_checkpoints(tmp_path):
 
 # the spike below is calibrated on mog16_rk4's 2×50 networks at batch 512 (2×32 ones at
 # batch 256 survive it)
-RETRY_ARGS = ["train", "--config", "mog16_rk4", "--config.steps=60",
-              "--config.loop.steps_per_call=10", "--config.loop.log_every=10",
-              "--config.loop.eval_samples=200",
-              "--config.loop.plot=false", "--config.loop.checkpoint_every=0",
-              "--config.rule.schedule_boundaries=(20,30)"]
+RETRY_ARGS = [
+    "train",
+    "--config",
+    "mog16_rk4",
+    "--config.steps=60",
+    "--config.loop.steps_per_call=10",
+    "--config.loop.log_every=10",
+    "--config.loop.eval_samples=200",
+    "--config.loop.plot=false",
+    "--config.loop.checkpoint_every=0",
+    "--config.rule.schedule_boundaries=(20,30)",
+]
 SPIKE = "--config.rule.schedule_scales=(1.0,8.0,1.0)"  # h x8 over steps 21-30 blows up
 
 
@@ -117,28 +149,36 @@ def test_retry_rejects_the_diverging_step_inside_the_call_and_halves_h_for_good(
     the run stops there, naming that step."""
     retried = odegan(*RETRY_ARGS, SPIKE, "--workdir", str(tmp_path / "retry"))  # the default
     assert retried.returncode == 0, retried.stderr
-    events = [r for r in logs.read_metrics(str(tmp_path / "retry" / "metrics.jsonl"))
-              if "event" in r]
+    events = [
+        r for r in logs.read_metrics(str(tmp_path / "retry" / "metrics.jsonl")) if "event" in r
+    ]
     k = len(events)  # each rejection of the step halves h once more
     failed_at = events[0]["step"]
     assert 20 < failed_at <= 30
     assert [(e["event"], e["step"], e["h"]) for e in events] == [
-        ("retry", failed_at, 4.8 / 2 ** i) for i in range(1, k + 1)]
+        ("retry", failed_at, 4.8 / 2**i) for i in range(1, k + 1)
+    ]
     assert f"at step {failed_at}: rejected and redone with h 2.4" in retried.stdout
     summary = json.load(open(tmp_path / "retry" / "summary.json"))
-    assert (summary["retries"], summary["final_h"]) == (k, 0.6 / 2 ** k)
-    rows = [r for r in logs.read_metrics(str(tmp_path / "retry" / "metrics.jsonl"))
-            if "loss_d" in r]
+    assert (summary["retries"], summary["final_h"]) == (k, 0.6 / 2**k)
+    rows = [
+        r for r in logs.read_metrics(str(tmp_path / "retry" / "metrics.jsonl")) if "loss_d" in r
+    ]
     assert [r["step"] for r in rows] == list(range(10, 61, 10))  # every row, once
-    scheduled = odegan(*RETRY_ARGS[:-1], "--workdir", str(tmp_path / "scheduled"),
-                       f"--config.rule.schedule_boundaries=(20,{failed_at - 1},30)",
-                       f"--config.rule.schedule_scales=(1.0,8.0,{8 / 2 ** k},{1 / 2 ** k})")
+    scheduled = odegan(
+        *RETRY_ARGS[:-1],
+        "--workdir",
+        str(tmp_path / "scheduled"),
+        f"--config.rule.schedule_boundaries=(20,{failed_at - 1},30)",
+        f"--config.rule.schedule_scales=(1.0,8.0,{8 / 2**k},{1 / 2**k})",
+    )
     assert scheduled.returncode == 0 and "rejected" not in scheduled.stdout
     assert _sha(tmp_path / "retry") == _sha(tmp_path / "scheduled")
     # the retries are bounded: with none allowed the run stops at that step, as with
     # loop.nonfinite=stop (test_non_finite_stops_with_the_step_and_keeps_checkpoints)
-    none = odegan(*RETRY_ARGS, SPIKE, "--workdir", str(tmp_path / "none"),
-                  "--config.loop.max_retries=0")
+    none = odegan(
+        *RETRY_ARGS, SPIKE, "--workdir", str(tmp_path / "none"), "--config.loop.max_retries=0"
+    )
     assert none.returncode == 3, none.stdout + none.stderr
     assert "non-finite" in none.stderr and f"at step {failed_at} " in none.stderr
 
@@ -154,38 +194,60 @@ def test_four_forced_cpu_devices_match_one_device(tmp_path, capsys):
     # gradient, and Adam's m/√v turns its float noise (which differs with the reduction order)
     # into lr-sized steps of either sign, so those leaves legitimately drift apart.
     import jax
+
     assert jax.device_count() == 1  # this process: the one-device run
     runs = {}
     for devices in (1, 4):
         workdir = tmp_path / f"dev{devices}"
-        args = ("train", "--config", "mog8_m0a", "--workdir", str(workdir),
-                "--config.steps=30", "--config.loop.log_every=10",
-                "--config.loop.steps_per_call=10", "--config.loop.plot=false",
-                "--config.loop.eval_samples=500", "--config.rule.name=ode",
-                "--config.rule.integrator=heun", "--config.rule.h=0.01")
+        args = (
+            "train",
+            "--config",
+            "mog8_m0a",
+            "--workdir",
+            str(workdir),
+            "--config.steps=30",
+            "--config.loop.log_every=10",
+            "--config.loop.steps_per_call=10",
+            "--config.loop.plot=false",
+            "--config.loop.eval_samples=500",
+            "--config.rule.name=ode",
+            "--config.rule.integrator=heun",
+            "--config.rule.h=0.01",
+        )
         if devices == 1:
             result = odegan_here(capsys, *args)
         else:
-            env = dict(os.environ, CI="true", XLA_FLAGS=_xla_flags(
-                f"--xla_force_host_platform_device_count={devices}"))
-            result = subprocess.run(_cmd(*args), env=env, capture_output=True, text=True,
-                                    timeout=600)
+            env = dict(
+                os.environ,
+                CI="true",
+                XLA_FLAGS=_xla_flags(f"--xla_force_host_platform_device_count={devices}"),
+            )
+            result = subprocess.run(
+                _cmd(*args), env=env, capture_output=True, text=True, timeout=600
+            )
         assert result.returncode == 0, result.stderr
         assert ("on 4 devices" in result.stdout) == (devices == 4)
         runs[devices] = workdir
     from odegan_jax.experiment import load_run
+
     (_, a, _), (_, b, _) = (load_run(str(runs[d])) for d in (1, 4))
-    for x, y in zip(jax.tree.leaves((a.params, a.model_state)),
-                    jax.tree.leaves((b.params, b.model_state))):
+    for x, y in zip(
+        jax.tree.leaves((a.params, a.model_state)), jax.tree.leaves((b.params, b.model_state))
+    ):
         np.testing.assert_allclose(np.asarray(x), np.asarray(y), rtol=1e-5, atol=1e-6)
 
 
 def test_batch_not_divisible_by_the_device_count_is_rejected(tmp_path):
-    env = dict(os.environ, CI="true",
-               XLA_FLAGS=_xla_flags("--xla_force_host_platform_device_count=4"))
-    result = subprocess.run(_cmd("train", "--workdir", str(tmp_path / "x"),
-                                 "--config.data.batch_size=30"),
-                            env=env, capture_output=True, text=True, timeout=600)
+    env = dict(
+        os.environ, CI="true", XLA_FLAGS=_xla_flags("--xla_force_host_platform_device_count=4")
+    )
+    result = subprocess.run(
+        _cmd("train", "--workdir", str(tmp_path / "x"), "--config.data.batch_size=30"),
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 2
     assert "config.data.batch_size" in result.stderr and "multiple of 4" in result.stderr
 
@@ -207,12 +269,14 @@ def test_logged_2d_metrics_reuse_one_compiled_sampler_at_fixed_latents(caplog):
         first = exp.samples(state, 300)
         second = exp.samples(moved, 300)
         again = exp.samples(state, 300)
-    traces = [r for r in caplog.records if "tracing" in r.getMessage()
-              and "generate" in r.getMessage()]
+    traces = [
+        r for r in caplog.records if "tracing" in r.getMessage() and "generate" in r.getMessage()
+    ]
     assert len(traces) == 1, [r.getMessage() for r in traces]
     z = exp.game.sample_latents(exp.keys["eval"], exp.config.loop.eval_samples)[:300]
-    np.testing.assert_allclose(first, exp.game.generate(state.params, state.model_state, z),
-                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        first, exp.game.generate(state.params, state.model_state, z), rtol=1e-5, atol=1e-6
+    )
     np.testing.assert_array_equal(first, again)
     assert not np.allclose(first, second)
 
@@ -230,8 +294,10 @@ def test_conv_nets_fuse_steps_on_accelerators_only(monkeypatch):
 
     config = base_config()
     config.loop.steps_per_call = 50
-    image, points = (SimpleNamespace(config=config, dataset=SimpleNamespace(sample_shape=s))
-                     for s in ((28, 28, 1), (2,)))
+    image, points = (
+        SimpleNamespace(config=config, dataset=SimpleNamespace(sample_shape=s))
+        for s in ((28, 28, 1), (2,))
+    )
     for backend, image_calls in (("cpu", 1), ("gpu", 50), ("tpu", 50)):
         monkeypatch.setattr(jax, "default_backend", lambda b=backend: b)
         assert (train.steps_per_call(image), train.steps_per_call(points)) == (image_calls, 50)
@@ -247,11 +313,15 @@ def test_generator_ema_is_evaluated_resumes_exactly_and_cannot_be_toggled(tmp_pa
     ema = "--config.rule.g_ema_decay=0.99"
     ref, parts, plain = tmp_path / "ref", tmp_path / "parts", tmp_path / "plain"
     out = {}
-    for name, workdir, steps, extra in (("ref", ref, 400, [ema]), ("half", parts, 200, [ema]),
-                                        ("rest", parts, 400, [ema]),
-                                        ("plain", plain, 400, ["--config.rule.g_ema_decay=0"])):
-        out[name] = odegan("train", "--workdir", str(workdir), f"--config.steps={steps}",
-                           *extra, *SMALL)
+    for name, workdir, steps, extra in (
+        ("ref", ref, 400, [ema]),
+        ("half", parts, 200, [ema]),
+        ("rest", parts, 400, [ema]),
+        ("plain", plain, 400, ["--config.rule.g_ema_decay=0"]),
+    ):
+        out[name] = odegan(
+            "train", "--workdir", str(workdir), f"--config.steps={steps}", *extra, *SMALL
+        )
         assert out[name].returncode == 0, out[name].stderr
     assert "resuming from the checkpoint at step 200" in out["rest"].stdout
     assert "of G's moving average (decay 0.99)" in out["ref"].stdout
@@ -262,8 +332,11 @@ def test_generator_ema_is_evaluated_resumes_exactly_and_cannot_be_toggled(tmp_pa
     assert summary["final"]["hq_fraction"] != summary["final_iterate"]["hq_fraction"]
 
     def rows(run):
-        return [{k: v for k, v in r.items() if k != "time_s"}
-                for r in logs.read_metrics(str(run / "metrics.jsonl"))]
+        return [
+            {k: v for k, v in r.items() if k != "time_s"}
+            for r in logs.read_metrics(str(run / "metrics.jsonl"))
+        ]
+
     assert rows(parts) == rows(ref)
     result = odegan("eval", str(ref), "--n", "500")
     assert result.returncode == 0, result.stderr
@@ -272,12 +345,22 @@ def test_generator_ema_is_evaluated_resumes_exactly_and_cannot_be_toggled(tmp_pa
     assert scored["hq_fraction"] == summary["final"]["hq_fraction"]
 
     def files(run):
-        return {p: open(p, "rb").read() for p in glob.glob(str(run / "checkpoints" / "**"),
-                                                            recursive=True)
-                if os.path.isfile(p)}
+        return {
+            p: open(p, "rb").read()
+            for p in glob.glob(str(run / "checkpoints" / "**"), recursive=True)
+            if os.path.isfile(p)
+        }
+
     before = files(ref)
-    result = odegan("train", "--workdir", str(ref), "--config.steps=500",
-                    "--config.rule.g_ema_decay=0", "--resume-with-changes", *SMALL)
+    result = odegan(
+        "train",
+        "--workdir",
+        str(ref),
+        "--config.steps=500",
+        "--config.rule.g_ema_decay=0",
+        "--resume-with-changes",
+        *SMALL,
+    )
     assert result.returncode != 0
     assert "rule.g_ema_decay" in result.stderr and "nothing was changed" in result.stderr
     assert files(ref) == before

@@ -3,6 +3,7 @@ JAX's own random bits (JAX's default, the rolled lowering, is the reference) wit
 rolled loops, and only the programs compiled inside get it; the training programs compile
 without YNNPACK fusions on CPU. And the XLA flag the package sets on import (deterministic
 GPU programs). And the allocator setting the CLI makes at start (freed memory reused)."""
+
 from __future__ import annotations
 
 import platform
@@ -43,6 +44,7 @@ def test_conv_training_programs_compile_without_ynn_fusions_on_cpu():
     from odegan_jax import train
     from odegan_jax.config import load_config
     from odegan_jax.experiment import build, init_state
+
     assert xla_cpu.compiler_options((2,)) == {}
     assert xla_cpu.compiler_options((8, 8, 1)) == xla_cpu.CPU_TRAINING_OPTIONS  # CPU suite
     config = load_config("ngan_digits")
@@ -71,21 +73,29 @@ def _xla_flags_after_import(env: dict) -> str:
     import os
     import subprocess
     import sys
-    base = {k: v for k, v in os.environ.items()
-            if k not in ("XLA_FLAGS", "ODEGAN_GPU_DETERMINISTIC")}
-    out = subprocess.run([sys.executable, "-c", "import os, odegan_jax; "
-                          "print(os.environ.get('XLA_FLAGS', ''))"],
-                         env={**base, **env}, capture_output=True, text=True, check=True)
+
+    base = {
+        k: v for k, v in os.environ.items() if k not in ("XLA_FLAGS", "ODEGAN_GPU_DETERMINISTIC")
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", "import os, odegan_jax; print(os.environ.get('XLA_FLAGS', ''))"],
+        env={**base, **env},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return out.stdout.strip()
 
 
 def test_import_asks_for_deterministic_gpu_programs_unless_told_not_to():
     assert _xla_flags_after_import({}) == "--xla_gpu_deterministic_ops=true"
     assert _xla_flags_after_import({"XLA_FLAGS": "--xla_cpu_enable_fast_math=false"}) == (
-        "--xla_cpu_enable_fast_math=false --xla_gpu_deterministic_ops=true")
+        "--xla_cpu_enable_fast_math=false --xla_gpu_deterministic_ops=true"
+    )
     # the user's own choice and the opt-out are left alone
     assert _xla_flags_after_import({"XLA_FLAGS": "--xla_gpu_deterministic_ops=false"}) == (
-        "--xla_gpu_deterministic_ops=false")
+        "--xla_gpu_deterministic_ops=false"
+    )
     assert _xla_flags_after_import({"ODEGAN_GPU_DETERMINISTIC": "0"}) == ""
 
 
@@ -117,8 +127,9 @@ def test_retained_memory_is_reused_without_new_page_faults():
     after retain_freed_memory() the rounds reuse what the earlier ones freed."""
     faults = {}
     for tuned in ("0", "1"):
-        out = subprocess.run([sys.executable, "-c", _FAULTS, tuned], capture_output=True,
-                             text=True, check=True)
+        out = subprocess.run(
+            [sys.executable, "-c", _FAULTS, tuned], capture_output=True, text=True, check=True
+        )
         faults[tuned] = int(out.stdout.split()[-1])
     # 40 rounds of ~31 MB: ~7,600 pages each round if none is reused
     assert faults["0"] > 40 * 1000, faults

@@ -2,6 +2,7 @@
 weight decay 1e-5 on each loss, batch 64, z ~ U(-1, 1) in R^32, init N(0, 0.1), biases 0,
 the non-saturating loss, 10,000 training points, 200,000 iterations (CPU default: 20,000;
 the full run: --config.steps=200000)."""
+
 from odegan_jax.config import base_config
 
 

@@ -13,6 +13,7 @@ latent size ``--config.model.latent_size=10|100|200``; optimiser
 ``--config.optimizer.learning_rate=...``); WGAN ``--config.game.loss=wgan
 --config.rule.n_critic=5 --config.optimizer.name=rmsprop --config.optimizer.learning_rate=5e-5``.
 """
+
 from odegan_jax.config import base_config
 
 
@@ -55,8 +56,14 @@ def depth_image_config(name: str, dataset: str, network: str, blocks: int, steps
     return c
 
 
-def odegan_image_config(name: str, dataset: str, network: str, steps: int = 1_000_000,
-                        h: float = 0.04, reg_weight: float = 0.02):
+def odegan_image_config(
+    name: str,
+    dataset: str,
+    network: str,
+    steps: int = 1_000_000,
+    h: float = 0.04,
+    reg_weight: float = 0.02,
+):
     c = _image_base(name, dataset, network, steps)
     c.model.latent_size = 128
     c.rule.name = "ode"

@@ -5,6 +5,7 @@ WGAN-GP (004, Algorithm 1 of the WGAN-GP paper): λ = 10, n_critic = 5, Adam α 
 β = (0, 0.9). Both: D and G are ReLU MLPs 3 × 512 (the WGAN-GP paper's toy networks),
 alternating updates, z ~ N(0, I) with 32 latents; batch 64 (WGAN) and 256 (the WGAN-GP toy).
 """
+
 from odegan_jax.config import base_config
 
 

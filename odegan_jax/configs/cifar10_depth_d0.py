@@ -3,6 +3,7 @@ batch 64, z ~ U(−1, 1) in R^100, init N(0, 0.02), weight decay 1e-5, 80,000 it
 §A.3). CIFAR-10 via tfds, or ``--config.data.source=files --config.data.path=cifar10.npz``
 (x_train uint8 [N, 32, 32, 3]); scored with Inception-v3 from
 ``--config.eval.inception_weights=FILE``. No BatchNorm in D: --config.model.d_batchnorm=false."""
+
 from odegan_jax.configs._images import depth_image_config
 
 

@@ -2,6 +2,7 @@
 λ = 0.02, the official code's options (see configs/_images.py), 1M steps. Needs CIFAR-10 via
 tfds, or ``--config.data.source=files --config.data.path=cifar10.npz`` (x_train uint8
 [N, 32, 32, 3])."""
+
 from odegan_jax.configs._images import odegan_image_config
 
 

@@ -2,9 +2,11 @@
 λ = 0.01 (Table 1's ``cifar10_odegan_dcgan`` has λ = 0.02), the official code's options,
 1M steps. CIFAR-10 via tfds, or ``--config.data.source=files --config.data.path=cifar10.npz``
 (x_train uint8 [N, 32, 32, 3]); Inception FID / IS from ``--config.eval.inception_weights``."""
+
 from odegan_jax.configs._images import odegan_image_config
 
 
 def get_config():
-    return odegan_image_config("cifar10_odegan_dcgan_fig12", "cifar10", "dcgan_official",
-                               h=0.04, reg_weight=0.01)
+    return odegan_image_config(
+        "cifar10_odegan_dcgan_fig12", "cifar10", "dcgan_official", h=0.04, reg_weight=0.01
+    )

@@ -2,6 +2,7 @@
 batch 64, z ~ U(−1, 1) in R^100, init N(0, 0.02), weight decay 1e-5, 30,000 iterations (001 §5,
 §A.3). MNIST comes from tfds or local IDX files; --config.data.name=fashion_mnist runs it
 offline. No BatchNorm in D: --config.model.d_batchnorm=false."""
+
 from odegan_jax.configs._images import depth_image_config
 
 

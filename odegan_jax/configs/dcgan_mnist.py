@@ -1,4 +1,5 @@
 """DCGAN (001 M0_B) on MNIST with NGAN's training settings (tfds or local IDX files)."""
+
 from odegan_jax.configs.dcgan_fashion_mnist import get_config as _fashion
 
 

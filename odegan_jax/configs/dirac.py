@@ -3,6 +3,7 @@ loss (ℓ_D = ψθ, ℓ_G = −ψθ, WGAN's objective without clipping), ODE-GAN
 v = (−θ − 2λψ, ψ) is linear, with eigenvalues −λ ± i√(1 − λ²) (±i without the regulariser):
 ``odegan stiffness dirac`` measures them and the largest stable h of every scheme (RK4:
 2√2 at λ = 0). ``--config.rule.reg_weight=0.1`` adds the regulariser."""
+
 from odegan_jax.config import base_config
 
 

@@ -6,11 +6,13 @@ minibatch per stage, h/4 for the first 500 steps). With BatchNorm in D
 lies far outside RK4's stable range (``odegan stiffness fashion_mnist_odegan``). Runs offline
 (``apt-get install dataset-fashion-mnist``); the ``odegan_vs_adam_images`` study trains it
 next to ``fashion_mnist_odegan_adam``, ``dcgan_fashion_mnist`` and ``sngan_fashion_mnist``."""
+
 from odegan_jax.configs._images import odegan_image_config
 
 
 def get_config():
-    c = odegan_image_config("fashion_mnist_odegan", "fashion_mnist", "dcgan28",
-                            steps=100_000, h=0.04, reg_weight=0.01)
+    c = odegan_image_config(
+        "fashion_mnist_odegan", "fashion_mnist", "dcgan28", steps=100_000, h=0.04, reg_weight=0.01
+    )
     c.model.d_batchnorm = False
     return c

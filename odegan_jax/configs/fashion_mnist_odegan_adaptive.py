@@ -5,12 +5,14 @@ from h = 0.04 on. The stages share one minibatch, so the error estimate measures
 truncation error of that step's field, not minibatch noise. Runs offline
 (``apt-get install dataset-fashion-mnist``); 2,000 steps take ~1.5 h on 2 CPU cores.
 """
+
 from odegan_jax.configs._images import odegan_image_config
 
 
 def get_config():
-    c = odegan_image_config("fashion_mnist_odegan_adaptive", "fashion_mnist", "dcgan28",
-                            steps=2_000)
+    c = odegan_image_config(
+        "fashion_mnist_odegan_adaptive", "fashion_mnist", "dcgan28", steps=2_000
+    )
     c.rule.integrator = "bosh3"
     c.rule.step_control = "adaptive"
     c.rule.schedule = "constant"

@@ -3,6 +3,7 @@
 D), RK4, h = 0.04 after the h/4 warm-up, λ = 0.02 in the stage-1 D gradient, a fresh minibatch
 per stage, batch 64, 128 latents. The 28×28 images are padded with the background to 32×32
 (``data.pad_to``) and keep one channel; scores crop samples back to 28×28."""
+
 from odegan_jax.configs._images import odegan_image_config
 
 

@@ -3,6 +3,7 @@
 Adam (β1 = 0.5, β2 = 0.999) at lr 1e-3 on the same networks, data and steps as mog16_rk4
 (003 Fig. 5/7 compare RK4 with Adam).
 """
+
 from odegan_jax.config import base_config
 
 

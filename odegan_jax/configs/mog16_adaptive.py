@@ -1,12 +1,13 @@
 """``mog16_rk4`` with adaptive step control instead of the hand-made schedule.
 
-Everything as ``mog16_rk4`` (the main job until 2026-11-24) but the step size:
-Bogacki–Shampine 3(2), which evaluates the field 4 times a step as RK4 does, with its
-embedded second-order error estimate driving diffrax's PIDController (I control, rtol = atol
-= 1e-3 over every parameter, diffrax's usual tolerances; not tuned on these runs). No schedule: rule.h = 0.6 is only the first
-attempt's size. Compared with mog16_rk4 over seeds 0-15 by ``odegan reproduce
+Everything as ``mog16_rk4`` but the step size: Bogacki–Shampine 3(2), which evaluates the
+field 4 times a step as RK4 does, with its embedded second-order error estimate driving
+diffrax's PIDController (I control, rtol = atol = 1e-3 over every parameter, diffrax's usual
+tolerances; not tuned on these runs). No schedule: rule.h = 0.6 is only the first attempt's
+size. Compared with mog16_rk4 over seeds 0-15 by ``odegan reproduce
 adaptive_steps``.
 """
+
 from odegan_jax.config import base_config
 
 

@@ -3,6 +3,7 @@
 The order study (003 §5.2.1): Euler needs a far smaller step than RK4 (h = 0.04 here; at the
 main job's h = 0.6 it diverges within a few steps: try --config.rule.h=0.6).
 """
+
 from odegan_jax.config import base_config
 
 

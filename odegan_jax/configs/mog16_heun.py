@@ -2,6 +2,7 @@
 
 The order study (003 §5.2.1): compare with mog16_rk4 at the same h, λ and steps.
 """
+
 from odegan_jax.config import base_config
 
 

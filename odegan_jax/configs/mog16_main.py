@@ -13,6 +13,7 @@ was chosen (on seeds 300–331 and 410–460; the longer ⅛ phase judged on see
 its quality over seeds 0–127, which nobody tuned it on (`odegan reproduce main_job_seeds`
 for 0–31): BUILD_NOTES.md ("Main job", "A longer ⅛ phase").
 """
+
 from odegan_jax.config import base_config
 
 

@@ -5,6 +5,7 @@ init, batch 512, 32 latents N(0, I), 30,001 steps, RK4, h = 0.1, λ = 0.07, the 
 losses (see odegan_jax.game.notebook_loss), the same batch and latents for all stages, each
 player integrated with the other frozen, the regulariser applied after the step.
 """
+
 from odegan_jax.config import base_config
 
 

@@ -5,6 +5,7 @@ the main job until 2026-11-24; the main job now is ``mog16_main`` (the same game
 schedule, smaller networks and batch). Settings and the reasons for them: BUILD_NOTES.md
 ("Main job").
 """
+
 from odegan_jax.config import base_config
 
 

@@ -5,6 +5,7 @@ Same training settings as dcgan_fashion_mnist.py, for 000's NGAN vs DCGAN compar
 blocks: RK4, one step over [0, 1], backprop through the solver (000 §4.2.1); switch to
 ``--config.model.ode.solver=dopri5`` / ``--config.model.ode.gradient=adjoint`` to study them.
 """
+
 from odegan_jax.configs._images import adam_image_config
 
 

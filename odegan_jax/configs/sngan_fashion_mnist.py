@@ -2,6 +2,7 @@
 spectral normalisation in D and no BatchNorm there (the network of ``fashion_mnist_odegan``),
 Adam 2e-4, β = (0.5, 0.999), one D step per G step, 128 latents N(0, I), the non-saturating
 loss (as ``cifar10_sngan``)."""
+
 from odegan_jax.configs._images import adam_image_config
 
 

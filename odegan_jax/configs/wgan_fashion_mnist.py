@@ -1,6 +1,7 @@
 """004 / 002 Experiment E: WGAN with weight clipping on Fashion-MNIST, with 001's DCGAN (M0_B,
 ``dcgan28``): RMSprop 5e-5, c = 0.01, n_critic = 5 (Algorithm 1 of the WGAN paper), batch 64.
 Steps count generator iterations, each after n_critic critic updates."""
+
 from odegan_jax.configs._images import adam_image_config
 
 

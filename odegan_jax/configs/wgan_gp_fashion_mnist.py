@@ -2,6 +2,7 @@
 Adam 1e-4 with β = (0, 0.9) (Algorithm 1 of the WGAN-GP paper), batch 64. The critic has no
 BatchNorm: the penalty is on the gradient for each input alone, which batch statistics mix
 (the WGAN-GP paper, §4). Steps count generator iterations, each after n_critic critic updates."""
+
 from odegan_jax.configs._images import adam_image_config
 
 

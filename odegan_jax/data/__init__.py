@@ -5,17 +5,19 @@ a finite array of training samples. :func:`get_batches` is a pure function of
 ``(dataset, key, step)``: the data position *is* the step, so a resumed run sees exactly the
 minibatches an uninterrupted run would.
 """
+
 from __future__ import annotations
 
-from typing import Callable, NamedTuple, Optional
+from collections.abc import Callable
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from odegan_jax.config import ConfigError, choose
-from odegan_jax.data.images import (IMAGE_DATASETS, NATIVE_SHAPES, DatasetError, load_images,
-                                    pad)
+from odegan_jax.data.images import IMAGE_DATASETS, NATIVE_SHAPES, load_images, pad
+from odegan_jax.data.images import DatasetError as DatasetError  # re-exported
 from odegan_jax.data.synthetic import DISTRIBUTIONS_2D, Distribution2D, make_distribution
 
 # the Dirac-GAN's data (003 §4): every sample is the scalar 0
@@ -26,13 +28,13 @@ DATASETS = tuple(DISTRIBUTIONS_2D) + IMAGE_DATASETS + (DIRAC,)
 class Dataset(NamedTuple):
     name: str
     sample_shape: tuple
-    sampler: Optional[Callable[[jax.Array, int], jax.Array]] = None  # infinite data
-    train: Optional[np.ndarray] = None  # finite data, [N, *sample_shape], float32
-    distribution: Optional[Distribution2D] = None  # 2D reference for metrics
-    labels: Optional[np.ndarray] = None  # class labels of ``train`` (images), if known
+    sampler: Callable[[jax.Array, int], jax.Array] | None = None  # infinite data
+    train: np.ndarray | None = None  # finite data, [N, *sample_shape], float32
+    distribution: Distribution2D | None = None  # 2D reference for metrics
+    labels: np.ndarray | None = None  # class labels of ``train`` (images), if known
 
 
-def expected_sample_shape(data_config) -> Optional[tuple]:
+def expected_sample_shape(data_config) -> tuple | None:
     """The per-sample shape of ``config.data`` known without reading files (None for idx /
     npz files, whose shape is known once read); a ConfigError for an unknown dataset."""
     name = choose("data.name", data_config.name, DATASETS)
@@ -56,14 +58,18 @@ def make_dataset(data_config, key: jax.Array) -> Dataset:
     """
     name = data_config.name
     if name in DISTRIBUTIONS_2D:
-        dist = make_distribution(name, stratified=data_config.stratified,
-                                 noise=data_config.noise)
-        if data_config.stratified and name != "swiss_roll" and \
-                data_config.batch_size < len(dist.modes):
-            raise ConfigError(f"config.data.stratified: a stratified batch tiles the "
-                              f"{len(dist.modes)} means of {name}, so data.batch_size must be "
-                              f"≥ {len(dist.modes)} (got {data_config.batch_size}); raise it "
-                              f"or set data.stratified=false")
+        dist = make_distribution(name, stratified=data_config.stratified, noise=data_config.noise)
+        if (
+            data_config.stratified
+            and name != "swiss_roll"
+            and data_config.batch_size < len(dist.modes)
+        ):
+            raise ConfigError(
+                f"config.data.stratified: a stratified batch tiles the "
+                f"{len(dist.modes)} means of {name}, so data.batch_size must be "
+                f"≥ {len(dist.modes)} (got {data_config.batch_size}); raise it "
+                f"or set data.stratified=false"
+            )
         if data_config.num_train > 0:
             train = np.asarray(dist.sample(key, data_config.num_train), np.float32)
             return Dataset(name, (2,), None, train, dist)
@@ -71,16 +77,23 @@ def make_dataset(data_config, key: jax.Array) -> Dataset:
     if name == DIRAC:
         return Dataset(name, (1,), lambda key, n: jnp.zeros((n, 1), jnp.float32))
     if name in IMAGE_DATASETS:
-        x, y = load_images(name, data_config.source, data_config.path, "train",
-                           data_config.image_size)
+        x, y = load_images(
+            name, data_config.source, data_config.path, "train", data_config.image_size
+        )
         if data_config.get("pad_to", 0):
             x = pad(x, data_config.pad_to)
         return Dataset(name, tuple(x.shape[1:]), None, x, None, y)
     choose("data.name", name, DATASETS)
 
 
-def get_batches(dataset: Dataset, key: jax.Array, step, num_batches: int, batch_size: int,
-                train: Optional[jax.Array] = None) -> jax.Array:
+def get_batches(
+    dataset: Dataset,
+    key: jax.Array,
+    step,
+    num_batches: int,
+    batch_size: int,
+    train: jax.Array | None = None,
+) -> jax.Array:
     """The minibatches of one training step, shape ``[num_batches, batch_size, *sample_shape]``.
 
     Infinite data: a fresh draw from ``fold_in(key, step)``. Finite data: epochs of key-driven

@@ -14,10 +14,12 @@ scale σ that the 2D metrics use (see :mod:`odegan_jax.metrics.modes`).
   [-1.7, 1.7]², centred at the origin. Its "modes" are 16 arcs of equal t-range along the
   noiseless spiral.
 """
+
 from __future__ import annotations
 
 import math
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -51,8 +53,9 @@ def mog16_means() -> np.ndarray:
     return np.array([(x, y) for x in order for y in (1.5, 0.5, -0.5, -1.5)])
 
 
-def sample_mixture(key: jax.Array, n: int, means: np.ndarray, std: float,
-                   stratified: bool = False) -> jax.Array:
+def sample_mixture(
+    key: jax.Array, n: int, means: np.ndarray, std: float, stratified: bool = False
+) -> jax.Array:
     means = jnp.asarray(means, jnp.float32)
     k_idx, k_noise = jax.random.split(key)
     if stratified:
@@ -86,8 +89,7 @@ def _swiss_roll_reference(noise: float, arcs: int = 16, points: int = 4000):
 DISTRIBUTIONS_2D = ("mog8", "mog25", "mog16", "swiss_roll")
 
 
-def make_distribution(name: str, *, stratified: bool = False,
-                      noise: float = 0.2) -> Distribution2D:
+def make_distribution(name: str, *, stratified: bool = False, noise: float = 0.2) -> Distribution2D:
     if name == "mog8":
         means, std = mog8_means(), 0.02
     elif name == "mog25":
@@ -96,9 +98,11 @@ def make_distribution(name: str, *, stratified: bool = False,
         means, std = mog16_means(), 0.02
     elif name == "swiss_roll":
         centres, std, curve, labels = _swiss_roll_reference(noise)
-        return Distribution2D(name, lambda key, n: sample_swiss_roll(key, n, noise),
-                              centres, std, curve, labels)
+        return Distribution2D(
+            name, lambda key, n: sample_swiss_roll(key, n, noise), centres, std, curve, labels
+        )
     else:
         raise ValueError(f"unknown 2D dataset {name!r}; allowed: {', '.join(DISTRIBUTIONS_2D)}")
-    return Distribution2D(name, lambda key, n: sample_mixture(key, n, means, std, stratified),
-                          means, std)
+    return Distribution2D(
+        name, lambda key, n: sample_mixture(key, n, means, std, stratified), means, std
+    )

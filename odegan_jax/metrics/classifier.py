@@ -4,10 +4,11 @@ conv 5×5 32 (size-preserving, pad 2) ReLU → max-pool 2 → conv 5×5 64 ReLU 
 dense 1024 ReLU → dropout 0.5 → dense 10 (logits). The penultimate 1024 features feed the
 Fréchet distance and KID; the softmax feeds the Inception Score.
 
-Weights are trained by ``scripts/train_classifier.py`` with a fixed seed and shipped in
+Weights are trained by ``odegan_jax/tools/train_classifier.py`` with a fixed seed and shipped in
 ``odegan_jax/metrics/weights/classifier_<dataset>.npz`` (float16, flattened parameter paths),
 so every machine scores with the same network. :func:`load_classifier` reads them.
 """
+
 from __future__ import annotations
 
 import json
@@ -55,7 +56,7 @@ def batched_probs_and_features(fn, variables, x, batch_size: int):
     ``(softmax probabilities, features)`` (shared by every scoring network)."""
     probs, feats = [], []
     for i in range(0, len(x), batch_size):
-        logits, f = fn(variables, jnp.asarray(x[i:i + batch_size], jnp.float32))
+        logits, f = fn(variables, jnp.asarray(x[i : i + batch_size], jnp.float32))
         probs.append(np.asarray(jax.nn.softmax(logits), np.float64))
         feats.append(np.asarray(f, np.float64))
     return np.concatenate(probs), np.concatenate(feats)
@@ -68,16 +69,20 @@ def weights_path(dataset: str) -> str:
 def available() -> list[str]:
     if not os.path.isdir(WEIGHTS_DIR):
         return []
-    return sorted(f[len("classifier_"):-4] for f in os.listdir(WEIGHTS_DIR)
-                  if f.startswith("classifier_") and f.endswith(".npz"))
+    return sorted(
+        f[len("classifier_") : -4]
+        for f in os.listdir(WEIGHTS_DIR)
+        if f.startswith("classifier_") and f.endswith(".npz")
+    )
 
 
 def save_classifier(path: str, params, info: dict) -> None:
-    flat = {"/".join(str(getattr(k, "key", k)) for k in p): np.asarray(v, np.float16)
-            for p, v in jax.tree_util.tree_flatten_with_path(params)[0]}
+    flat = {
+        "/".join(str(getattr(k, "key", k)) for k in p): np.asarray(v, np.float16)
+        for p, v in jax.tree_util.tree_flatten_with_path(params)[0]
+    }
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    np.savez_compressed(path, __info__=np.frombuffer(json.dumps(info).encode(), np.uint8),
-                        **flat)
+    np.savez_compressed(path, __info__=np.frombuffer(json.dumps(info).encode(), np.uint8), **flat)
 
 
 def load_classifier(dataset: str) -> LoadedClassifier:
@@ -85,7 +90,8 @@ def load_classifier(dataset: str) -> LoadedClassifier:
     if not os.path.exists(path):
         raise FileNotFoundError(
             f"no shipped classifier for {dataset!r} (have: {', '.join(available()) or 'none'}); "
-            f"train one with: python scripts/train_classifier.py --dataset {dataset}")
+            f"train one with: python -m odegan_jax.tools.train_classifier --dataset {dataset}"
+        )
     params: dict = {}
     with np.load(path) as f:
         info = json.loads(bytes(f["__info__"]).decode())

@@ -14,18 +14,20 @@ pytorch-fid's FID Inception, keys as in PyTorch (``Conv2d_1a_3x3.conv.weight``,
 
     # pt_inception-2015-12-05-6726825d.pth from
     # https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/
-    python scripts/convert_inception_weights.py pt_inception-2015-12-05-6726825d.pth \\
+    python -m odegan_jax.tools.convert_inception_weights pt_inception-2015-12-05-6726825d.pth \\
         ~/.odegan_jax/inception_fid.npz
 
 and pass it as ``--config.eval.inception_weights=PATH`` (or ``odegan eval RUN --inception PATH``,
 or the environment variable ``ODEGAN_INCEPTION_WEIGHTS``). The port is checked against
 pytorch-fid's own modules by ``benchmarks/inception_parity.py``.
 """
+
 from __future__ import annotations
 
 import functools
 import os
-from typing import NamedTuple, Sequence
+from collections.abc import Sequence
+from typing import NamedTuple
 
 import flax.linen as nn
 import jax
@@ -35,9 +37,11 @@ import numpy as np
 from odegan_jax.metrics.classifier import batched_probs_and_features
 
 ENV_VAR = "ODEGAN_INCEPTION_WEIGHTS"  # read by the CLI only, when no flag / key names a file
-SOURCE = ("pt_inception-2015-12-05-6726825d.pth from "
-          "https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/, converted "
-          "with `python scripts/convert_inception_weights.py IN.pth OUT.npz`")
+SOURCE = (
+    "pt_inception-2015-12-05-6726825d.pth from "
+    "https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/, converted "
+    "with `python -m odegan_jax.tools.convert_inception_weights IN.pth OUT.npz`"
+)
 
 
 class InceptionWeightsError(ValueError):
@@ -50,6 +54,7 @@ def _pair(v):
 
 class BasicConv(nn.Module):
     """conv (no bias) → BatchNorm (ε = 1e-3, running statistics) → ReLU, named as in torch."""
+
     features: int
     kernel: Sequence[int] | int
     stride: int = 1
@@ -58,8 +63,14 @@ class BasicConv(nn.Module):
     @nn.compact
     def __call__(self, x):
         ph, pw = _pair(self.padding)
-        x = nn.Conv(self.features, _pair(self.kernel), strides=_pair(self.stride),
-                    padding=((ph, ph), (pw, pw)), use_bias=False, name="conv")(x)
+        x = nn.Conv(
+            self.features,
+            _pair(self.kernel),
+            strides=_pair(self.stride),
+            padding=((ph, ph), (pw, pw)),
+            use_bias=False,
+            name="conv",
+        )(x)
         x = nn.BatchNorm(use_running_average=True, epsilon=1e-3, name="bn")(x)
         return nn.relu(x)
 
@@ -135,13 +146,22 @@ class BlockE(nn.Module):
     def __call__(self, x):
         b1 = BasicConv(320, 1, name="branch1x1")(x)
         b3 = BasicConv(384, 1, name="branch3x3_1")(x)
-        b3 = jnp.concatenate([BasicConv(384, (1, 3), padding=(0, 1), name="branch3x3_2a")(b3),
-                              BasicConv(384, (3, 1), padding=(1, 0), name="branch3x3_2b")(b3)], -1)
+        b3 = jnp.concatenate(
+            [
+                BasicConv(384, (1, 3), padding=(0, 1), name="branch3x3_2a")(b3),
+                BasicConv(384, (3, 1), padding=(1, 0), name="branch3x3_2b")(b3),
+            ],
+            -1,
+        )
         bd = BasicConv(448, 1, name="branch3x3dbl_1")(x)
         bd = BasicConv(384, 3, padding=1, name="branch3x3dbl_2")(bd)
-        bd = jnp.concatenate([BasicConv(384, (1, 3), padding=(0, 1), name="branch3x3dbl_3a")(bd),
-                              BasicConv(384, (3, 1), padding=(1, 0), name="branch3x3dbl_3b")(bd)],
-                             -1)
+        bd = jnp.concatenate(
+            [
+                BasicConv(384, (1, 3), padding=(0, 1), name="branch3x3dbl_3a")(bd),
+                BasicConv(384, (3, 1), padding=(1, 0), name="branch3x3dbl_3b")(bd),
+            ],
+            -1,
+        )
         pooled = _max_pool(x, stride=1, pad=1) if self.max_pool else _avg_pool(x)
         bp = BasicConv(192, 1, name="branch_pool")(pooled)
         return jnp.concatenate([b1, b3, bd, bp], -1)
@@ -149,6 +169,7 @@ class BlockE(nn.Module):
 
 class InceptionV3(nn.Module):
     """FID Inception-v3 on NHWC images in [−1, 1] of any size ≥ 1 (resized to 299×299)."""
+
     num_classes: int = 1008
 
     @nn.compact
@@ -168,8 +189,12 @@ class InceptionV3(nn.Module):
         x = BlockA(64, name="Mixed_5c")(x)
         x = BlockA(64, name="Mixed_5d")(x)
         x = BlockB(name="Mixed_6a")(x)
-        for name, c7 in (("Mixed_6b", 128), ("Mixed_6c", 160), ("Mixed_6d", 160),
-                         ("Mixed_6e", 192)):
+        for name, c7 in (
+            ("Mixed_6b", 128),
+            ("Mixed_6c", 160),
+            ("Mixed_6d", 160),
+            ("Mixed_6e", 192),
+        ):
             x = BlockC(c7, name=name)(x)
         x = BlockD(name="Mixed_7a")(x)
         x = BlockE(False, name="Mixed_7b")(x)
@@ -180,14 +205,19 @@ class InceptionV3(nn.Module):
 
 # ----------------------------------------------------------------------------- weights
 
-_BN = {"weight": ("params", "scale"), "bias": ("params", "bias"),
-       "running_mean": ("batch_stats", "mean"), "running_var": ("batch_stats", "var")}
+_BN = {
+    "weight": ("params", "scale"),
+    "bias": ("params", "bias"),
+    "running_mean": ("batch_stats", "mean"),
+    "running_var": ("batch_stats", "var"),
+}
 
 
 @functools.lru_cache(maxsize=1)
 def _template():
-    return jax.eval_shape(lambda: InceptionV3().init(jax.random.PRNGKey(0),
-                                                     jnp.zeros((1, 75, 75, 3))))
+    return jax.eval_shape(
+        lambda: InceptionV3().init(jax.random.PRNGKey(0), jnp.zeros((1, 75, 75, 3)))
+    )
 
 
 def torch_key(collection: str, path: tuple[str, ...]) -> str:
@@ -217,13 +247,16 @@ def load_inception_variables(path: str) -> dict:
         raise InceptionWeightsError(
             f"no Inception-v3 weights at {path}: FID / IS on Inception need a local file "
             f"(never downloaded). Get {SOURCE}, then pass --config.eval.inception_weights=PATH "
-            f"or set {ENV_VAR}")
+            f"or set {ENV_VAR}"
+        )
     try:
         with np.load(path) as f:
             state = {k: f[k] for k in f.files}
     except Exception as e:  # noqa: BLE001 - any unreadable file gets the same message
-        raise InceptionWeightsError(f"cannot read Inception weights {path} ({e}); expected an "
-                                    f".npz made by scripts/convert_inception_weights.py") from None
+        raise InceptionWeightsError(
+            f"cannot read Inception weights {path} ({e}); expected an "
+            f".npz made by odegan_jax/tools/convert_inception_weights.py"
+        ) from None
     template = _template()
     variables: dict = {}
     missing, wrong = [], []
@@ -243,10 +276,14 @@ def load_inception_variables(path: str) -> dict:
             node = node.setdefault(m, {})
         node[mpath[-1]] = value
     if missing or wrong:
-        detail = (f"missing {len(missing)} keys (e.g. {', '.join(missing[:3])})" if missing
-                  else f"wrong shapes: {', '.join(wrong[:3])}")
+        detail = (
+            f"missing {len(missing)} keys (e.g. {', '.join(missing[:3])})"
+            if missing
+            else f"wrong shapes: {', '.join(wrong[:3])}"
+        )
         raise InceptionWeightsError(
-            f"{path} is not the FID Inception-v3 state dict: {detail}. Expected {SOURCE}")
+            f"{path} is not the FID Inception-v3 state dict: {detail}. Expected {SOURCE}"
+        )
     return variables
 
 
@@ -263,5 +300,6 @@ _apply = jax.jit(lambda variables, x: InceptionV3().apply(variables, x))
 
 
 def load_inception(path: str) -> LoadedInception:
-    return LoadedInception(os.path.abspath(os.path.expanduser(path)),
-                           load_inception_variables(path))
+    return LoadedInception(
+        os.path.abspath(os.path.expanduser(path)), load_inception_variables(path)
+    )

@@ -8,6 +8,7 @@ A mode (or arc) is *covered* when it receives at least ``mode_fraction`` (1% by 
 all samples as high-quality samples. For an isotropic 2D Gaussian P(‖x - μ‖ ≤ 3σ) =
 1 - e^{-4.5} ≈ 98.9%, the ceiling for real data.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -16,8 +17,13 @@ from scipy.spatial import cKDTree
 from odegan_jax.data.synthetic import Distribution2D
 
 
-def mode_metrics(samples: np.ndarray, dist: Distribution2D, *, mode_fraction: float = 0.01,
-                 num_sigmas: float = 3.0) -> dict:
+def mode_metrics(
+    samples: np.ndarray,
+    dist: Distribution2D,
+    *,
+    mode_fraction: float = 0.01,
+    num_sigmas: float = 3.0,
+) -> dict:
     """Returns ``modes_covered``, ``num_modes``, ``hq_fraction`` and per-mode counts.
 
     Args:
@@ -65,9 +71,14 @@ def mode_anatomy(samples: np.ndarray, dist: Distribution2D, *, num_sigmas: float
     for i, mu in enumerate(dist.modes):
         own = nearest == i
         d, xi = dists[own] / dist.std, x[own]
-        out.append({"mean": [float(v) for v in mu], "share": float(own.mean()) if len(x) else 0.0,
-                    "within": float(np.mean(d <= num_sigmas)) if own.any() else 0.0,
-                    "median_dist": float(np.median(d)) if own.any() else None,
-                    "std_x": float(xi[:, 0].std() / dist.std) if own.sum() > 1 else None,
-                    "std_y": float(xi[:, 1].std() / dist.std) if own.sum() > 1 else None})
+        out.append(
+            {
+                "mean": [float(v) for v in mu],
+                "share": float(own.mean()) if len(x) else 0.0,
+                "within": float(np.mean(d <= num_sigmas)) if own.any() else 0.0,
+                "median_dist": float(np.median(d)) if own.any() else None,
+                "std_x": float(xi[:, 0].std() / dist.std) if own.sum() > 1 else None,
+                "std_y": float(xi[:, 1].std() / dist.std) if own.sum() > 1 else None,
+            }
+        )
     return out

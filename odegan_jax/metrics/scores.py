@@ -8,6 +8,7 @@
 * :func:`kernel_inception_distance`: the unbiased MMD² with the cubic polynomial kernel
   k(x, y) = (xᵀy / d + 1)³, mean ± std over random subsets (Bińkowski et al.).
 """
+
 from __future__ import annotations
 
 import warnings
@@ -19,8 +20,9 @@ from scipy import linalg
 def inception_score(probs: np.ndarray, splits: int = 10) -> tuple[float, float]:
     probs = np.asarray(probs, np.float64)
     if probs.ndim != 2 or len(probs) < splits:
-        raise ValueError(f"need [N, classes] probabilities with N ≥ splits={splits}, "
-                         f"got shape {probs.shape}")
+        raise ValueError(
+            f"need [N, classes] probabilities with N ≥ splits={splits}, got shape {probs.shape}"
+        )
     scores = []
     for part in np.array_split(probs, splits):
         marginal = part.mean(axis=0, keepdims=True)
@@ -35,12 +37,16 @@ def statistics(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     features = np.asarray(features, np.float64)
     n, d = features.shape
     if n < 2:
-        raise ValueError(f"FID needs at least 2 samples per set for a covariance, got {n}; "
-                         f"score more samples (--n / config.eval.num_samples)")
+        raise ValueError(
+            f"FID needs at least 2 samples per set for a covariance, got {n}; "
+            f"score more samples (--n / config.eval.num_samples)"
+        )
     if n <= d:
-        warnings.warn(f"FID from {n} samples of {d} features: the covariance is singular "
-                      f"and the score is biased upwards; use more than {d} samples",
-                      stacklevel=2)
+        warnings.warn(
+            f"FID from {n} samples of {d} features: the covariance is singular "
+            f"and the score is biased upwards; use more than {d} samples",
+            stacklevel=2,
+        )
     return features.mean(axis=0), np.cov(features, rowvar=False)
 
 
@@ -58,8 +64,9 @@ def frechet_distance(mu1, sigma1, mu2, sigma2, eps: float = 1e-6) -> float:
             covmean = linalg.sqrtm((sigma1 + offset).dot(sigma2 + offset))
     if np.iscomplexobj(covmean):
         if not np.allclose(np.diagonal(covmean).imag, 0, atol=1e-3):
-            raise ValueError(f"sqrtm has a large imaginary component "
-                             f"{np.max(np.abs(covmean.imag)):.3g}")
+            raise ValueError(
+                f"sqrtm has a large imaginary component {np.max(np.abs(covmean.imag)):.3g}"
+            )
         covmean = covmean.real
     return float(diff.dot(diff) + np.trace(sigma1) + np.trace(sigma2) - 2 * np.trace(covmean))
 
@@ -68,8 +75,9 @@ def fid_from_features(f1: np.ndarray, f2: np.ndarray) -> float:
     return frechet_distance(*statistics(f1), *statistics(f2))
 
 
-def kernel_inception_distance(f1: np.ndarray, f2: np.ndarray, subsets: int = 10,
-                              subset_size: int = 1000, seed: int = 0) -> tuple[float, float]:
+def kernel_inception_distance(
+    f1: np.ndarray, f2: np.ndarray, subsets: int = 10, subset_size: int = 1000, seed: int = 0
+) -> tuple[float, float]:
     f1, f2 = np.asarray(f1, np.float64), np.asarray(f2, np.float64)
     d = f1.shape[1]
     m = min(subset_size, len(f1), len(f2))
@@ -81,7 +89,10 @@ def kernel_inception_distance(f1: np.ndarray, f2: np.ndarray, subsets: int = 10,
         kxx = (x @ x.T / d + 1) ** 3
         kyy = (y @ y.T / d + 1) ** 3
         kxy = (x @ y.T / d + 1) ** 3
-        mmd = ((kxx.sum() - np.trace(kxx)) / (m * (m - 1))
-               + (kyy.sum() - np.trace(kyy)) / (m * (m - 1)) - 2 * kxy.mean())
+        mmd = (
+            (kxx.sum() - np.trace(kxx)) / (m * (m - 1))
+            + (kyy.sum() - np.trace(kyy)) / (m * (m - 1))
+            - 2 * kxy.mean()
+        )
         values.append(mmd)
     return float(np.mean(values)), float(np.std(values))

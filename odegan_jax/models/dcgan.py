@@ -15,20 +15,27 @@
   logits; 32×32 images with any number of channels (Fashion-MNIST padded to 32×32, one
   channel).
 
-Every discriminator (and :mod:`.resnet`'s) takes ``spectral_norm``: each conv / linear wrapped in flax's
-``nn.SpectralNorm`` (one power iteration per training call; its vectors live in
+Every discriminator (and :mod:`.resnet`'s) takes ``spectral_norm``: each conv / linear wrapped
+in flax's ``nn.SpectralNorm`` (one power iteration per training call; its vectors live in
 ``batch_stats`` beside BatchNorm's statistics): the SN-GAN baseline of 003 Table 1.
 Transposed convolutions use the padding of PyTorch's ``ConvTranspose2d(padding=p)``.
 """
+
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import flax.linen as nn
 import jax.numpy as jnp
 
-from odegan_jax.models.layers import (batch_norm, conv, deconv, kernel_init, sn_apply,
-                                     sonnet_batch_norm)
+from odegan_jax.models.layers import (
+    batch_norm,
+    conv,
+    deconv,
+    kernel_init,
+    sn_apply,
+    sonnet_batch_norm,
+)
 
 
 class DCGANGenerator(nn.Module):
@@ -106,8 +113,15 @@ class OfficialDCGANGenerator(nn.Module):
 
 
 # (features, kernel, stride) of ConvMetricNet's seven convolutions, "SAME" padding
-OFFICIAL_D_LAYERS = ((64, 3, 1), (64, 4, 2), (128, 3, 1), (128, 4, 2), (256, 3, 1),
-                     (256, 4, 2), (512, 3, 1))
+OFFICIAL_D_LAYERS = (
+    (64, 3, 1),
+    (64, 4, 2),
+    (128, 3, 1),
+    (128, 4, 2),
+    (256, 3, 1),
+    (256, 4, 2),
+    (512, 3, 1),
+)
 
 
 class OfficialDCGANDiscriminator(nn.Module):
@@ -128,8 +142,8 @@ class OfficialDCGANDiscriminator(nn.Module):
         h = x
         for f, k, s in OFFICIAL_D_LAYERS:
             # "SAME": 3×3/1 pads 1 on each side; 4×4/2 on an even size pads 1 on each side
-            h = nn.leaky_relu(sn_apply(conv(f, k, s, 1, init), self.spectral_norm, h, train),
-                              self.leak)
+            h = nn.leaky_relu(
+                sn_apply(conv(f, k, s, 1, init), self.spectral_norm, h, train), self.leak
+            )
         h = h.reshape(h.shape[0], -1)
-        return sn_apply(nn.Dense(self.num_outputs, kernel_init=init), self.spectral_norm, h,
-                        train)
+        return sn_apply(nn.Dense(self.num_outputs, kernel_init=init), self.spectral_norm, h, train)

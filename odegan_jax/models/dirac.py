@@ -3,6 +3,7 @@
 With a linear loss (the WGAN objective, f(t) = t) the gradient field is an exact rotation of
 (θ, ψ) with unit angular speed, so the per-step radius of every scheme has a closed form.
 """
+
 from __future__ import annotations
 
 import flax.linen as nn

@@ -2,6 +2,7 @@
 
 ``conv`` / ``deconv`` take PyTorch's ``padding=p`` convention (the seeds' layer tables are
 written in it); ``sn_apply`` wraps a layer in spectral normalisation on request."""
+
 from __future__ import annotations
 
 import flax.linen as nn
@@ -29,11 +30,13 @@ def kernel_init(name: str, std: float = 0.02):
     if name == "normal":
         return nn.initializers.normal(stddev=std)
     if name in ("haiku", "sonnet"):
+
         def init(key, shape, dtype=jnp.float32):
             fan_in = 1
             for dim in shape[:-1]:
                 fan_in *= dim
             return jax.random.truncated_normal(key, -2.0, 2.0, shape, dtype) / jnp.sqrt(fan_in)
+
         return init
     return nn.initializers.lecun_normal()  # lecun
 
@@ -76,14 +79,22 @@ class ConvTranspose(nn.ConvTranspose):
     @nn.compact
     def __call__(self, inputs: jax.Array) -> jax.Array:
         kh, kw = self.kernel_size
-        kernel = self.param("kernel", self.kernel_init,
-                            (kh, kw, inputs.shape[-1], self.features), self.param_dtype)
-        bias = (self.param("bias", self.bias_init, (self.features,), self.param_dtype)
-                if self.use_bias else None)
+        kernel = self.param(
+            "kernel", self.kernel_init, (kh, kw, inputs.shape[-1], self.features), self.param_dtype
+        )
+        bias = (
+            self.param("bias", self.bias_init, (self.features,), self.param_dtype)
+            if self.use_bias
+            else None
+        )
         padding, strides = tuple(map(tuple, self.padding)), tuple(self.strides)
         b, h, w, _ = inputs.shape
-        sub_pixel = (strides == (2, 2) and (kh, kw) == (4, 4) and padding == ((2, 2), (2, 2))
-                     and self.features >= 16)
+        sub_pixel = (
+            strides == (2, 2)
+            and (kh, kw) == (4, 4)
+            and padding == ((2, 2), (2, 2))
+            and self.features >= 16
+        )
         if sub_pixel:
             # output phase (a, c) is a 2×2 stride-1 convolution with the kernel rows and
             # columns of that phase over the input padded on the side its taps reach
@@ -95,12 +106,18 @@ class ConvTranspose(nn.ConvTranspose):
                     cols = [k for k, _ in _PHASE_TAPS[c]]
                     sub = kernel[jnp.asarray(rows)][:, jnp.asarray(cols)]
                     pad = ((1, 0) if a == 0 else (0, 1), (1, 0) if c == 0 else (0, 1))
-                    row.append(jax.lax.conv_general_dilated(
-                        inputs, sub, (1, 1), pad, dimension_numbers=("NHWC", "HWIO", "NHWC")))
+                    row.append(
+                        jax.lax.conv_general_dilated(
+                            inputs, sub, (1, 1), pad, dimension_numbers=("NHWC", "HWIO", "NHWC")
+                        )
+                    )
                 phases.append(jnp.stack(row, axis=3))
             y = jnp.stack(phases, axis=2).reshape(b, 2 * h, 2 * w, self.features)
-        elif (h, w) == (1, 1) and strides == (1, 1) and padding == ((kh - 1, kh - 1),
-                                                                   (kw - 1, kw - 1)):
+        elif (
+            (h, w) == (1, 1)
+            and strides == (1, 1)
+            and padding == ((kh - 1, kh - 1), (kw - 1, kw - 1))
+        ):
             y = jnp.einsum("bc,yxco->byxo", inputs[:, 0, 0, :], kernel[::-1, ::-1])
         else:
             y = jax.lax.conv_transpose(inputs, kernel, strides, padding)
@@ -111,14 +128,26 @@ def deconv(features: int, kernel: int, stride: int, pad: int, init, use_bias: bo
     """Transposed convolution with PyTorch's ``padding=pad`` (flax pads the dilated input
     k - 1 - pad): :class:`ConvTranspose`."""
     p = kernel - 1 - pad
-    return ConvTranspose(features, (kernel, kernel), strides=(stride, stride),
-                         padding=((p, p), (p, p)), kernel_init=init, use_bias=use_bias)
+    return ConvTranspose(
+        features,
+        (kernel, kernel),
+        strides=(stride, stride),
+        padding=((p, p), (p, p)),
+        kernel_init=init,
+        use_bias=use_bias,
+    )
 
 
 def conv(features: int, kernel: int, stride: int, pad: int, init, use_bias: bool = True):
     """Conv with ``pad`` pixels of zero padding on every side (PyTorch's ``padding=pad``)."""
-    return nn.Conv(features, (kernel, kernel), strides=(stride, stride),
-                   padding=((pad, pad), (pad, pad)), kernel_init=init, use_bias=use_bias)
+    return nn.Conv(
+        features,
+        (kernel, kernel),
+        strides=(stride, stride),
+        padding=((pad, pad), (pad, pad)),
+        kernel_init=init,
+        use_bias=use_bias,
+    )
 
 
 def sn_apply(layer: nn.Module, spectral_norm: bool, x, train: bool):

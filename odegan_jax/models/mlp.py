@@ -11,9 +11,10 @@
   Linear-32 layers each, giving 1 + 14 + 1 = 16 linear layers per network as the text says.
   A block computes ``h + act(BN(W₂ act(BN(W₁ h))))``.
 """
+
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import flax.linen as nn
 import jax
@@ -21,7 +22,6 @@ import jax.numpy as jnp
 import numpy as np
 
 from odegan_jax.models.layers import batch_norm, kernel_init
-
 
 LAYOUTS = ("batch_major", "feature_major")
 
@@ -36,13 +36,16 @@ class FeatureMajorDense(nn.Dense):
 
     @nn.compact
     def __call__(self, inputs: jax.Array) -> jax.Array:
-        kernel = self.param("kernel", self.kernel_init, (inputs.shape[0], self.features),
-                            self.param_dtype)
-        bias = (self.param("bias", self.bias_init, (self.features,), self.param_dtype)
-                if self.use_bias else None)
+        kernel = self.param(
+            "kernel", self.kernel_init, (inputs.shape[0], self.features), self.param_dtype
+        )
+        bias = (
+            self.param("bias", self.bias_init, (self.features,), self.param_dtype)
+            if self.use_bias
+            else None
+        )
         inputs, kernel, bias = nn.dtypes.promote_dtype(inputs, kernel, bias, dtype=self.dtype)
-        y = jax.lax.dot_general(kernel, inputs, (((0,), (0,)), ((), ())),
-                                precision=self.precision)
+        y = jax.lax.dot_general(kernel, inputs, (((0,), (0,)), ((), ())), precision=self.precision)
         return y if bias is None else y + bias[:, None]
 
 
@@ -51,6 +54,7 @@ class MLP(nn.Module):
     (rank 3) get a tanh output in [−1, 1] (002's vanilla GAN). ``layout`` (one of
     :data:`LAYOUTS`) picks how the products are laid out inside; inputs, outputs and
     parameters are the same either way, and the outputs agree to float rounding."""
+
     hidden: Sequence[int] = (25, 25)
     out_shape: int | Sequence[int] = 2
     init_scheme: str = "haiku"
@@ -90,6 +94,7 @@ class MLP(nn.Module):
 
 class ResidualMLP(nn.Module):
     """001 Table A.1 (M0_A / M1_A); ``discriminator`` picks the D column of the table."""
+
     out_dim: int
     width: int = 32
     num_blocks: int = 0

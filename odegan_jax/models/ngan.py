@@ -24,6 +24,7 @@ The ``*Time`` layers see t as one extra input channel (hence 17 = 16 + 1 and 11 
 The D figure's ``Conv2dTime(11, …)`` after an 8-channel conv fixes the augmentation at two zero
 channels; the G figure's ``ConstantPad2d(3)`` is its spatial zero augmentation.
 """
+
 from __future__ import annotations
 
 import flax.linen as nn
@@ -34,9 +35,17 @@ from odegan_jax.models.odeblock import ODEBlock
 
 
 def _ode_fields(module) -> dict:
-    return dict(solver=module.solver, steps=module.steps, t0=0.0, t1=module.t1,
-                rtol=module.rtol, atol=module.atol, gradient=module.gradient,
-                init_scheme=module.init_scheme, init_std=module.init_std)
+    return dict(
+        solver=module.solver,
+        steps=module.steps,
+        t0=0.0,
+        t1=module.t1,
+        rtol=module.rtol,
+        atol=module.atol,
+        gradient=module.gradient,
+        init_scheme=module.init_scheme,
+        init_std=module.init_std,
+    )
 
 
 class NGANGenerator(nn.Module):
@@ -57,8 +66,13 @@ class NGANGenerator(nn.Module):
         h = nn.relu(batch_norm(train)(deconv(32, 4, 1, 0, init, use_bias=False)(h)))  # 4×4
         h = nn.relu(batch_norm(train)(deconv(16, 4, 2, 1, init, use_bias=False)(h)))  # 8×8
         h = jnp.pad(h, ((0, 0), (3, 3), (3, 3), (0, 0)))  # ConstantPad2d(3): 14×14
-        h = ODEBlock(layers=((16, 5, 2),), transpose=True, activation="relu",
-                     **_ode_fields(self), name="odeblock")(h)
+        h = ODEBlock(
+            layers=((16, 5, 2),),
+            transpose=True,
+            activation="relu",
+            **_ode_fields(self),
+            name="odeblock",
+        )(h)
         h = nn.relu(batch_norm(train)(deconv(8, 4, 2, 1, init, use_bias=False)(h)))  # 28×28
         return jnp.tanh(deconv(self.channels, 3, 1, 1, init)(h))
 
@@ -82,8 +96,14 @@ class NGANDiscriminator(nn.Module):
         if self.batchnorm:
             h = batch_norm(train)(h)
         h = nn.leaky_relu(h, self.leak)
-        h = ODEBlock(layers=((16, 1, 0), (16, 3, 1), (10, 1, 0)), activation="leaky_relu",
-                     leak=self.leak, augment=2, **_ode_fields(self), name="odeblock")(h)
+        h = ODEBlock(
+            layers=((16, 1, 0), (16, 3, 1), (10, 1, 0)),
+            activation="leaky_relu",
+            leak=self.leak,
+            augment=2,
+            **_ode_fields(self),
+            name="odeblock",
+        )(h)
         h = conv(16, 4, 2, 1, init, use_bias=False)(h)  # 7×7×16
         if self.batchnorm:
             h = batch_norm(train)(h)

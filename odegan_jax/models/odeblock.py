@@ -23,9 +23,10 @@ fixed-step solvers; ``diffrax`` step statistics × evaluations per step for adap
 Zero-channel augmentation (augmented Neural ODEs) appends ``augment`` zero channels before
 integrating.
 """
+
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import flax.linen as nn
 import jax
@@ -34,7 +35,6 @@ import jax.numpy as jnp
 from odegan_jax.config import ConfigError, choose
 from odegan_jax.integrators import TABLEAUX, get_tableau, rk_step, to_diffrax
 from odegan_jax.models.layers import conv, deconv, kernel_init
-
 
 # diffrax's adaptive solvers by name (its classes; diffrax is imported where a solve is built)
 ADAPTIVE_SOLVERS = {"tsit5": "Tsit5", "dopri5": "Dopri5", "bosh3": "Bosh3"}
@@ -58,9 +58,20 @@ def _unrolled_fixed_solve(tableau, f, y0, args, t0: float, t1: float, steps: int
     return y, steps * tableau.num_stages
 
 
-def odeint(f: Callable, y0, args, *, solver: str = "rk4", t0: float = 0.0, t1: float = 1.0,
-           steps: int = 1, rtol: float = 1e-3, atol: float = 1e-3, gradient: str = "backprop",
-           max_steps: int = 1024):
+def odeint(
+    f: Callable,
+    y0,
+    args,
+    *,
+    solver: str = "rk4",
+    t0: float = 0.0,
+    t1: float = 1.0,
+    steps: int = 1,
+    rtol: float = 1e-3,
+    atol: float = 1e-3,
+    gradient: str = "backprop",
+    max_steps: int = 1024,
+):
     """Solves ``dy/dt = f(t, y, args)`` from ``t0`` to ``t1``; returns ``(y(t1), nfe)``.
 
     ``nfe`` is a Python int for unrolled fixed-step solves, else a traced int32.
@@ -69,22 +80,42 @@ def odeint(f: Callable, y0, args, *, solver: str = "rk4", t0: float = 0.0, t1: f
     choose("model.ode.gradient", gradient, GRADIENTS)
     if solver in FIXED_SOLVERS:
         if steps < 1:
-            raise ConfigError(f"config.model.ode.steps: fixed-step ODE solver {solver!r} needs "
-                              f"steps ≥ 1, got {steps}")
+            raise ConfigError(
+                f"config.model.ode.steps: fixed-step ODE solver {solver!r} needs "
+                f"steps ≥ 1, got {steps}"
+            )
         tableau = get_tableau(solver, "model.ode.solver")
         if gradient == "backprop":
             return _unrolled_fixed_solve(tableau, f, y0, args, t0, t1, steps)
     import diffrax  # only for diffrax's solves: the unrolled one above needs none of it
+
     if solver in FIXED_SOLVERS:
-        stepper, controller, dt0 = to_diffrax(tableau), diffrax.ConstantStepSize(), (t1 - t0) / steps
+        stepper, controller, dt0 = (
+            to_diffrax(tableau),
+            diffrax.ConstantStepSize(),
+            (t1 - t0) / steps,
+        )
     else:
         stepper = getattr(diffrax, ADAPTIVE_SOLVERS[solver])()
         controller, dt0 = diffrax.PIDController(rtol=rtol, atol=atol), (t1 - t0) / max(steps, 1)
-    adjoint = (diffrax.BacksolveAdjoint() if gradient == "adjoint"
-               else diffrax.RecursiveCheckpointAdjoint())
-    sol = diffrax.diffeqsolve(diffrax.ODETerm(f), stepper, t0, t1, dt0, y0, args,
-                              stepsize_controller=controller, adjoint=adjoint,
-                              max_steps=max_steps, saveat=diffrax.SaveAt(t1=True))
+    adjoint = (
+        diffrax.BacksolveAdjoint()
+        if gradient == "adjoint"
+        else diffrax.RecursiveCheckpointAdjoint()
+    )
+    sol = diffrax.diffeqsolve(
+        diffrax.ODETerm(f),
+        stepper,
+        t0,
+        t1,
+        dt0,
+        y0,
+        args,
+        stepsize_controller=controller,
+        adjoint=adjoint,
+        max_steps=max_steps,
+        saveat=diffrax.SaveAt(t1=True),
+    )
     y1 = jax.tree.map(lambda x: x[-1], sol.ys)
     num_steps = sol.stats["num_steps"]
     if solver in ADAPTIVE_SOLVERS:
@@ -129,12 +160,15 @@ class ConvODEFunc(nn.Module):
     def __call__(self, t, x):
         h = x
         for features, kernel, padding in self.layers:
-            h = TimeConv(features, kernel, padding, self.transpose, self.init_scheme,
-                         self.init_std)(t, h)
+            h = TimeConv(
+                features, kernel, padding, self.transpose, self.init_scheme, self.init_std
+            )(t, h)
             h = nn.relu(h) if self.activation == "relu" else nn.leaky_relu(h, self.leak)
         if h.shape != x.shape:
-            raise ValueError(f"ODE function maps {x.shape} to {h.shape}; the last layer must "
-                             f"keep the state's shape")
+            raise ValueError(
+                f"ODE function maps {x.shape} to {h.shape}; the last layer must "
+                f"keep the state's shape"
+            )
         return h
 
 
@@ -162,8 +196,15 @@ class ODEBlock(nn.Module):
     init_std: float = 0.02
 
     def _func(self) -> ConvODEFunc:
-        return ConvODEFunc(tuple(map(tuple, self.layers)), self.transpose, self.activation,
-                           self.leak, self.init_scheme, self.init_std, parent=None)
+        return ConvODEFunc(
+            tuple(map(tuple, self.layers)),
+            self.transpose,
+            self.activation,
+            self.leak,
+            self.init_scheme,
+            self.init_std,
+            parent=None,
+        )
 
     @nn.compact
     def __call__(self, x):
@@ -175,8 +216,18 @@ class ODEBlock(nn.Module):
         def vector_field(t, y, args):
             return func.apply({"params": args}, t, y)
 
-        y, nfe = odeint(vector_field, x, params, solver=self.solver, t0=self.t0, t1=self.t1,
-                        steps=self.steps, rtol=self.rtol, atol=self.atol,
-                        gradient=self.gradient, max_steps=self.max_steps)
+        y, nfe = odeint(
+            vector_field,
+            x,
+            params,
+            solver=self.solver,
+            t0=self.t0,
+            t1=self.t1,
+            steps=self.steps,
+            rtol=self.rtol,
+            atol=self.atol,
+            gradient=self.gradient,
+            max_steps=self.max_steps,
+        )
         self.sow("nfe", "nfe", jnp.asarray(nfe, jnp.int32))
         return y

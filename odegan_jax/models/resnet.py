@@ -6,6 +6,7 @@ convs, a 1×1 shortcut), BN ReLU, 3×3 conv to the channels, tanh. D: an optimis
 global sum pooling, linear. ``spectral_norm`` wraps every layer of D (the SN-GAN baseline).
 Images are NHWC in [−1, 1].
 """
+
 from __future__ import annotations
 
 import flax.linen as nn
@@ -76,8 +77,7 @@ class ResNetGenerator(nn.Module):
     @nn.compact
     def __call__(self, z, train: bool = True):
         init = kernel_init(self.init_scheme, self.init_std)
-        h = nn.Dense(4 * 4 * self.width, kernel_init=init)(z).reshape(z.shape[0], 4, 4,
-                                                                     self.width)
+        h = nn.Dense(4 * 4 * self.width, kernel_init=init)(z).reshape(z.shape[0], 4, 4, self.width)
         for _ in range(3):
             h = _GBlock(self.width, self.init_scheme, self.init_std)(h, train)
         h = nn.relu(batch_norm(train)(h))

@@ -20,8 +20,10 @@ study, its size and any extra overrides; a directory made with other settings, o
 anything else, is refused before a run starts.
 
 Sizes (:data:`SIZES`): ``cpu``, the default, fits this project's 2-core machine; ``gpu``
-(``--gpu``, image studies only) fits one GPU and runs of under 10 minutes each; ``full`` (``--full``) is the seeds' own size, for users with their own GPUs.
+(``--gpu``, image studies only) fits one GPU and runs of under 10 minutes each; ``full``
+(``--full``) is the source documents' own size, for users with their own GPUs.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -33,47 +35,86 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable, Optional, Sequence
 
 import numpy as np
 
 from odegan_jax import logs
 from odegan_jax.rundir import RunDirError, RunLock
 
-NAMES = ("dirac_stability", "order_study", "lambda_sweep", "loss_balance", "depth_2d",
-         "wgan_critics", "optimizers_2d", "main_job_seeds", "official_notebook",
-         "adaptive_steps", "optimizers_latent", "odegan_vs_adam_images", "ngan_vs_dcgan_gam",
-         "depth_images")
+NAMES = (
+    "dirac_stability",
+    "order_study",
+    "lambda_sweep",
+    "loss_balance",
+    "depth_2d",
+    "wgan_critics",
+    "optimizers_2d",
+    "main_job_seeds",
+    "official_notebook",
+    "adaptive_steps",
+    "optimizers_latent",
+    "odegan_vs_adam_images",
+    "ngan_vs_dcgan_gam",
+    "depth_images",
+)
 SIZES = ("cpu", "gpu", "full")
 # "undecided": the runs finished, but the difference the claim is about lies within the
 # spread over seeds (or the size cannot settle it); the table says which
 VERDICTS = ("reproduced", "partly", "not reproduced", "undecided", "not run")
 # the files of a finished run that a study's committed record keeps (no checkpoints, no
 # TensorBoard events): what re-analysis reads
-RECORD_FILES = ("config.json", "metrics.jsonl", "summary.json", "failed.json", "stiffness.json",
-                "samples.png", "curves.png")
+RECORD_FILES = (
+    "config.json",
+    "metrics.jsonl",
+    "summary.json",
+    "failed.json",
+    "stiffness.json",
+    "samples.png",
+    "curves.png",
+)
 # the seeds' claims on data or at sizes no committed study has run (CIFAR-10 is not offline
 # here; the image studies ran on Fashion-MNIST at CPU size)
 IMAGE_CLAIMS = (
-    ("003 Table 1", "ODE-GAN (RK4) DCGAN on CIFAR-10: FID 17.66 best / 18.05 final, IS 7.97 / "
-                    "7.86, better than SN-GAN's 21.71 / 26.16 (odegan_vs_adam_images on "
-                    "CIFAR-10: --config.data.name=cifar10 is not enough, the configs "
-                    "cifar10_odegan_dcgan_fig12 / cifar10_sngan / cifar10_odegan_adam are)"),
-    ("003 Table 1, Fig. 6", "ODE-GAN (RK4) ResNet on CIFAR-10: FID 11.85 / 12.50 vs SN-GAN "
-                            "15.97 / 23.98"),
-    ("003 Fig. 7, Table 1", "RK4 + Adam degrades late at 1M steps (final FID 23.20 against "
-                            "RK4's 18.05)"),
-    ("003 Fig. 3 / 4 on CIFAR-10", "the order and λ studies at the seed's own scale (h = 0.02 / "
-                                   "0.04 on CIFAR-10)"),
-    ("000 §4.2.3 on MNIST", "NGAN against DCGAN by GAM on MNIST itself (ngan_vs_dcgan_gam "
-                            "--config.data.name=mnist)"),
-    ("001 §5.2 on MNIST", "MNIST depth at 30,000 iterations: M3_B best (IS 9.73 vs M0_B 9.14) "
-                          "(depth_images --full --config.data.name=mnist)"),
-    ("001 §5.2", "CIFAR-10 depth (M_dC, configs cifar10_depth_d0..d3): scores per d, mode "
-                 "collapse of the deepest"),
-    ("002 Exp. B, D on MNIST", "latent size and optimisers on MNIST (optimizers_latent runs "
-                               "them on Fashion-MNIST, at CPU size)"),
+    (
+        "003 Table 1",
+        "ODE-GAN (RK4) DCGAN on CIFAR-10: FID 17.66 best / 18.05 final, IS 7.97 / "
+        "7.86, better than SN-GAN's 21.71 / 26.16 (odegan_vs_adam_images on "
+        "CIFAR-10: --config.data.name=cifar10 is not enough, the configs "
+        "cifar10_odegan_dcgan_fig12 / cifar10_sngan / cifar10_odegan_adam are)",
+    ),
+    (
+        "003 Table 1, Fig. 6",
+        "ODE-GAN (RK4) ResNet on CIFAR-10: FID 11.85 / 12.50 vs SN-GAN 15.97 / 23.98",
+    ),
+    (
+        "003 Fig. 7, Table 1",
+        "RK4 + Adam degrades late at 1M steps (final FID 23.20 against RK4's 18.05)",
+    ),
+    (
+        "003 Fig. 3 / 4 on CIFAR-10",
+        "the order and λ studies at the seed's own scale (h = 0.02 / 0.04 on CIFAR-10)",
+    ),
+    (
+        "000 §4.2.3 on MNIST",
+        "NGAN against DCGAN by GAM on MNIST itself (ngan_vs_dcgan_gam --config.data.name=mnist)",
+    ),
+    (
+        "001 §5.2 on MNIST",
+        "MNIST depth at 30,000 iterations: M3_B best (IS 9.73 vs M0_B 9.14) "
+        "(depth_images --full --config.data.name=mnist)",
+    ),
+    (
+        "001 §5.2",
+        "CIFAR-10 depth (M_dC, configs cifar10_depth_d0..d3): scores per d, mode "
+        "collapse of the deepest",
+    ),
+    (
+        "002 Exp. B, D on MNIST",
+        "latent size and optimisers on MNIST (optimizers_latent runs "
+        "them on Fashion-MNIST, at CPU size)",
+    ),
 )
 
 
@@ -89,6 +130,7 @@ class Run:
     """One training run of a study: ``odegan train --config CONFIG --config.seed=SEED
     --config.KEY=VALUE ...`` into ``runs/<id>``; ``kind="peer"``: the official notebook's
     script with ``peer_args`` (see ``../shared/peers``), its JSON in ``runs/<id>/peer.json``."""
+
     id: str
     config: str
     overrides: tuple = ()  # ((key, value), ...): python values, typed like the config's
@@ -107,6 +149,7 @@ class Outcome:
     """What became of a run: status ``ok`` | ``diverged`` (exit 3: non-finite, or a dead G that
     ``loop.dead_generator`` stopped) | ``failed`` (another error) | ``unavailable`` (a peer
     that is not installed) | ``pending`` (left out by ``--only`` and not finished before)."""
+
     run: Run
     dir: str
     status: str
@@ -124,15 +167,17 @@ class Outcome:
     def final(self) -> dict:
         return self.summary.get("final", {})
 
-    def load(self, step: Optional[int] = None):
+    def load(self, step: int | None = None):
         """``(experiment, state, step)`` of the run's checkpoint (default: the last)."""
         from odegan_jax.experiment import load_run
+
         return load_run(self.dir, step)
 
 
 @dataclasses.dataclass
 class Claim:
     """One row of a study's claims table."""
+
     claim: str
     source: str
     seed: str  # the seed's number or statement
@@ -156,7 +201,7 @@ class Study:
     title: str
     source: str  # the seeds' sections this study re-runs
     runs: Callable[[str, Sequence[int]], list]  # (size, seeds) -> [Run]; size in SIZES
-    analyse: Callable[["Context"], Report]
+    analyse: Callable[[Context], Report]
     seeds: tuple = (0, 1)  # default seeds
     sizes: str = ""  # what the CPU size and --full change, for the table
     gpu: str = ""  # what --gpu changes; empty: the study has no GPU size (--gpu is refused)
@@ -176,14 +221,14 @@ class Context:
         return self.size == "full"
 
     def select(self, **labels) -> list:
-        return [o for o in self.outcomes
-                if all(o.run.label.get(k) == v for k, v in labels.items())]
+        return [o for o in self.outcomes if all(o.run.label.get(k) == v for k, v in labels.items())]
 
 
 def get_study(name: str) -> Study:
     if name not in NAMES:
-        raise StudyError(f"unknown study {name!r}; studies: {', '.join(NAMES)} "
-                         f"(`odegan reproduce` lists them)")
+        raise StudyError(
+            f"unknown study {name!r}; studies: {', '.join(NAMES)} (`odegan reproduce` lists them)"
+        )
     return importlib.import_module(f"odegan_jax.reproduce.{name}").STUDY
 
 
@@ -202,9 +247,11 @@ def parse_seeds(text: str) -> tuple:
             else:
                 seeds.append(int(part))
     except ValueError:
-        raise StudyError(f"--seeds {text!r} does not parse; write seeds as 0,1,2 or a range "
-                         f"0-15 (or both: 0-3,7)") from None
-    if not seeds or min(seeds) < 0 or max(seeds) >= 2 ** 32:
+        raise StudyError(
+            f"--seeds {text!r} does not parse; write seeds as 0,1,2 or a range "
+            f"0-15 (or both: 0-3,7)"
+        ) from None
+    if not seeds or min(seeds) < 0 or max(seeds) >= 2**32:
         raise StudyError(f"--seeds {text!r}: seeds are integers 0 … 2**32 - 1")
     return tuple(dict.fromkeys(seeds))
 
@@ -214,20 +261,31 @@ def override_text(value) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (tuple, list)):
-        return "(" + ",".join(override_text(v) for v in value) + ("," if len(value) == 1 else "")\
-            + ")"
+        return (
+            "(" + ",".join(override_text(v) for v in value) + ("," if len(value) == 1 else "") + ")"
+        )
     return repr(value) if isinstance(value, float) else str(value)
 
 
 def train_command(run: Run, run_dir: str, extra: Sequence[tuple] = ()) -> list[str]:
-    cmd = [sys.executable, "-m", "odegan_jax.cli", "train", "--config", run.config,
-           "--workdir", run_dir, "--no-progress", f"--config.seed={run.seed}"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "odegan_jax.cli",
+        "train",
+        "--config",
+        run.config,
+        "--workdir",
+        run_dir,
+        "--no-progress",
+        f"--config.seed={run.seed}",
+    ]
     for key, value in tuple(run.overrides) + tuple(extra):
         cmd.append(f"--config.{key}={override_text(value)}")
     return cmd
 
 
-def _read_json(path: str) -> Optional[dict]:
+def _read_json(path: str) -> dict | None:
     try:
         with open(path, encoding="utf-8") as f:
             return json.load(f)
@@ -238,23 +296,31 @@ def _read_json(path: str) -> Optional[dict]:
 def _check_study_dir(study_dir: str, record: dict) -> None:
     parent = os.path.dirname(study_dir)
     if os.path.exists(os.path.join(parent, "config.json")):
-        raise StudyError(f"--workdir {parent} is a training run's directory; give a directory "
-                         f"for studies (e.g. reproductions/)")
+        raise StudyError(
+            f"--workdir {parent} is a training run's directory; give a directory "
+            f"for studies (e.g. reproductions/)"
+        )
     if os.path.isfile(study_dir):
         raise StudyError(f"{study_dir} is a file; choose another --workdir")
     old = _read_json(os.path.join(study_dir, "study.json"))
     if old is None:
         if os.path.isdir(study_dir) and os.listdir(study_dir):
-            raise StudyError(f"{study_dir} exists and holds no study.json (it is not a study's "
-                             f"directory); move it aside or choose another --workdir")
+            raise StudyError(
+                f"{study_dir} exists and holds no study.json (it is not a study's "
+                f"directory); move it aside or choose another --workdir"
+            )
         return
     old.setdefault("size", "full" if old.get("full") else "cpu")  # written before --gpu
-    for key, what in (("study", "study"), ("size", "size (--gpu, --full or neither)"),
-                      ("overrides", "extra --config overrides")):
+    for key, what in (
+        ("study", "study"),
+        ("size", "size (--gpu, --full or neither)"),
+        ("overrides", "extra --config overrides"),
+    ):
         if old.get(key) != record[key]:
             raise StudyError(
                 f"{study_dir} holds the runs of another {what}: {old.get(key)!r} there, "
-                f"{record[key]!r} now. Nothing was changed; choose another --workdir")
+                f"{record[key]!r} now. Nothing was changed; choose another --workdir"
+            )
 
 
 def _check_data(study: Study, runs: Sequence[Run], extra: Sequence[tuple]) -> None:
@@ -263,13 +329,15 @@ def _check_data(study: Study, runs: Sequence[Run], extra: Sequence[tuple]) -> No
     failed row per run."""
     from odegan_jax.config import ConfigError, resolve_config
     from odegan_jax.data import images
+
     seen = set()
     for run in runs:
         if run.kind != "train":
             continue
         pairs = tuple(run.overrides) + tuple(extra)
-        data = resolve_config(run.config, [f"--config.{k}={override_text(v)}"
-                                           for k, v in pairs]).data
+        data = resolve_config(
+            run.config, [f"--config.{k}={override_text(v)}" for k, v in pairs]
+        ).data
         spec = (data.name, data.source, data.path, data.image_size)
         if data.name not in images.IMAGE_DATASETS or spec in seen:
             continue
@@ -277,11 +345,13 @@ def _check_data(study: Study, runs: Sequence[Run], extra: Sequence[tuple]) -> No
         try:
             images.load_images(data.name, data.source, data.path, "train", data.image_size)
         except (images.DatasetError, ConfigError) as e:
-            raise StudyError(f"study {study.name} trains on {data.name!r}, which cannot be "
-                             f"loaded: {e}. Nothing was run") from None
+            raise StudyError(
+                f"study {study.name} trains on {data.name!r}, which cannot be "
+                f"loaded: {e}. Nothing was run"
+            ) from None
 
 
-def _outcome(run: Run, run_dir: str) -> Optional[Outcome]:
+def _outcome(run: Run, run_dir: str) -> Outcome | None:
     """The finished outcome of a run, or None when it has to (re)start or resume."""
     failed = _read_json(os.path.join(run_dir, "failed.json"))
     if failed is not None:
@@ -308,9 +378,10 @@ def _die_with_parent() -> None:
         pass
 
 
-def _pin_to(cpu: Optional[int]) -> Callable[[], None]:
+def _pin_to(cpu: int | None) -> Callable[[], None]:
     """The subprocess set-up: die with the study's process; with ``cpu``, run on that core
     alone (XLA sizes its thread pool by the cores a process may use: one thread)."""
+
     def setup() -> None:
         _die_with_parent()
         if cpu is not None:
@@ -318,11 +389,13 @@ def _pin_to(cpu: Optional[int]) -> Callable[[], None]:
                 os.sched_setaffinity(0, {cpu})
             except (AttributeError, OSError):  # not Linux, or the core is not ours
                 pass
+
     return setup
 
 
-def _execute(run: Run, run_dir: str, extra, peer: dict, echo, selected: bool = True,
-             cpus=None) -> Outcome:
+def _execute(
+    run: Run, run_dir: str, extra, peer: dict, echo, selected: bool = True, cpus=None
+) -> Outcome:
     done = _outcome(run, run_dir)
     if done is not None:
         echo(f"  {run.id}: finished before ({done.status}), skipped")
@@ -333,24 +406,28 @@ def _execute(run: Run, run_dir: str, extra, peer: dict, echo, selected: bool = T
     if run.kind == "peer":
         python, script = peer.get("python", ""), peer.get("script", "")
         if not (python and script and os.path.isfile(python) and os.path.isfile(script)):
-            return Outcome(run, run_dir, "unavailable",
-                           error="the official notebook's script or its environment is not "
-                                 "installed (see ../shared/peers/README.md; "
-                                 "--peer-python / --peer-script)")
+            return Outcome(
+                run,
+                run_dir,
+                "unavailable",
+                error="the official notebook's script or its environment is not "
+                "installed (see ../shared/peers/README.md; "
+                "--peer-python / --peer-script)",
+            )
         args = [str(a) for a in run.peer_args]
         for key, value in extra:  # a smoke test's shorter runs shorten the peer's too
             if key == "steps" and "--steps" in args:
                 args[args.index("--steps") + 1] = str(value)
-        cmd = [python, script, *args, "--json",
-               os.path.join(run_dir, "peer.json.tmp")]
+        cmd = [python, script, *args, "--json", os.path.join(run_dir, "peer.json.tmp")]
     else:
         cmd = train_command(run, run_dir, extra)
     start = time.perf_counter()
     cpu = cpus.get() if cpus is not None else None
     try:
         with open(os.path.join(run_dir, "..", f"{run.id}.log"), "w", encoding="utf-8") as log:
-            proc = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, text=True,
-                                  preexec_fn=_pin_to(cpu))
+            proc = subprocess.run(
+                cmd, stdout=log, stderr=subprocess.STDOUT, text=True, preexec_fn=_pin_to(cpu)
+            )
     finally:
         if cpus is not None:
             cpus.put(cpu)
@@ -360,26 +437,37 @@ def _execute(run: Run, run_dir: str, extra, peer: dict, echo, selected: bool = T
     if run.kind == "peer" and proc.returncode == 0:
         os.replace(os.path.join(run_dir, "peer.json.tmp"), os.path.join(run_dir, "peer.json"))
     if proc.returncode < 0:  # killed by a signal: nothing is recorded, a re-run resumes
-        raise StudyError(f"run {run.id} was killed by signal {-proc.returncode}; nothing was "
-                         f"recorded for it: run the study again to resume it")
+        raise StudyError(
+            f"run {run.id} was killed by signal {-proc.returncode}; nothing was "
+            f"recorded for it: run the study again to resume it"
+        )
     done = _outcome(run, run_dir)
     if proc.returncode == 0 and done is not None:
         echo(f"  {run.id}: done in {wall:.0f} s")
         return done
     status = "diverged" if proc.returncode == 3 else "failed"
     error = _last_error(output)
-    logs.write_json(os.path.join(run_dir, "failed.json"),
-                    {"status": status, "error": error, "returncode": proc.returncode,
-                     "command": cmd})
+    logs.write_json(
+        os.path.join(run_dir, "failed.json"),
+        {"status": status, "error": error, "returncode": proc.returncode, "command": cmd},
+    )
     echo(f"  {run.id}: {status} ({error})")
     return Outcome(run, run_dir, status, error=error)
 
 
-def run_study(name: str, workdir: str, *, size: str = "cpu",
-              seeds: Optional[Sequence[int]] = None, jobs: int = 1,
-              overrides: Sequence[tuple] = (), peer: Optional[dict] = None,
-              echo: Callable[[str], None] = print, study: Optional[Study] = None,
-              only: Optional[Sequence[str]] = None) -> dict:
+def run_study(
+    name: str,
+    workdir: str,
+    *,
+    size: str = "cpu",
+    seeds: Sequence[int] | None = None,
+    jobs: int = 1,
+    overrides: Sequence[tuple] = (),
+    peer: dict | None = None,
+    echo: Callable[[str], None] = print,
+    study: Study | None = None,
+    only: Sequence[str] | None = None,
+) -> dict:
     """Runs (or resumes) study ``name`` into ``workdir/name``; returns ``results.json``'s
     content. ``overrides``: extra ``(key, text)`` config overrides for every training run
     (smoke tests: ``("steps", "200")``). ``only``: run ids to train (the others are analysed
@@ -389,12 +477,18 @@ def run_study(name: str, workdir: str, *, size: str = "cpu",
     if size not in SIZES:
         raise ValueError(f"size {size!r} is not one of {SIZES}")
     if size == "gpu" and not study.gpu:
-        raise StudyError(f"study {study.name} has no --gpu size (its runs are launch-bound "
-                         f"or CPU-sized already); run it without --gpu, or with --full")
+        raise StudyError(
+            f"study {study.name} has no --gpu size (its runs are launch-bound "
+            f"or CPU-sized already); run it without --gpu, or with --full"
+        )
     seeds = tuple(seeds) if seeds is not None else study.seeds
     study_dir = os.path.abspath(os.path.join(workdir, study.name))
-    record = {"study": study.name, "size": size, "full": size == "full",
-              "overrides": [list(o) for o in overrides]}
+    record = {
+        "study": study.name,
+        "size": size,
+        "full": size == "full",
+        "overrides": [list(o) for o in overrides],
+    }
     _check_study_dir(study_dir, record)
     runs = study.runs(size, seeds)
     ids = [r.id for r in runs]
@@ -403,20 +497,25 @@ def run_study(name: str, workdir: str, *, size: str = "cpu",
     if only is not None:
         unknown = sorted(set(only) - set(ids))
         if unknown:
-            raise StudyError(f"--only: study {study.name} has no run {', '.join(unknown)}; "
-                             f"its runs: {', '.join(ids)}")
+            raise StudyError(
+                f"--only: study {study.name} has no run {', '.join(unknown)}; "
+                f"its runs: {', '.join(ids)}"
+            )
     selected = set(ids if only is None else only)
     _check_data(study, [r for r in runs if r.id in selected], overrides)
     os.makedirs(os.path.join(study_dir, "runs"), exist_ok=True)
     try:
         lock = RunLock(study_dir)
     except RunDirError:
-        raise StudyError(f"another `odegan reproduce {study.name}` is running in {study_dir}; "
-                         f"wait for it, or choose another --workdir") from None
+        raise StudyError(
+            f"another `odegan reproduce {study.name}` is running in {study_dir}; "
+            f"wait for it, or choose another --workdir"
+        ) from None
     try:
         logs.write_json(os.path.join(study_dir, "study.json"), record)
-        return _run_locked(study, study_dir, runs, size, seeds, jobs, overrides, peer or {},
-                           echo, selected)
+        return _run_locked(
+            study, study_dir, runs, size, seeds, jobs, overrides, peer or {}, echo, selected
+        )
     finally:
         lock.release()
 
@@ -425,6 +524,7 @@ def _core_pool(jobs: int):
     """A queue of the cores the study's runs are pinned to (one each), or None (jobs = 1,
     or fewer usable cores than jobs: no pinning)."""
     import queue
+
     try:
         cores = sorted(os.sched_getaffinity(0))
     except AttributeError:
@@ -437,30 +537,38 @@ def _core_pool(jobs: int):
     return pool
 
 
-def _run_locked(study, study_dir, runs, size, seeds, jobs, overrides, peer, echo,
-                selected) -> dict:
-    echo(f"odegan reproduce {study.name}: {len(runs)} runs "
-         f"({SIZE_NAMES[size]}, seeds {','.join(map(str, seeds)) or '-'}) "
-         f"into {study_dir}" + (f", training {len(selected)} of them"
-                                if len(selected) < len(runs) else ""))
+def _run_locked(study, study_dir, runs, size, seeds, jobs, overrides, peer, echo, selected) -> dict:
+    echo(
+        f"odegan reproduce {study.name}: {len(runs)} runs "
+        f"({SIZE_NAMES[size]}, seeds {','.join(map(str, seeds)) or '-'}) "
+        f"into {study_dir}"
+        + (f", training {len(selected)} of them" if len(selected) < len(runs) else "")
+    )
     start = time.perf_counter()
     run_dir = lambda r: os.path.join(study_dir, "runs", r.id)  # noqa: E731
     cpus = _core_pool(jobs)
     with ThreadPoolExecutor(jobs) as pool:  # jobs = 1: one after another, in order
-        outcomes = list(pool.map(lambda r: _execute(r, run_dir(r), overrides, peer, echo,
-                                                    r.id in selected, cpus), runs))
+        outcomes = list(
+            pool.map(
+                lambda r: _execute(r, run_dir(r), overrides, peer, echo, r.id in selected, cpus),
+                runs,
+            )
+        )
     ctx = Context(study, study_dir, size, seeds, outcomes, peer)
     report = study.analyse(ctx)
     results = write_report(ctx, report, overrides)
     write_index(os.path.dirname(study_dir))
-    echo(f"odegan reproduce {study.name}: done in {time.perf_counter() - start:.0f} s; "
-         f"{os.path.join(study_dir, 'table.md')}")
+    echo(
+        f"odegan reproduce {study.name}: done in {time.perf_counter() - start:.0f} s; "
+        f"{os.path.join(study_dir, 'table.md')}"
+    )
     return results
 
 
 # ------------------------------------------------------------------------------------------
 # Writing a report
 # ------------------------------------------------------------------------------------------
+
 
 def _cell(value) -> str:
     if isinstance(value, float):
@@ -477,17 +585,28 @@ def markdown_table(headers: Sequence[str], rows: Sequence[Sequence]) -> str:
 def run_row(o: Outcome) -> dict:
     """The per-run record of results.json."""
     final = o.final()
-    row = {"config": o.run.config, "seed": o.run.seed, "kind": o.run.kind,
-           "overrides": {k: v for k, v in o.run.overrides}, "labels": o.run.label,
-           "status": o.status}
+    row = {
+        "config": o.run.config,
+        "seed": o.run.seed,
+        "kind": o.run.kind,
+        "overrides": {k: v for k, v in o.run.overrides},
+        "labels": o.run.label,
+        "status": o.status,
+    }
     if o.error:
         row["error"] = o.error
     if o.ok and o.run.kind == "train":
-        row.update(params_sha256=o.summary.get("params_sha256"),
-                   wall_time_s=o.summary.get("wall_time_s"), retries=o.summary.get("retries"),
-                   rollbacks=o.summary.get("rollbacks"),
-                   final={k: final[k] for k in ("modes_covered", "hq_fraction", "loss_d",
-                                                 "loss_g", "d_real", "d_fake") if k in final})
+        row.update(
+            params_sha256=o.summary.get("params_sha256"),
+            wall_time_s=o.summary.get("wall_time_s"),
+            retries=o.summary.get("retries"),
+            rollbacks=o.summary.get("rollbacks"),
+            final={
+                k: final[k]
+                for k in ("modes_covered", "hq_fraction", "loss_d", "loss_g", "d_real", "d_fake")
+                if k in final
+            },
+        )
     elif o.ok:
         row["peer"] = o.summary
     return row
@@ -503,42 +622,70 @@ def write_report(ctx: Context, report: Report, overrides=()) -> dict:
         fig.savefig(os.path.join(ctx.dir, fname), dpi=100)
         figures.append(fname)
     failed = [o for o in ctx.outcomes if not o.ok]
-    parts = [f"# {study.name}: {study.title}", "",
-             f"Seed sources: {study.source}. Size: {SIZE_NAMES[ctx.size]}"
-             f"{'; ' + study.sizes if study.sizes else ''}"
-             f"{'; --gpu: ' + study.gpu if study.gpu else ''}."
-             + (f" Seeds: {', '.join(map(str, ctx.seeds))}." if ctx.seeds else "")
-             + (f" Extra overrides: {', '.join(f'{k}={v}' for k, v in overrides)}."
-                if overrides else ""),
-             "", "## Claims", "",
-             markdown_table(["claim", "source", "seed's number", "ours", "verdict", "why"],
-                            [[c.claim, c.source, c.seed, c.ours, f"**{c.verdict}**", c.why]
-                             for c in report.claims])]
+    parts = [
+        f"# {study.name}: {study.title}",
+        "",
+        f"Seed sources: {study.source}. Size: {SIZE_NAMES[ctx.size]}"
+        f"{'; ' + study.sizes if study.sizes else ''}"
+        f"{'; --gpu: ' + study.gpu if study.gpu else ''}."
+        + (f" Seeds: {', '.join(map(str, ctx.seeds))}." if ctx.seeds else "")
+        + (
+            f" Extra overrides: {', '.join(f'{k}={v}' for k, v in overrides)}." if overrides else ""
+        ),
+        "",
+        "## Claims",
+        "",
+        markdown_table(
+            ["claim", "source", "seed's number", "ours", "verdict", "why"],
+            [[c.claim, c.source, c.seed, c.ours, f"**{c.verdict}**", c.why] for c in report.claims],
+        ),
+    ]
     for title, headers, rows in report.tables:
         parts += ["", f"## {title}", "", markdown_table(headers, rows)]
     if report.notes:
         parts += ["", "## Notes", ""] + [f"- {n}" for n in report.notes]
     if figures:
         parts += ["", "## Figures", ""] + [f"![{f}]({f})" for f in figures]
-    parts += ["", "## Runs", "",
-              f"{len(ctx.outcomes)} runs, {len(failed)} not finished normally "
-              f"(marked rows above; the error of each is in results.json)." if ctx.outcomes
-              else "No training runs (computed in the analysis).", ""]
+    parts += [
+        "",
+        "## Runs",
+        "",
+        f"{len(ctx.outcomes)} runs, {len(failed)} not finished normally "
+        f"(marked rows above; the error of each is in results.json)."
+        if ctx.outcomes
+        else "No training runs (computed in the analysis).",
+        "",
+    ]
     if ctx.outcomes:
-        parts.append(markdown_table(
-            ["run", "status", "params_sha256", "wall s"],
-            [[o.run.id, o.status if o.ok else f"**{o.status}**",
-              (o.summary.get("params_sha256") or "")[:16], o.summary.get("wall_time_s",
-                                                                         o.summary.get("wall_s", ""))]
-             for o in ctx.outcomes]))
+        parts.append(
+            markdown_table(
+                ["run", "status", "params_sha256", "wall s"],
+                [
+                    [
+                        o.run.id,
+                        o.status if o.ok else f"**{o.status}**",
+                        (o.summary.get("params_sha256") or "")[:16],
+                        o.summary.get("wall_time_s", o.summary.get("wall_s", "")),
+                    ]
+                    for o in ctx.outcomes
+                ],
+            )
+        )
     with open(os.path.join(ctx.dir, "table.md"), "w", encoding="utf-8") as f:
         f.write("\n".join(parts) + "\n")
-    results = {"study": study.name, "title": study.title, "source": study.source,
-               "size": ctx.size, "full": ctx.full, "seeds": list(ctx.seeds),
-               "overrides": [list(o) for o in overrides],
-               "claims": [dataclasses.asdict(c) for c in report.claims],
-               "numbers": report.numbers, "figures": figures,
-               "runs": {o.run.id: run_row(o) for o in ctx.outcomes}}
+    results = {
+        "study": study.name,
+        "title": study.title,
+        "source": study.source,
+        "size": ctx.size,
+        "full": ctx.full,
+        "seeds": list(ctx.seeds),
+        "overrides": [list(o) for o in overrides],
+        "claims": [dataclasses.asdict(c) for c in report.claims],
+        "numbers": report.numbers,
+        "figures": figures,
+        "runs": {o.run.id: run_row(o) for o in ctx.outcomes},
+    }
     logs.write_json(os.path.join(ctx.dir, "results.json"), results)
     return results
 
@@ -552,26 +699,49 @@ def write_index(workdir: str) -> None:
     for name, res in found.items():
         for c in res.get("claims", []):
             counts[c["verdict"]] = counts.get(c["verdict"], 0) + 1
-            rows.append([f"[{name}]({name}/table.md)", c["source"], c["claim"],
-                         f"**{c['verdict']}**", c["ours"]])
+            rows.append(
+                [
+                    f"[{name}]({name}/table.md)",
+                    c["source"],
+                    c["claim"],
+                    f"**{c['verdict']}**",
+                    c["ours"],
+                ]
+            )
     missing = [n for n in NAMES if n not in found]
-    parts = ["# Reproductions: every claim, its study and its verdict", "",
-             "Written by `odegan reproduce` from the studies' `results.json` in this directory "
-             "(re-run a study: `odegan reproduce NAME --workdir results`; `--full` for the "
-             "seeds' own sizes). Each study's `table.md` has the details, the runs and "
-             "the figures; a failed or diverged run is a marked row there.", "",
-             "Verdicts: " + ", ".join(f"{k} {v}" for k, v in counts.items()) + ".", "",
-             markdown_table(["study", "source", "claim", "verdict", "ours"], rows)]
-    parts += ["", "Studies and sizes: " + "; ".join(
-        f"{n} ({SIZE_NAMES[r.get('size', 'full' if r.get('full') else 'cpu')]}, seeds "
-        f"{','.join(map(str, r.get('seeds', []))) or '-'})" for n, r in found.items()) + "."]
+    parts = [
+        "# Reproductions: every claim, its study and its verdict",
+        "",
+        "Written by `odegan reproduce` from the studies' `results.json` in this directory "
+        "(re-run a study: `odegan reproduce NAME --workdir results`; `--full` for the "
+        "seeds' own sizes). Each study's `table.md` has the details, the runs and "
+        "the figures; a failed or diverged run is a marked row there.",
+        "",
+        "Verdicts: " + ", ".join(f"{k} {v}" for k, v in counts.items()) + ".",
+        "",
+        markdown_table(["study", "source", "claim", "verdict", "ours"], rows),
+    ]
+    parts += [
+        "",
+        "Studies and sizes: "
+        + "; ".join(
+            f"{n} ({SIZE_NAMES[r.get('size', 'full' if r.get('full') else 'cpu')]}, seeds "
+            f"{','.join(map(str, r.get('seeds', []))) or '-'})"
+            for n, r in found.items()
+        )
+        + ".",
+    ]
     if missing:
         parts += ["", "Not run in this directory: " + ", ".join(missing) + "."]
-    parts += ["", "## Claims on the seeds' own data or scale (not run here)", "",
-              "They need CIFAR-10 or MNIST (not offline on our machine) or a GPU at the "
-              "seeds' sizes; the configs and studies to run them are named; no verdict here.",
-              "",
-              markdown_table(["source", "claim"], [list(c) for c in IMAGE_CLAIMS])]
+    parts += [
+        "",
+        "## Claims on the seeds' own data or scale (not run here)",
+        "",
+        "They need CIFAR-10 or MNIST (not offline on our machine) or a GPU at the "
+        "seeds' sizes; the configs and studies to run them are named; no verdict here.",
+        "",
+        markdown_table(["source", "claim"], [list(c) for c in IMAGE_CLAIMS]),
+    ]
     with open(os.path.join(workdir, "README.md"), "w", encoding="utf-8") as f:
         f.write("\n".join(parts) + "\n")
 
@@ -580,7 +750,8 @@ def write_index(workdir: str) -> None:
 # Helpers shared by the studies
 # ------------------------------------------------------------------------------------------
 
-def mean_or_none(values) -> Optional[float]:
+
+def mean_or_none(values) -> float | None:
     values = [v for v in values if v is not None and np.isfinite(v)]
     return float(np.mean(values)) if values else None
 

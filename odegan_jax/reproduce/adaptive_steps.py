@@ -8,6 +8,7 @@ sets from the embedded error estimate, with no schedule. The cost measure is fie
 evaluations (NFE: 4 per attempted step, rejected attempts included), which does not depend on
 what else shares the cores; wall times are listed beside it.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -24,10 +25,17 @@ H, BOUNDARIES, SCALES = 0.6, (0, 12_000, 18_000, 21_000), (1.0, 0.5, 0.25, 0.125
 def runs(size, seeds):
     out = []
     for s in seeds:  # the main job is CPU-sized already: --full is the same runs
-        out.append(Run(f"adaptive_seed{s}", "mog16_adaptive", seed=s,
-                       labels=(("control", "adaptive"), ("seed", s))))
-        out.append(Run(f"fixed_seed{s}", "mog16_rk4", seed=s,
-                       labels=(("control", "fixed"), ("seed", s))))
+        out.append(
+            Run(
+                f"adaptive_seed{s}",
+                "mog16_adaptive",
+                seed=s,
+                labels=(("control", "adaptive"), ("seed", s)),
+            )
+        )
+        out.append(
+            Run(f"fixed_seed{s}", "mog16_rk4", seed=s, labels=(("control", "fixed"), ("seed", s)))
+        )
     return out
 
 
@@ -90,16 +98,28 @@ def analyse(ctx) -> Report:
             em, ehq, estep = _at_budget(o, budget)
             eq_pass[name] += _passes(em, ehq)
             eq_hq[name].append(ehq)
-            cells += [f"{m}/16, {100 * hq:.1f}%" if o.ok else f"**{o.status}**",
-                      "–" if em is None else f"{em}/16, {100 * ehq:.1f}% (step {estep})"]
-            seed_numbers[name] = {"modes": m, "hq": hq, "passes": ok, "equal_nfe_modes": em,
-                                  "equal_nfe_hq": ehq, "equal_nfe_step": estep,
-                                  "nfe": _total_nfe(o),
-                                  "rejected": o.summary.get("retries"),
-                                  "wall_s": o.summary.get("wall_time_s")}
-        cells += [fmt(_total_nfe(f) / 1e3, "{:.1f}k"), fmt(_total_nfe(a) / 1e3, "{:.1f}k"),
-                  a.summary.get("retries", "–"), f.summary.get("wall_time_s", "–"),
-                  a.summary.get("wall_time_s", "–")]
+            cells += [
+                f"{m}/16, {100 * hq:.1f}%" if o.ok else f"**{o.status}**",
+                "–" if em is None else f"{em}/16, {100 * ehq:.1f}% (step {estep})",
+            ]
+            seed_numbers[name] = {
+                "modes": m,
+                "hq": hq,
+                "passes": ok,
+                "equal_nfe_modes": em,
+                "equal_nfe_hq": ehq,
+                "equal_nfe_step": estep,
+                "nfe": _total_nfe(o),
+                "rejected": o.summary.get("retries"),
+                "wall_s": o.summary.get("wall_time_s"),
+            }
+        cells += [
+            fmt(_total_nfe(f) / 1e3, "{:.1f}k"),
+            fmt(_total_nfe(a) / 1e3, "{:.1f}k"),
+            a.summary.get("retries", "–"),
+            f.summary.get("wall_time_s", "–"),
+            a.summary.get("wall_time_s", "–"),
+        ]
         rows.append(cells)
         numbers["per_seed"][str(s)] = seed_numbers
     n = len(seeds)
@@ -110,55 +130,92 @@ def analyse(ctx) -> Report:
 
     claims = []
     pa, pf = n_pass["adaptive"], n_pass["fixed"]
-    verdict = "reproduced" if pa >= 15 * n / 16 else ("partly" if pa >= n / 2 else
-                                                      "not reproduced")
-    claims.append(Claim(
-        "adaptive step control with no hand-made schedule: ≥ 15 of 16 seeds reach 16/16 "
-        "modes with ≥ 80% high-quality samples", "ours; the main job with its "
-        "schedule: BUILD_NOTES", f"≥ 15/16 (fixed steps + schedule here: {pf}/{n})",
-        f"{pa}/{n} pass (mean HQ {fmt(_pct(end_hq['adaptive']), '{:.1f}%')}; fixed: "
-        f"{pf}/{n}, {fmt(_pct(end_hq['fixed']), '{:.1f}%')})", verdict,
-        "pass rate at the end of both runs (24,000 accepted steps each)"))
+    verdict = "reproduced" if pa >= 15 * n / 16 else ("partly" if pa >= n / 2 else "not reproduced")
+    claims.append(
+        Claim(
+            "adaptive step control with no hand-made schedule: ≥ 15 of 16 seeds reach 16/16 "
+            "modes with ≥ 80% high-quality samples",
+            "ours; the main job with its schedule: BUILD_NOTES",
+            f"≥ 15/16 (fixed steps + schedule here: {pf}/{n})",
+            f"{pa}/{n} pass (mean HQ {fmt(_pct(end_hq['adaptive']), '{:.1f}%')}; fixed: "
+            f"{pf}/{n}, {fmt(_pct(end_hq['fixed']), '{:.1f}%')})",
+            verdict,
+            "pass rate at the end of both runs (24,000 accepted steps each)",
+        )
+    )
     ma, mf = mean_or_none(eq_hq["adaptive"]), mean_or_none(eq_hq["fixed"])
-    better = [eq_pass["adaptive"] >= eq_pass["fixed"],
-              ma is not None and mf is not None and ma >= mf - 0.02]
-    claims.append(Claim(
-        "at equal cost, adaptive control is at least as good as the fixed-step default",
-        "ours (\"against the fixed-step default at equal wall time\")",
-        "–", f"at equal field evaluations: adaptive {eq_pass['adaptive']}/{n} pass, mean HQ "
-             f"{fmt(_pct(eq_hq['adaptive']), '{:.1f}%')}; fixed {eq_pass['fixed']}/{n}, "
-             f"{fmt(_pct(eq_hq['fixed']), '{:.1f}%')}",
-        "reproduced" if all(better) else ("partly" if any(better) else "not reproduced"),
-        "each seed's pair compared at the smaller of the two runs' field evaluations "
-        "(rejected attempts count), at the last logged row within it; field evaluations "
-        "measure the cost without the noise of shared cores"))
+    better = [
+        eq_pass["adaptive"] >= eq_pass["fixed"],
+        ma is not None and mf is not None and ma >= mf - 0.02,
+    ]
+    claims.append(
+        Claim(
+            "at equal cost, adaptive control is at least as good as the fixed-step default",
+            'ours ("against the fixed-step default at equal wall time")',
+            "–",
+            f"at equal field evaluations: adaptive {eq_pass['adaptive']}/{n} pass, mean HQ "
+            f"{fmt(_pct(eq_hq['adaptive']), '{:.1f}%')}; fixed {eq_pass['fixed']}/{n}, "
+            f"{fmt(_pct(eq_hq['fixed']), '{:.1f}%')}",
+            "reproduced" if all(better) else ("partly" if any(better) else "not reproduced"),
+            "each seed's pair compared at the smaller of the two runs' field evaluations "
+            "(rejected attempts count), at the last logged row within it; field evaluations "
+            "measure the cost without the noise of shared cores",
+        )
+    )
     ratio = (medians[0] / medians[-1]) if medians[0] and medians[-1] else None
     monotone = all(x is not None for x in medians) and all(
-        x >= y for x, y in zip(medians, medians[1:]))
-    claims.append(Claim(
-        "the controller finds the annealing that the hand-made schedule imposes",
-        "ours", "schedule: h " + " → ".join(f"{x:g}" for x in schedule) +
-        " at steps 0 / 12k / 18k / 21k (8x smaller at the end)",
-        "adaptive median h per window: " + " → ".join(fmt(x, "{:.3g}") for x in medians) +
-        (f" ({ratio:.2g}x smaller at the end)" if ratio else ""),
-        "reproduced" if monotone and ratio and ratio >= 4 else (
-            "partly" if ratio and ratio >= 1.5 else "not reproduced"),
-        "median over seeds of the logged h in each window of the schedule"))
+        x >= y for x, y in zip(medians, medians[1:])
+    )
+    claims.append(
+        Claim(
+            "the controller finds the annealing that the hand-made schedule imposes",
+            "ours",
+            "schedule: h "
+            + " → ".join(f"{x:g}" for x in schedule)
+            + " at steps 0 / 12k / 18k / 21k (8x smaller at the end)",
+            "adaptive median h per window: "
+            + " → ".join(fmt(x, "{:.3g}") for x in medians)
+            + (f" ({ratio:.2g}x smaller at the end)" if ratio else ""),
+            "reproduced"
+            if monotone and ratio and ratio >= 4
+            else ("partly" if ratio and ratio >= 1.5 else "not reproduced"),
+            "median over seeds of the logged h in each window of the schedule",
+        )
+    )
 
-    figures = {"h_over_training.png": _h_figure(traces), "hq_per_seed.png":
-               _hq_figure(seeds, by)}
-    numbers.update(pass_fixed=pf, pass_adaptive=pa, equal_nfe_pass=eq_pass,
-                   equal_nfe_mean_hq={"fixed": mf, "adaptive": ma}, h_window_medians=medians,
-                   schedule=schedule)
-    headers = ["seed", "fixed (end)", "fixed at equal NFE", "adaptive (end)",
-               "adaptive at equal NFE", "fixed NFE", "adaptive NFE", "adaptive rejected",
-               "fixed wall s", "adaptive wall s"]
-    return Report(claims, tables=[("Per seed", headers, rows)], numbers=numbers,
-                  figures=figures,
-                  notes=["wall times are not comparable between the two columns when the "
-                         "runs shared the cores differently (--jobs); NFE is the measure",
-                         "the fixed runs are `mog16_rk4`'s (the main job until 2026-11-24, "
-                         "and its schedule's base since)"])
+    figures = {"h_over_training.png": _h_figure(traces), "hq_per_seed.png": _hq_figure(seeds, by)}
+    numbers.update(
+        pass_fixed=pf,
+        pass_adaptive=pa,
+        equal_nfe_pass=eq_pass,
+        equal_nfe_mean_hq={"fixed": mf, "adaptive": ma},
+        h_window_medians=medians,
+        schedule=schedule,
+    )
+    headers = [
+        "seed",
+        "fixed (end)",
+        "fixed at equal NFE",
+        "adaptive (end)",
+        "adaptive at equal NFE",
+        "fixed NFE",
+        "adaptive NFE",
+        "adaptive rejected",
+        "fixed wall s",
+        "adaptive wall s",
+    ]
+    return Report(
+        claims,
+        tables=[("Per seed", headers, rows)],
+        numbers=numbers,
+        figures=figures,
+        notes=[
+            "wall times are not comparable between the two columns when the "
+            "runs shared the cores differently (--jobs); NFE is the measure",
+            "the fixed runs are `mog16_rk4`'s (the main job until 2026-11-24, "
+            "and its schedule's base since)",
+        ],
+    )
 
 
 def _pct(values):
@@ -174,13 +231,23 @@ def _h_figure(traces) -> Figure:
     if traces:
         n = min(len(s) for s, _ in traces)
         steps = traces[0][0][:n]
-        ax.plot(steps, np.median(np.stack([h[:n] for _, h in traces]), axis=0),
-                color="tab:blue", lw=1.8, label="adaptive (Bosh3, rtol = atol = 1e-3): "
-                                                "median over seeds")
+        ax.plot(
+            steps,
+            np.median(np.stack([h[:n] for _, h in traces]), axis=0),
+            color="tab:blue",
+            lw=1.8,
+            label="adaptive (Bosh3, rtol = atol = 1e-3): median over seeds",
+        )
     xs = list(BOUNDARIES) + [24_000]
     ys = [H * x for x in SCALES]
-    ax.step(xs, ys + ys[-1:], where="post", color="k", lw=1.4,
-            label="main job: hand-made schedule (RK4)")
+    ax.step(
+        xs,
+        ys + ys[-1:],
+        where="post",
+        color="k",
+        lw=1.4,
+        label="main job: hand-made schedule (RK4)",
+    )
     ax.set_yscale("log")
     ax.set_xlabel("training step (accepted)")
     ax.set_ylabel("step size h (logged steps)")
@@ -207,6 +274,12 @@ def _hq_figure(seeds, by) -> Figure:
     return fig
 
 
-STUDY = Study("adaptive_steps", "adaptive step control against the main job's schedule",
-              "ours: step-size control for ODE-GAN", runs, analyse,
-              seeds=tuple(range(16)), sizes="the main job's 24,000 steps for both sizes")
+STUDY = Study(
+    "adaptive_steps",
+    "adaptive step control against the main job's schedule",
+    "ours: step-size control for ODE-GAN",
+    runs,
+    analyse,
+    seeds=tuple(range(16)),
+    sizes="the main job's 24,000 steps for both sizes",
+)

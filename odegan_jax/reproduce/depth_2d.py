@@ -10,6 +10,7 @@ share, and the oscillation as the mean distance a fixed latent's sample moves be
 late snapshots (8k → 10k → 15k → 20k), from G at 001's fixed 10,000 latents saved at 001's
 iterations (``loop.snapshot_steps``).
 """
+
 from __future__ import annotations
 
 import os
@@ -28,11 +29,22 @@ LATE = (8000, 10000, 15000, 20000)
 def runs(size, seeds):
     full = size == "full"
     snaps = SNAPSHOTS + ((50_000, 100_000, 200_000) if full else ())
-    return [Run(f"{ds}_{m}_seed{s}", f"{ds}_{m}", seed=s,
-                overrides=(("steps", 200_000 if full else 20_000),
-                           ("loop.snapshot_steps", snaps), ("loop.plot", False)),
-                labels=(("data", ds), ("model", m), ("seed", s)))
-            for s in seeds for ds in DATASETS for m in MODELS]
+    return [
+        Run(
+            f"{ds}_{m}_seed{s}",
+            f"{ds}_{m}",
+            seed=s,
+            overrides=(
+                ("steps", 200_000 if full else 20_000),
+                ("loop.snapshot_steps", snaps),
+                ("loop.plot", False),
+            ),
+            labels=(("data", ds), ("model", m), ("seed", s)),
+        )
+        for s in seeds
+        for ds in DATASETS
+        for m in MODELS
+    ]
 
 
 def snapshot(o, step):
@@ -45,8 +57,9 @@ def drift(o) -> float | None:
     snaps = [snapshot(o, s) for s in LATE]
     if any(s is None for s in snaps):
         return None
-    return float(np.mean([np.mean(np.linalg.norm(b - a, axis=1))
-                          for a, b in zip(snaps, snaps[1:])]))
+    return float(
+        np.mean([np.mean(np.linalg.norm(b - a, axis=1)) for a, b in zip(snaps, snaps[1:])])
+    )
 
 
 def analyse(ctx) -> Report:
@@ -85,42 +98,73 @@ def analyse(ctx) -> Report:
     for ds in DATASETS:
         vals = {m: hq(ds, m) for m in MODELS}
         if any(v is None for v in vals.values()):
-            claims.append(Claim(f"{ds}: depth and D without BatchNorm", "001 §5.1", "", "",
-                                "not run", "a run did not finish (rows below)"))
+            claims.append(
+                Claim(
+                    f"{ds}: depth and D without BatchNorm",
+                    "001 §5.1",
+                    "",
+                    "",
+                    "not run",
+                    "a run did not finish (rows below)",
+                )
+            )
             continue
         d = {m: dr[(ds, m)] for m in MODELS}
         claims += [
-            Claim(f"{ds}: the deeper M1_A (no BN in D) approximates the data better than "
-                  f"the baseline M0_A", "001 §5.1, Figs. 5.1 / 5.2",
-                  "M0_A: much mass off the data; M1_A without BN in D: the best estimate",
-                  f"HQ: M0_A {100 * vals['m0a']:.1f}%, M1_A {100 * vals['m1a']:.1f}%, "
-                  f"M1_A no-BN {100 * vals['m1a_nobn']:.1f}% (modes covered: "
-                  + ", ".join(f"{m} {q[(ds, m)][0]}" for m in MODELS) + ")",
-                  "reproduced" if vals["m1a_nobn"] > vals["m0a"] + 0.02 else "not reproduced",
-                  "final share of samples within 3σ of the data (001 shows figures only); the "
-                  "modes are listed too: a high HQ share can come with fewer modes"),
-            Claim(f"{ds}: M1_A with BN in D oscillates; removing BN from D calms it",
-                  "001 §5.1, Figs. 5.3–5.6",
-                  "oscillating losses and samples for M1_A, partly alleviated without BN",
-                  f"late snapshot drift: M0_A {fmt(d['m0a'])}, M1_A {fmt(d['m1a'])}, "
-                  f"M1_A no-BN {fmt(d['m1a_nobn'])}",
-                  ("reproduced" if d["m1a"] > d["m1a_nobn"] and d["m1a"] > d["m0a"] else
-                   "partly" if d["m1a"] > d["m1a_nobn"] else "not reproduced")
-                  if None not in d.values() else "not run",
-                  "mean distance a fixed latent's sample moves between the 8k/10k/15k/20k "
-                  "snapshots"),
+            Claim(
+                f"{ds}: the deeper M1_A (no BN in D) approximates the data better than "
+                f"the baseline M0_A",
+                "001 §5.1, Figs. 5.1 / 5.2",
+                "M0_A: much mass off the data; M1_A without BN in D: the best estimate",
+                f"HQ: M0_A {100 * vals['m0a']:.1f}%, M1_A {100 * vals['m1a']:.1f}%, "
+                f"M1_A no-BN {100 * vals['m1a_nobn']:.1f}% (modes covered: "
+                + ", ".join(f"{m} {q[(ds, m)][0]}" for m in MODELS)
+                + ")",
+                "reproduced" if vals["m1a_nobn"] > vals["m0a"] + 0.02 else "not reproduced",
+                "final share of samples within 3σ of the data (001 shows figures only); the "
+                "modes are listed too: a high HQ share can come with fewer modes",
+            ),
+            Claim(
+                f"{ds}: M1_A with BN in D oscillates; removing BN from D calms it",
+                "001 §5.1, Figs. 5.3–5.6",
+                "oscillating losses and samples for M1_A, partly alleviated without BN",
+                f"late snapshot drift: M0_A {fmt(d['m0a'])}, M1_A {fmt(d['m1a'])}, "
+                f"M1_A no-BN {fmt(d['m1a_nobn'])}",
+                (
+                    "reproduced"
+                    if d["m1a"] > d["m1a_nobn"] and d["m1a"] > d["m0a"]
+                    else "partly"
+                    if d["m1a"] > d["m1a_nobn"]
+                    else "not reproduced"
+                )
+                if None not in d.values()
+                else "not run",
+                "mean distance a fixed latent's sample moves between the 8k/10k/15k/20k snapshots",
+            ),
         ]
-    return Report(claims, tables=[("Per run", ["data", "model", "final modes, HQ",
-                                               "late snapshot drift"], table)],
-                  numbers={"hq": {f"{k[0]}/{k[1]}": v[1] for k, v in q.items()},
-                           "modes": {f"{k[0]}/{k[1]}": v[0] for k, v in q.items()},
-                           "drift": {f"{k[0]}/{k[1]}": v for k, v in dr.items()}},
-                  figures=figures,
-                  notes=["001 lists iteration 100000 among the snapshots of a 20,000-iteration "
-                         "figure; read as 10,000", "001 trained 200,000 iterations (--full); "
-                         "its figures stop at 20,000, the CPU size"])
+    return Report(
+        claims,
+        tables=[("Per run", ["data", "model", "final modes, HQ", "late snapshot drift"], table)],
+        numbers={
+            "hq": {f"{k[0]}/{k[1]}": v[1] for k, v in q.items()},
+            "modes": {f"{k[0]}/{k[1]}": v[0] for k, v in q.items()},
+            "drift": {f"{k[0]}/{k[1]}": v for k, v in dr.items()},
+        },
+        figures=figures,
+        notes=[
+            "001 lists iteration 100000 among the snapshots of a 20,000-iteration "
+            "figure; read as 10,000",
+            "001 trained 200,000 iterations (--full); its figures stop at 20,000, the CPU size",
+        ],
+    )
 
 
-STUDY = Study("depth_2d", "001's depth study on 2D data (M0_A, M1_A, M1_A without BN in D)",
-              "001 §5.1, Figs. 5.1–5.6, Tables A.1 / A.3", runs, analyse, seeds=(0,),
-              sizes="20,000 iterations (--full: 200,000)")
+STUDY = Study(
+    "depth_2d",
+    "001's depth study on 2D data (M0_A, M1_A, M1_A without BN in D)",
+    "001 §5.1, Figs. 5.1–5.6, Tables A.1 / A.3",
+    runs,
+    analyse,
+    seeds=(0,),
+    sizes="20,000 iterations (--full: 200,000)",
+)

@@ -16,6 +16,7 @@ Independent reference: R(ih) from the tableau's coefficients (``linear_amplifica
 √(1 + h²) and, for alternating, the map [[1, −h], [h, 1 − h²]] (ρ = 1 for h ≤ 2). A 200-step
 run from (θ, ψ) = (0.6, 0.8) checks the radius against ρ(M)^200 where M is normal (λ = 0).
 """
+
 from __future__ import annotations
 
 import jax
@@ -38,8 +39,9 @@ RUN_STEPS = 200
 
 
 def dirac_game() -> game_lib.Game:
-    return game_lib.Game(DiracGenerator(), DiracDiscriminator(),
-                         game_lib.wgan_loss(clip_value=None), latent_size=1)
+    return game_lib.Game(
+        DiracGenerator(), DiracDiscriminator(), game_lib.wgan_loss(clip_value=None), latent_size=1
+    )
 
 
 def _rule(game, name: str, h, lam: float):
@@ -49,10 +51,17 @@ def _rule(game, name: str, h, lam: float):
 
 
 def _state(rule, theta, psi):
-    params = {"d": {"psi": jnp.asarray(psi, jnp.float32)},
-              "g": {"theta": jnp.asarray(theta, jnp.float32)}}
-    return rules.TrainState(jnp.zeros((), jnp.int32), params, {"d": {}, "g": {}},
-                            rule.init(params), jax.random.PRNGKey(0))
+    params = {
+        "d": {"psi": jnp.asarray(psi, jnp.float32)},
+        "g": {"theta": jnp.asarray(theta, jnp.float32)},
+    }
+    return rules.TrainState(
+        jnp.zeros((), jnp.int32),
+        params,
+        {"d": {}, "g": {}},
+        rule.init(params),
+        jax.random.PRNGKey(0),
+    )
 
 
 def measured_maps(name: str, lam: float, hs: np.ndarray) -> np.ndarray:
@@ -69,8 +78,7 @@ def measured_maps(name: str, lam: float, hs: np.ndarray) -> np.ndarray:
             cols.append(jnp.stack([new.params["g"]["theta"], new.params["d"]["psi"]]))
         return jnp.stack(cols, axis=1)
 
-    return np.asarray(jax.jit(jax.vmap(step_map))(jnp.asarray(hs, jnp.float32)),
-                      np.float64)
+    return np.asarray(jax.jit(jax.vmap(step_map))(jnp.asarray(hs, jnp.float32)), np.float64)
 
 
 def measured_run_radius(name: str, h: float, lam: float, steps: int = RUN_STEPS) -> float:
@@ -113,24 +121,35 @@ def largest_stable_h(hs: np.ndarray, rho: np.ndarray, tol: float = 1e-5) -> floa
 def compute() -> dict:
     out = {"h": H_GRID.tolist(), "rules": {}}
     for name in INTEGRATORS + BASELINES:
-        for lam in (LAMBDAS if name in INTEGRATORS else (0.0,)):
+        for lam in LAMBDAS if name in INTEGRATORS else (0.0,):
             maps = measured_maps(name, lam, H_GRID)
             ref = np.stack([reference_map(name, float(h), lam) for h in H_GRID])
             rho, rho_ref = spectral_radius(maps), spectral_radius(ref)
             key = f"{name}" + (f" λ={lam:g}" if name in INTEGRATORS else "")
             out["rules"][key] = {
-                "name": name, "lambda": lam, "rho": rho.tolist(), "rho_reference": rho_ref.tolist(),
+                "name": name,
+                "lambda": lam,
+                "rho": rho.tolist(),
+                "rho_reference": rho_ref.tolist(),
                 "max_map_error": float(np.max(np.abs(maps - ref))),
                 "max_rho_error": float(np.max(np.abs(rho - rho_ref))),
                 "largest_stable_h": largest_stable_h(H_GRID, rho),
-                "largest_stable_h_reference": largest_stable_h(H_GRID, rho_ref)}
+                "largest_stable_h_reference": largest_stable_h(H_GRID, rho_ref),
+            }
     checks = {}
-    for name, h in (("euler", 0.1), ("heun", 0.5), ("rk4", 1.0), ("rk4", 3.0),
-                    ("simultaneous", 0.1), ("alternating", 0.5)):
+    for name, h in (
+        ("euler", 0.1),
+        ("heun", 0.5),
+        ("rk4", 1.0),
+        ("rk4", 3.0),
+        ("simultaneous", 0.1),
+        ("alternating", 0.5),
+    ):
         radius = measured_run_radius(name, h, 0.0)
         checks[f"{name} h={h:g}"] = {
-            "radius": radius, "predicted": float(spectral_radius(reference_map(name, h, 0.0))
-                                                 ** RUN_STEPS)}
+            "radius": radius,
+            "predicted": float(spectral_radius(reference_map(name, h, 0.0)) ** RUN_STEPS),
+        }
     out["runs"] = checks
     return out
 
@@ -160,45 +179,72 @@ def analyse(ctx) -> Report:
 
     worst = max(v["max_rho_error"] for v in r.values())
     claims = [
-        Claim("Euler / simultaneous gradient descent are unstable on the Dirac-GAN at every "
-              "h > 0 (the discretisation, not the game, diverges)", "003 §4; §5.2.1",
-              "unstable for all h (|1 + ih| = √(1 + h²) > 1)",
-              f"largest stable h: Euler {r['euler λ=0']['largest_stable_h']:g}, simultaneous "
-              f"{r['simultaneous']['largest_stable_h']:g}; ρ at h = 0.04: "
-              f"{rho_at('euler λ=0', 0.04):.6f}",
-              "reproduced", "ρ(M(h)) > 1 at every h of the grid 0.01 … 4"),
-        Claim("RK4 is stable for small and moderate h (on a rotation: h ≤ 2√2 ≈ 2.83)",
-              "003 §5.2.1 (RK4 allows much larger steps)", "2√2 ≈ 2.828 (stability function)",
-              f"largest stable h on the grid: {r['rk4 λ=0']['largest_stable_h']:g}",
-              "reproduced" if abs(r["rk4 λ=0"]["largest_stable_h"] - 2.82) < 0.015
-              else "not reproduced", "ρ ≤ 1 up to the edge of RK4's stability region on the "
-                                     "imaginary axis"),
-        Claim("Heun (RK2) does not become unstable where Euler does", "003 §5.2.1",
-              "Heun stable at h ≥ 0.04 (CIFAR-10)",
-              f"ρ − 1 at h = 0.04: Heun {rho_at('heun λ=0', 0.04) - 1:.2e} vs Euler "
-              f"{rho_at('euler λ=0', 0.04) - 1:.2e}; ρ ≤ 1 + 10⁻⁵ up to h = "
-              f"{r['heun λ=0']['largest_stable_h']:g}",
-              "partly", "on an exact rotation Heun's |R(ih)| = √(1 + h⁴/4) > 1 for every h, but "
-                        "its growth is O(h⁴) against Euler's O(h²): 4 orders of magnitude smaller "
-                        "at h = 0.04; with λ = 0.07 it is stable up to h = "
-                        f"{r['heun λ=0.07']['largest_stable_h']:g}"),
-        Claim("the regulariser stabilises low-order integrators", "003 §5.2.1 (larger λ closes "
-              "the Euler–RK2 gap); Algorithm 1",
-              "larger λ helps Euler",
-              "largest stable h of Euler for λ = 0 / 0.07 / 0.3: "
-              + " / ".join(f"{r[f'euler λ={lam:g}']['largest_stable_h']:g}" for lam in LAMBDAS),
-              "reproduced" if r["euler λ=0.3"]["largest_stable_h"] > r["euler λ=0.07"][
-                  "largest_stable_h"] > 0 else "not reproduced",
-              "the post-step term damps ψ, which gives Euler a stable interval growing with λ"),
-        Claim("the measured per-step amplification equals each tableau's stability function",
-              "ours (test of the integrators)", "ρ(R(hA) − 2hλe_ψe_ψᵀ)",
-              f"max |ρ_measured − ρ_reference| = {worst:.1e} over {len(r)} rules × "
-              f"{len(hs)} h", "reproduced" if worst < 1e-4 else "not reproduced",
-              "float32 training steps against float64 closed forms"),
+        Claim(
+            "Euler / simultaneous gradient descent are unstable on the Dirac-GAN at every "
+            "h > 0 (the discretisation, not the game, diverges)",
+            "003 §4; §5.2.1",
+            "unstable for all h (|1 + ih| = √(1 + h²) > 1)",
+            f"largest stable h: Euler {r['euler λ=0']['largest_stable_h']:g}, simultaneous "
+            f"{r['simultaneous']['largest_stable_h']:g}; ρ at h = 0.04: "
+            f"{rho_at('euler λ=0', 0.04):.6f}",
+            "reproduced",
+            "ρ(M(h)) > 1 at every h of the grid 0.01 … 4",
+        ),
+        Claim(
+            "RK4 is stable for small and moderate h (on a rotation: h ≤ 2√2 ≈ 2.83)",
+            "003 §5.2.1 (RK4 allows much larger steps)",
+            "2√2 ≈ 2.828 (stability function)",
+            f"largest stable h on the grid: {r['rk4 λ=0']['largest_stable_h']:g}",
+            "reproduced"
+            if abs(r["rk4 λ=0"]["largest_stable_h"] - 2.82) < 0.015
+            else "not reproduced",
+            "ρ ≤ 1 up to the edge of RK4's stability region on the imaginary axis",
+        ),
+        Claim(
+            "Heun (RK2) does not become unstable where Euler does",
+            "003 §5.2.1",
+            "Heun stable at h ≥ 0.04 (CIFAR-10)",
+            f"ρ − 1 at h = 0.04: Heun {rho_at('heun λ=0', 0.04) - 1:.2e} vs Euler "
+            f"{rho_at('euler λ=0', 0.04) - 1:.2e}; ρ ≤ 1 + 10⁻⁵ up to h = "
+            f"{r['heun λ=0']['largest_stable_h']:g}",
+            "partly",
+            "on an exact rotation Heun's |R(ih)| = √(1 + h⁴/4) > 1 for every h, but "
+            "its growth is O(h⁴) against Euler's O(h²): 4 orders of magnitude smaller "
+            "at h = 0.04; with λ = 0.07 it is stable up to h = "
+            f"{r['heun λ=0.07']['largest_stable_h']:g}",
+        ),
+        Claim(
+            "the regulariser stabilises low-order integrators",
+            "003 §5.2.1 (larger λ closes the Euler–RK2 gap); Algorithm 1",
+            "larger λ helps Euler",
+            "largest stable h of Euler for λ = 0 / 0.07 / 0.3: "
+            + " / ".join(f"{r[f'euler λ={lam:g}']['largest_stable_h']:g}" for lam in LAMBDAS),
+            "reproduced"
+            if r["euler λ=0.3"]["largest_stable_h"] > r["euler λ=0.07"]["largest_stable_h"] > 0
+            else "not reproduced",
+            "the post-step term damps ψ, which gives Euler a stable interval growing with λ",
+        ),
+        Claim(
+            "the measured per-step amplification equals each tableau's stability function",
+            "ours (test of the integrators)",
+            "ρ(R(hA) − 2hλe_ψe_ψᵀ)",
+            f"max |ρ_measured − ρ_reference| = {worst:.1e} over {len(r)} rules × {len(hs)} h",
+            "reproduced" if worst < 1e-4 else "not reproduced",
+            "float32 training steps against float64 closed forms",
+        ),
     ]
-    table = [[key, v["largest_stable_h"], v["largest_stable_h_reference"],
-              f"{v['max_rho_error']:.1e}", f"{rho_at(key, 0.04):.7f}", f"{rho_at(key, 0.5):.5f}",
-              f"{rho_at(key, 1.0):.5f}"] for key, v in r.items()]
+    table = [
+        [
+            key,
+            v["largest_stable_h"],
+            v["largest_stable_h_reference"],
+            f"{v['max_rho_error']:.1e}",
+            f"{rho_at(key, 0.04):.7f}",
+            f"{rho_at(key, 0.5):.5f}",
+            f"{rho_at(key, 1.0):.5f}",
+        ]
+        for key, v in r.items()
+    ]
     run_table = [[k, f"{v['radius']:.6g}", f"{v['predicted']:.6g}"] for k, v in res["runs"].items()]
     fig = Figure(figsize=(12, 4))
     ax1, ax2, ax3 = fig.subplots(1, 3)
@@ -229,16 +275,40 @@ def analyse(ctx) -> Report:
     ax3.set_title("60 steps at h = 0.3, λ = 0, from (0.6, 0.8)")
     ax3.legend(fontsize=7)
     fig.tight_layout()
-    return Report(claims, tables=[
-        ("Per rule: largest stable h (the end of the interval from 0 where ρ ≤ 1 + 10⁻⁵, the "
-         "float32 resolution; grid 0.01 … 4) and ρ at h = 0.04 / 0.5 / 1",
-         ["rule", "largest stable h (measured)", "(stability function)", "max ρ error",
-          "ρ(0.04)", "ρ(0.5)", "ρ(1)"], table),
-        (f"{RUN_STEPS}-step training runs from radius 1 (λ = 0)",
-         ["rule, h", "measured radius", "ρ^steps"], run_table)],
-        numbers=res, figures={"amplification.png": fig})
+    return Report(
+        claims,
+        tables=[
+            (
+                "Per rule: largest stable h (the end of the interval from 0 where ρ ≤ 1 + 10⁻⁵, "
+                "the float32 resolution; grid 0.01 … 4) and ρ at h = 0.04 / 0.5 / 1",
+                [
+                    "rule",
+                    "largest stable h (measured)",
+                    "(stability function)",
+                    "max ρ error",
+                    "ρ(0.04)",
+                    "ρ(0.5)",
+                    "ρ(1)",
+                ],
+                table,
+            ),
+            (
+                f"{RUN_STEPS}-step training runs from radius 1 (λ = 0)",
+                ["rule, h", "measured radius", "ρ^steps"],
+                run_table,
+            ),
+        ],
+        numbers=res,
+        figures={"amplification.png": fig},
+    )
 
 
-STUDY = Study("dirac_stability", "per-step amplification of each rule on the Dirac-GAN",
-              "003 §4, §5.2.1", lambda size, seeds: [], analyse, seeds=(),
-              sizes="no training runs: the rules' compiled steps on a grid of 400 h values")
+STUDY = Study(
+    "dirac_stability",
+    "per-step amplification of each rule on the Dirac-GAN",
+    "003 §4, §5.2.1",
+    lambda size, seeds: [],
+    analyse,
+    seeds=(),
+    sizes="no training runs: the rules' compiled steps on a grid of 400 h values",
+)

@@ -1,10 +1,11 @@
 """Shared reading of image runs for the image studies (not a study): the scored rows of a run's
 ``metrics.jsonl`` (``loop.score_every``: classifier FID / IS / KID), their best and final
 values, mean ± std over seeds, and the figures every image study draws."""
+
 from __future__ import annotations
 
 import os
-from typing import Optional, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -18,17 +19,20 @@ def scored_rows(rows: Sequence[dict]) -> list[dict]:
 def best_final(scored: Sequence[dict], key: str, lower_is_better: bool) -> dict:
     """``{"best", "best_step", "final", "final_step"}`` of ``key`` over a run's scored rows
     (Nones when it has none)."""
-    values = [(r["step"], r[key]) for r in scored if r.get(key) is not None
-              and np.isfinite(r[key])]
+    values = [(r["step"], r[key]) for r in scored if r.get(key) is not None and np.isfinite(r[key])]
     if not values:
         return {"best": None, "best_step": None, "final": None, "final_step": None}
     pick = min if lower_is_better else max
     step, best = pick(values, key=lambda sv: sv[1])
-    return {"best": float(best), "best_step": step, "final": float(values[-1][1]),
-            "final_step": values[-1][0]}
+    return {
+        "best": float(best),
+        "best_step": step,
+        "final": float(values[-1][1]),
+        "final_step": values[-1][0],
+    }
 
 
-def mean_std(values) -> tuple[Optional[float], Optional[float], int]:
+def mean_std(values) -> tuple[float | None, float | None, int]:
     """(mean, sample std (0 for one value), n) of the finite values."""
     v = [x for x in values if x is not None and np.isfinite(x)]
     if not v:
@@ -57,22 +61,28 @@ def pluck(ctx, per: dict, path: Sequence[str], **labels) -> list:
     return out
 
 
-def time_to_reach(scored: Sequence[dict], key: str, target: Optional[float],
-                  lower_is_better: bool = True) -> Optional[tuple]:
+def time_to_reach(
+    scored: Sequence[dict], key: str, target: float | None, lower_is_better: bool = True
+) -> tuple | None:
     """(step, time_s) of the first scored row whose ``key`` is at least as good as ``target``,
     None when the run never gets there."""
     if target is None:
         return None
     for r in scored:
         v = r.get(key)
-        if v is not None and np.isfinite(v) and (v <= target if lower_is_better
-                                                 else v >= target):
+        if v is not None and np.isfinite(v) and (v <= target if lower_is_better else v >= target):
             return r["step"], r.get("time_s")
     return None
 
 
-def score_figure(scored_by_run: dict, key: str = "fid", label: str = "FID",
-                 colors: Optional[dict] = None, log: bool = True, x: str = "step") -> Figure:
+def score_figure(
+    scored_by_run: dict,
+    key: str = "fid",
+    label: str = "FID",
+    colors: dict | None = None,
+    log: bool = True,
+    x: str = "step",
+) -> Figure:
     """``key`` over training (``x``: ``step`` or ``time_s``) for every run; ``colors``: run id
     -> matplotlib colour (e.g. one per setting)."""
     fig = Figure(figsize=(7, 4))
@@ -80,8 +90,14 @@ def score_figure(scored_by_run: dict, key: str = "fid", label: str = "FID",
     for run_id, rows in scored_by_run.items():
         rows = [r for r in rows if r.get(key) is not None and r.get(x) is not None]
         if rows:
-            ax.plot([r[x] for r in rows], [r[key] for r in rows], marker=".", lw=0.9,
-                    label=run_id, color=(colors or {}).get(run_id))
+            ax.plot(
+                [r[x] for r in rows],
+                [r[key] for r in rows],
+                marker=".",
+                lw=0.9,
+                label=run_id,
+                color=(colors or {}).get(run_id),
+            )
     ax.set_xlabel("wall time, s" if x == "time_s" else "step")
     ax.set_ylabel(f"{label} (classifier features)")
     if log:
@@ -96,6 +112,7 @@ def grid_figure(panels: Sequence[tuple], ncols: int = 4) -> Figure:
     """One image per panel from ``(title, png path or None)`` pairs (a missing path: an empty
     panel with its title)."""
     from PIL import Image
+
     nrows = max(1, -(-len(panels) // ncols))
     fig = Figure(figsize=(2.4 * ncols, 2.6 * nrows))
     axes = np.atleast_1d(fig.subplots(nrows, ncols)).ravel()
@@ -127,6 +144,7 @@ def cached(ctx, name: str, outcomes, compute):
     re-run study) does not re-generate samples from their checkpoints."""
     from odegan_jax import logs
     from odegan_jax.reproduce import _read_json
+
     key = name + ":" + ",".join(str(o.summary.get("params_sha256")) for o in outcomes)
     path = os.path.join(ctx.dir, CACHE)
     cache = _read_json(path) or {}
@@ -142,6 +160,7 @@ def cached(ctx, name: str, outcomes, compute):
 def loaded(o):
     """``o.load()``, or the reason it cannot be loaded (a string)."""
     from odegan_jax.experiment import RunError
+
     try:
         return o.load()
     except (RunError, OSError, ValueError) as e:

@@ -18,6 +18,7 @@ rollbacks. Since 2026-12-07 the main job evaluates G's exponential moving averag
 final step, judged on seeds 1000–1031); the trajectory is unchanged, and the table gives the
 last iterate's quality beside it.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -52,58 +53,103 @@ def analyse(ctx) -> Report:
         it = o.summary.get("final_iterate", {}) if o.ok else {}
         it_m, it_hq = it.get("modes_covered"), it.get("hq_fraction")
         iterate_passed += _passes(it_m, it_hq)
-        rows.append([o.run.seed, "–" if m is None else f"{m}/16",
-                     "–" if hq is None else f"{100 * hq:.1f}%",
-                     "yes" if ok else ("no" if o.ok else f"**{o.status}**"),
-                     "–" if it_m is None else f"{it_m}/16, {100 * it_hq:.1f}%",
-                     o.summary.get("retries", ""), o.summary.get("rollbacks", ""),
-                     o.summary.get("wall_time_s", "")])
+        rows.append(
+            [
+                o.run.seed,
+                "–" if m is None else f"{m}/16",
+                "–" if hq is None else f"{100 * hq:.1f}%",
+                "yes" if ok else ("no" if o.ok else f"**{o.status}**"),
+                "–" if it_m is None else f"{it_m}/16, {100 * it_hq:.1f}%",
+                o.summary.get("retries", ""),
+                o.summary.get("rollbacks", ""),
+                o.summary.get("wall_time_s", ""),
+            ]
+        )
     n = len(ctx.outcomes)
     rate = passed / n if n else 0.0
-    verdict = "reproduced" if n and rate == 1.0 else ("partly" if rate >= 0.5 else
-                                                      "not reproduced")
-    claims = [Claim(
-        "the main job covers 16/16 modes with ≥ 80% high-quality samples",
-        "ours (README; BUILD_NOTES \"Main job\")", "16/16, ≥ 80% for every seed (seeds 300–331 "
-        "and 410–460 chose the settings: 37 of 37 there; seed 11's dead G led to the dead-G "
-        "rollback, judged on seeds 11, 671, 753, 780, 843, 884: 5 of 6 pass; the longer last "
-        "phase judged on seeds 1100–1131: 32 of 32; the earlier main jobs: 32 (48k steps), 31 "
-        "(no dead-G rollback), 30 (2×50, 32k steps) and 27 (2×32) of seeds 0–31, BUILD_NOTES)",
-        f"{passed}/{n} seeds pass; median HQ {100 * float(np.median(hqs)):.1f}%, "
-        f"median modes {int(np.median(modes)) if modes else '–'} (the last iterate instead "
-        f"of G's moving average: {iterate_passed}/{n})" if hqs else "no finished run",
-        verdict,
-        "the pass rate over the seeds is the claim's measure; a seed that misses is a row "
-        "below with its numbers")]
+    verdict = "reproduced" if n and rate == 1.0 else ("partly" if rate >= 0.5 else "not reproduced")
+    claims = [
+        Claim(
+            "the main job covers 16/16 modes with ≥ 80% high-quality samples",
+            'ours (README; BUILD_NOTES "Main job")',
+            "16/16, ≥ 80% for every seed (seeds 300–331 "
+            "and 410–460 chose the settings: 37 of 37 there; seed 11's dead G led to the dead-G "
+            "rollback, judged on seeds 11, 671, 753, 780, 843, 884: 5 of 6 pass; the longer last "
+            "phase judged on seeds 1100–1131: 32 of 32; the earlier main jobs: 32 (48k steps), 31 "
+            "(no dead-G rollback), 30 (2×50, 32k steps) and 27 (2×32) of seeds 0–31, BUILD_NOTES)",
+            f"{passed}/{n} seeds pass; median HQ {100 * float(np.median(hqs)):.1f}%, "
+            f"median modes {int(np.median(modes)) if modes else '–'} (the last iterate instead "
+            f"of G's moving average: {iterate_passed}/{n})"
+            if hqs
+            else "no finished run",
+            verdict,
+            "the pass rate over the seeds is the claim's measure; a seed that misses is a row "
+            "below with its numbers",
+        )
+    ]
     fig = Figure(figsize=(8, 3.2))
     ax = fig.subplots()
     seeds = [o.run.seed for o in ctx.outcomes]
     vals = [quality(o)[1] or 0.0 for o in ctx.outcomes]
-    colors = ["tab:green" if (quality(o)[0] or 0) >= TARGET_MODES and (quality(o)[1] or 0)
-              >= TARGET_HQ else "tab:red" for o in ctx.outcomes]
+    colors = [
+        "tab:green"
+        if (quality(o)[0] or 0) >= TARGET_MODES and (quality(o)[1] or 0) >= TARGET_HQ
+        else "tab:red"
+        for o in ctx.outcomes
+    ]
     ax.bar([str(s) for s in seeds], [100 * v for v in vals], color=colors)
     for i, o in enumerate(ctx.outcomes):
-        ax.text(i, 100 * vals[i] + 1, f"{quality(o)[0] if o.ok else o.status}", ha="center",
-                fontsize=7)
+        ax.text(
+            i, 100 * vals[i] + 1, f"{quality(o)[0] if o.ok else o.status}", ha="center", fontsize=7
+        )
     ax.axhline(100 * TARGET_HQ, color="k", lw=0.8, ls="--")
     ax.set_xlabel("seed (label: modes covered)")
     ax.set_ylabel("high-quality samples %")
     ax.set_ylim(0, 105)
     ax.set_title(f"main job ({DEFAULT_CONFIG}): green = 16/16 with ≥ 80% HQ")
     fig.tight_layout()
-    return Report(claims, tables=[("Per seed", ["seed", "modes", "HQ", "16/16 & ≥ 80%",
-                                                "last iterate", "retries", "rollbacks",
-                                                "wall s"], rows)],
-                  numbers={"pass_rate": rate, "passed": passed, "seeds": n,
-                           "iterate_passed": iterate_passed,
-                           "hq": {str(o.run.seed): quality(o)[1] for o in ctx.outcomes},
-                           "modes": {str(o.run.seed): quality(o)[0] for o in ctx.outcomes}},
-                  figures={"hq_per_seed.png": fig},
-                  notes=[] if tuple(ctx.seeds) == SEEDS else [
-                      f"run on seeds {', '.join(map(str, ctx.seeds))} of the study's default "
-                      f"0–31 (--seeds); the verdict covers those seeds only"])
+    return Report(
+        claims,
+        tables=[
+            (
+                "Per seed",
+                [
+                    "seed",
+                    "modes",
+                    "HQ",
+                    "16/16 & ≥ 80%",
+                    "last iterate",
+                    "retries",
+                    "rollbacks",
+                    "wall s",
+                ],
+                rows,
+            )
+        ],
+        numbers={
+            "pass_rate": rate,
+            "passed": passed,
+            "seeds": n,
+            "iterate_passed": iterate_passed,
+            "hq": {str(o.run.seed): quality(o)[1] for o in ctx.outcomes},
+            "modes": {str(o.run.seed): quality(o)[0] for o in ctx.outcomes},
+        },
+        figures={"hq_per_seed.png": fig},
+        notes=[]
+        if tuple(ctx.seeds) == SEEDS
+        else [
+            f"run on seeds {', '.join(map(str, ctx.seeds))} of the study's default "
+            f"0–31 (--seeds); the verdict covers those seeds only"
+        ],
+    )
 
 
-STUDY = Study("main_job_seeds", "the main job over seeds 0–31", "ours (README main job)",
-              runs, analyse, seeds=SEEDS,
-              sizes="the main job's 54,000 steps at every size")
+STUDY = Study(
+    "main_job_seeds",
+    "the main job over seeds 0–31",
+    "ours (README main job)",
+    runs,
+    analyse,
+    seeds=SEEDS,
+    sizes="the main job's 54,000 steps at every size",
+)

@@ -23,6 +23,7 @@ The settings, fixed before any run:
 The CPU size (400 steps, ~45 minutes on 2 cores) is far shorter than 002's runs ("10000
 epochs"); the table says so where that decides the verdict.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -44,41 +45,71 @@ def runs(size, seeds):
     steps, samples = SIZES[size]  # DCGAN steps, samples per score
 
     def common(n):
-        return (("steps", n), ("loop.score_every", max(n // SCORES, 1)),
-                ("loop.log_every", max(n // 40, 1)), ("loop.sample_every", n),
-                ("loop.checkpoint_every", max(n // 4, 1)), ("eval.num_samples", samples))
+        return (
+            ("steps", n),
+            ("loop.score_every", max(n // SCORES, 1)),
+            ("loop.log_every", max(n // 40, 1)),
+            ("loop.sample_every", n),
+            ("loop.checkpoint_every", max(n // 4, 1)),
+            ("eval.num_samples", samples),
+        )
 
     out = []
     for s in seeds:
         for z in LATENTS:
-            out.append(Run(f"adam_z{z}_seed{s}", "dcgan_fashion_mnist", seed=s,
-                           overrides=common(steps) + (("model.latent_size", z),),
-                           labels=(("setting", "adam" if z == 100 else f"adam_z{z}"),
-                                   ("latent", z), ("seed", s))))
+            out.append(
+                Run(
+                    f"adam_z{z}_seed{s}",
+                    "dcgan_fashion_mnist",
+                    seed=s,
+                    overrides=common(steps) + (("model.latent_size", z),),
+                    labels=(
+                        ("setting", "adam" if z == 100 else f"adam_z{z}"),
+                        ("latent", z),
+                        ("seed", s),
+                    ),
+                )
+            )
         for opt in OPTIMIZERS[1:]:
-            out.append(Run(f"{opt}_seed{s}", "dcgan_fashion_mnist", seed=s,
-                           overrides=common(steps) + (("optimizer.name", opt),
-                                                      ("optimizer.learning_rate", LR),
-                                                      ("optimizer.b1", None),
-                                                      ("optimizer.b2", None)),
-                           labels=(("setting", opt), ("seed", s))))
+            out.append(
+                Run(
+                    f"{opt}_seed{s}",
+                    "dcgan_fashion_mnist",
+                    seed=s,
+                    overrides=common(steps)
+                    + (
+                        ("optimizer.name", opt),
+                        ("optimizer.learning_rate", LR),
+                        ("optimizer.b1", None),
+                        ("optimizer.b2", None),
+                    ),
+                    labels=(("setting", opt), ("seed", s)),
+                )
+            )
         for name in WGANS:
-            out.append(Run(f"{name}_seed{s}", f"{name}_fashion_mnist", seed=s,
-                           overrides=common(steps // 5),
-                           labels=(("setting", name), ("seed", s))))
+            out.append(
+                Run(
+                    f"{name}_seed{s}",
+                    f"{name}_fashion_mnist",
+                    seed=s,
+                    overrides=common(steps // 5),
+                    labels=(("setting", name), ("seed", s)),
+                )
+            )
     return out
 
 
 def loss_spread(rows: list[dict]):
     """Standard deviation of D's loss over the second half of a run's logged steps."""
     rows = [r for r in rows if "loss_d" in r]
-    values = [r["loss_d"] for r in rows[len(rows) // 2:]]
+    values = [r["loss_d"] for r in rows[len(rows) // 2 :]]
     return float(np.std(values)) if len(values) >= 2 else None
 
 
 def loss_fid_rho(scored: list[dict], sign: float):
     """Spearman's ρ between ``sign`` × D's loss (logged at the scored steps) and FID."""
     from scipy.stats import spearmanr
+
     pairs = [(sign * r["loss_d"], r["fid"]) for r in scored if "loss_d" in r]
     if len(pairs) < 3:
         return None
@@ -87,26 +118,38 @@ def loss_fid_rho(scored: list[dict], sign: float):
 
 
 def analyse(ctx) -> Report:
-    settings = [f"adam_z{z}" if z != 100 else "adam" for z in LATENTS] + list(OPTIMIZERS[1:]) \
-        + list(WGANS)
+    settings = (
+        [f"adam_z{z}" if z != 100 else "adam" for z in LATENTS] + list(OPTIMIZERS[1:]) + list(WGANS)
+    )
     rows = {o.run.id: o.metrics() if o.ok else [] for o in ctx.outcomes}  # read once
     scored = {k: [r for r in v if "fid" in r] for k, v in rows.items()}
     per = {}
     table = []
     for o in ctx.outcomes:
         f = scored[o.run.id][-1] if scored[o.run.id] else {}
-        per[o.run.id] = {"setting": o.run.label["setting"], "status": o.status,
-                         "final_fid": f.get("fid"), "final_is": f.get("is"),
-                         "final_kid": f.get("kid"),
-                         "best_fid": min((r["fid"] for r in scored[o.run.id]), default=None),
-                         "loss_d_std_late": loss_spread(rows[o.run.id]),
-                         "wall_time_s": o.summary.get("wall_time_s") if o.ok else None}
+        per[o.run.id] = {
+            "setting": o.run.label["setting"],
+            "status": o.status,
+            "final_fid": f.get("fid"),
+            "final_is": f.get("is"),
+            "final_kid": f.get("kid"),
+            "best_fid": min((r["fid"] for r in scored[o.run.id]), default=None),
+            "loss_d_std_late": loss_spread(rows[o.run.id]),
+            "wall_time_s": o.summary.get("wall_time_s") if o.ok else None,
+        }
         p = per[o.run.id]
-        table.append([o.run.id, o.status if o.ok else f"**{o.status}**",
-                      str(o.summary.get("steps", "–")) if o.ok else "–",
-                      fmt(p["final_fid"], "{:.1f}"), fmt(p["best_fid"], "{:.1f}"),
-                      fmt(p["final_is"], "{:.2f}"), fmt(p["loss_d_std_late"], "{:.3f}"),
-                      fmt(p["wall_time_s"], "{:.0f}")])
+        table.append(
+            [
+                o.run.id,
+                o.status if o.ok else f"**{o.status}**",
+                str(o.summary.get("steps", "–")) if o.ok else "–",
+                fmt(p["final_fid"], "{:.1f}"),
+                fmt(p["best_fid"], "{:.1f}"),
+                fmt(p["final_is"], "{:.2f}"),
+                fmt(p["loss_d_std_late"], "{:.3f}"),
+                fmt(p["wall_time_s"], "{:.0f}"),
+            ]
+        )
 
     def mean_of(setting, key):
         return mean_or_none([per[o.run.id][key] for o in ctx.select(setting=setting)])
@@ -115,88 +158,162 @@ def analyse(ctx) -> Report:
     spread = {s: mean_of(s, "loss_d_std_late") for s in settings}
     # latent sizes: within 25% of z = 100's FID
     base = fid["adam"]
-    ratios = {z: (None if fid[s] is None or not base else fid[s] / base)
-              for z, s in zip(LATENTS, ("adam_z10", "adam", "adam_z200"))}
+    ratios = {
+        z: (None if fid[s] is None or not base else fid[s] / base)
+        for z, s in zip(LATENTS, ("adam_z10", "adam", "adam_z200"))
+    }
     known = [r for z, r in ratios.items() if z != 100 and r is not None]
-    latent_verdict = ("not run" if len(known) < 2 else
-                      "reproduced" if all(0.75 <= r <= 1.25 for r in known) else
-                      "not reproduced")
+    latent_verdict = (
+        "not run"
+        if len(known) < 2
+        else "reproduced"
+        if all(0.75 <= r <= 1.25 for r in known)
+        else "not reproduced"
+    )
     # optimisers: SGD best FID and most stable loss
     opt_fid = {s: fid[s] for s in OPTIMIZERS if fid[s] is not None}
     opt_spread = {s: spread[s] for s in OPTIMIZERS if spread[s] is not None}
     best_opt = min(opt_fid, key=opt_fid.get) if opt_fid else None
     calm_opt = min(opt_spread, key=opt_spread.get) if opt_spread else None
-    opt_verdict = ("not run" if best_opt is None else
-                   "reproduced" if best_opt == calm_opt == "sgd" else
-                   "partly" if "sgd" in (best_opt, calm_opt) else "not reproduced")
+    opt_verdict = (
+        "not run"
+        if best_opt is None
+        else "reproduced"
+        if best_opt == calm_opt == "sgd"
+        else "partly"
+        if "sgd" in (best_opt, calm_opt)
+        else "not reproduced"
+    )
+
     # WGAN: the critic's estimate tracks FID; the GAN's loss does not need to
     def rho(setting, sign):
-        return mean_or_none([loss_fid_rho(scored[o.run.id], sign)
-                             for o in ctx.select(setting=setting)])
+        return mean_or_none(
+            [loss_fid_rho(scored[o.run.id], sign) for o in ctx.select(setting=setting)]
+        )
 
     rho_w, rho_gp, rho_gan = rho("wgan", -1.0), rho("wgan_gp", -1.0), rho("adam", 1.0)
-    w_verdict = ("not run" if rho_w is None and rho_gp is None else
-                 "reproduced" if all(r is not None and r >= 0.8 for r in (rho_w, rho_gp)) else
-                 "partly" if any(r is not None and r >= 0.8 for r in (rho_w, rho_gp)) else
-                 "not reproduced")
-    gp_verdict = ("not run" if fid["wgan"] is None or fid["wgan_gp"] is None else
-                  "reproduced" if fid["wgan_gp"] < fid["wgan"] else "not reproduced")
-    short = "" if ctx.full else (
-        f" At the {ctx.size.upper()} size ({SIZES[ctx.size][0]:,} DCGAN steps against 002's "
-        "10,000 epochs) this reads early training only.")
+    w_verdict = (
+        "not run"
+        if rho_w is None and rho_gp is None
+        else "reproduced"
+        if all(r is not None and r >= 0.8 for r in (rho_w, rho_gp))
+        else "partly"
+        if any(r is not None and r >= 0.8 for r in (rho_w, rho_gp))
+        else "not reproduced"
+    )
+    gp_verdict = (
+        "not run"
+        if fid["wgan"] is None or fid["wgan_gp"] is None
+        else "reproduced"
+        if fid["wgan_gp"] < fid["wgan"]
+        else "not reproduced"
+    )
+    short = (
+        ""
+        if ctx.full
+        else (
+            f" At the {ctx.size.upper()} size ({SIZES[ctx.size][0]:,} DCGAN steps against 002's "
+            "10,000 epochs) this reads early training only."
+        )
+    )
 
     def listing(values, pattern):
         return ", ".join(f"{k} {fmt(v, pattern)}" for k, v in values.items())
 
     claims = [
-        Claim("the latent size (10 / 100 / 200) does not noticeably change the results",
-              "002 Experiment B (GAN on MNIST; Fig. 6)", "losses and images look identical",
-              f"final FID: z=10 {fmt(fid['adam_z10'], '{:.1f}')}, z=100 {fmt(base, '{:.1f}')}, "
-              f"z=200 {fmt(fid['adam_z200'], '{:.1f}')} (ratios to z=100: "
-              + ", ".join(f"{fmt(ratios[z], '{:.2f}')}" for z in (10, 200)) + ")",
-              latent_verdict, "criterion: z=10 and z=200 within 25% of z=100's FID; DCGAN on "
-              "Fashion-MNIST rather than 002's GAN on MNIST." + short),
-        Claim("SGD gives the clearest images and the most stable loss of Adam, RMSprop, SGD, "
-              "Adadelta, Adagrad", "002 Experiment D (Fig. 8)", "SGD best",
-              f"final FID: {listing({s: opt_fid.get(s) for s in OPTIMIZERS}, '{:.1f}')} "
-              f"(best: {best_opt}); std of loss_d, second half: "
-              f"{listing({s: opt_spread.get(s) for s in OPTIMIZERS}, '{:.3f}')} "
-              f"(smallest: {calm_opt})",
-              opt_verdict, f"one learning rate ({LR:g}) for every optimiser; 002 gives none. "
-              "A flat loss can also mean a player that does not learn: read it with the FID."
-              + short),
-        Claim("the WGAN critic's loss reflects image quality (unlike the GAN's)",
-              "002 Experiment E (Fig. 9); 004", "stated, from the loss curves",
-              f"Spearman ρ(−loss_d, FID) over the scored steps: WGAN {fmt(rho_w, '{:.2f}')}, "
-              f"WGAN-GP {fmt(rho_gp, '{:.2f}')}; the GAN's ρ(loss_d, FID) "
-              f"{fmt(rho_gan, '{:.2f}')}", w_verdict,
-              "criterion: ρ ≥ 0.8 for both WGANs; 8 scored steps per run." + short),
-        Claim("the gradient penalty enforces the Lipschitz constraint more effectively than "
-              "clipping", "004 (WGAN-GP)", "better samples than weight clipping",
-              f"final FID: WGAN {fmt(fid['wgan'], '{:.1f}')}, WGAN-GP "
-              f"{fmt(fid['wgan_gp'], '{:.1f}')} (equal critic updates)", gp_verdict,
-              "both at a fifth of the DCGAN runs' generator steps." + short),
+        Claim(
+            "the latent size (10 / 100 / 200) does not noticeably change the results",
+            "002 Experiment B (GAN on MNIST; Fig. 6)",
+            "losses and images look identical",
+            f"final FID: z=10 {fmt(fid['adam_z10'], '{:.1f}')}, z=100 {fmt(base, '{:.1f}')}, "
+            f"z=200 {fmt(fid['adam_z200'], '{:.1f}')} (ratios to z=100: "
+            + ", ".join(f"{fmt(ratios[z], '{:.2f}')}" for z in (10, 200))
+            + ")",
+            latent_verdict,
+            "criterion: z=10 and z=200 within 25% of z=100's FID; DCGAN on "
+            "Fashion-MNIST rather than 002's GAN on MNIST." + short,
+        ),
+        Claim(
+            "SGD gives the clearest images and the most stable loss of Adam, RMSprop, SGD, "
+            "Adadelta, Adagrad",
+            "002 Experiment D (Fig. 8)",
+            "SGD best",
+            f"final FID: {listing({s: opt_fid.get(s) for s in OPTIMIZERS}, '{:.1f}')} "
+            f"(best: {best_opt}); std of loss_d, second half: "
+            f"{listing({s: opt_spread.get(s) for s in OPTIMIZERS}, '{:.3f}')} "
+            f"(smallest: {calm_opt})",
+            opt_verdict,
+            f"one learning rate ({LR:g}) for every optimiser; 002 gives none. "
+            "A flat loss can also mean a player that does not learn: read it with the FID." + short,
+        ),
+        Claim(
+            "the WGAN critic's loss reflects image quality (unlike the GAN's)",
+            "002 Experiment E (Fig. 9); 004",
+            "stated, from the loss curves",
+            f"Spearman ρ(−loss_d, FID) over the scored steps: WGAN {fmt(rho_w, '{:.2f}')}, "
+            f"WGAN-GP {fmt(rho_gp, '{:.2f}')}; the GAN's ρ(loss_d, FID) "
+            f"{fmt(rho_gan, '{:.2f}')}",
+            w_verdict,
+            "criterion: ρ ≥ 0.8 for both WGANs; 8 scored steps per run." + short,
+        ),
+        Claim(
+            "the gradient penalty enforces the Lipschitz constraint more effectively than clipping",
+            "004 (WGAN-GP)",
+            "better samples than weight clipping",
+            f"final FID: WGAN {fmt(fid['wgan'], '{:.1f}')}, WGAN-GP "
+            f"{fmt(fid['wgan_gp'], '{:.1f}')} (equal critic updates)",
+            gp_verdict,
+            "both at a fifth of the DCGAN runs' generator steps." + short,
+        ),
     ]
-    figures = {"fid_over_training.png": score_figure(scored),
-               "samples.png": grid_figure(final_samples(ctx, "setting", settings), ncols=5)}
-    return Report(claims,
-                  tables=[("Per run (classifier FID / IS on the run's samples; std of "
-                           "loss_d over the second half of the run)",
-                           ["run", "status", "steps", "final FID", "best FID", "final IS",
-                            "loss_d std", "wall s"], table)],
-                  numbers={"per_run": per, "mean_final_fid": fid, "latent_fid_ratios":
-                           {str(z): r for z, r in ratios.items()},
-                           "loss_d_std_late": spread,
-                           "spearman_rho": {"wgan": rho_w, "wgan_gp": rho_gp, "gan": rho_gan}},
-                  figures=figures,
-                  notes=["scores: the shipped Fashion-MNIST classifier's features (not "
-                         "Inception's), each run's samples against the training images; "
-                         "Fashion-MNIST's own test set against train is the floor "
-                         "(fid_real_test_vs_train in each run's metrics.jsonl)"])
+    figures = {
+        "fid_over_training.png": score_figure(scored),
+        "samples.png": grid_figure(final_samples(ctx, "setting", settings), ncols=5),
+    }
+    return Report(
+        claims,
+        tables=[
+            (
+                "Per run (classifier FID / IS on the run's samples; std of "
+                "loss_d over the second half of the run)",
+                [
+                    "run",
+                    "status",
+                    "steps",
+                    "final FID",
+                    "best FID",
+                    "final IS",
+                    "loss_d std",
+                    "wall s",
+                ],
+                table,
+            )
+        ],
+        numbers={
+            "per_run": per,
+            "mean_final_fid": fid,
+            "latent_fid_ratios": {str(z): r for z, r in ratios.items()},
+            "loss_d_std_late": spread,
+            "spearman_rho": {"wgan": rho_w, "wgan_gp": rho_gp, "gan": rho_gan},
+        },
+        figures=figures,
+        notes=[
+            "scores: the shipped Fashion-MNIST classifier's features (not "
+            "Inception's), each run's samples against the training images; "
+            "Fashion-MNIST's own test set against train is the floor "
+            "(fid_real_test_vs_train in each run's metrics.jsonl)"
+        ],
+    )
 
 
-STUDY = Study("optimizers_latent", "002's latent sizes, optimisers and WGANs on Fashion-MNIST "
-              "images", "002 Experiments B, D, E; 004", runs, analyse, seeds=(0,),
-              sizes="400 DCGAN steps per run, 80 for the WGANs, FID on 2,000 samples "
-                    "(--full: 10,000 / 2,000 steps, 10,000 samples)",
-              gpu="5,000 DCGAN steps, 1,000 for the WGANs, FID on 10,000 samples")
+STUDY = Study(
+    "optimizers_latent",
+    "002's latent sizes, optimisers and WGANs on Fashion-MNIST images",
+    "002 Experiments B, D, E; 004",
+    runs,
+    analyse,
+    seeds=(0,),
+    sizes="400 DCGAN steps per run, 80 for the WGANs, FID on 2,000 samples "
+    "(--full: 10,000 / 2,000 steps, 10,000 samples)",
+    gpu="5,000 DCGAN steps, 1,000 for the WGANs, FID on 10,000 samples",
+)

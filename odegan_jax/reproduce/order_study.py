@@ -10,6 +10,7 @@ covers a short time and may not have trained yet; that is low quality, not insta
 is shown as such. On the 2D grid the h scale is not CIFAR-10's, so the claim tested is the
 ordering and the existence of a threshold.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -29,13 +30,25 @@ def runs(size, seeds):
     for name in INTEGRATORS:
         for h in H_GRID:
             for s in seeds:
-                out.append(Run(
-                    f"{name}_h{h:g}_seed{s}", "mog16_rk4", seed=s,
-                    overrides=(("steps", steps), ("rule.integrator", name), ("rule.h", h),
-                               ("rule.reg_weight", LAMBDA), ("rule.schedule", "constant"),
-                               ("loop.nonfinite", "stop"), ("loop.log_every", 500),
-                               ("loop.checkpoint_every", 0), ("loop.plot", False)),
-                    labels=(("integrator", name), ("h", h), ("seed", s))))
+                out.append(
+                    Run(
+                        f"{name}_h{h:g}_seed{s}",
+                        "mog16_rk4",
+                        seed=s,
+                        overrides=(
+                            ("steps", steps),
+                            ("rule.integrator", name),
+                            ("rule.h", h),
+                            ("rule.reg_weight", LAMBDA),
+                            ("rule.schedule", "constant"),
+                            ("loop.nonfinite", "stop"),
+                            ("loop.log_every", 500),
+                            ("loop.checkpoint_every", 0),
+                            ("loop.plot", False),
+                        ),
+                        labels=(("integrator", name), ("h", h), ("seed", s)),
+                    )
+                )
     return out
 
 
@@ -66,10 +79,17 @@ def analyse(ctx) -> Report:
         first_bad, first_dead, hq_curve = None, None, []
         for h in H_GRID:
             outs = ctx.select(integrator=name, h=h)
-            table.append([name, h] + ["; ".join(cell(o) for o in outs)]
-                         + ["; ".join(f"{o.final().get('grad_norm_d', float('nan')):.3g}"
-                                      if o.ok else "–" for o in outs)]
-                         + [sum(failed(o) for o in outs), len(outs)])
+            table.append(
+                [name, h]
+                + ["; ".join(cell(o) for o in outs)]
+                + [
+                    "; ".join(
+                        f"{o.final().get('grad_norm_d', float('nan')):.3g}" if o.ok else "–"
+                        for o in outs
+                    )
+                ]
+                + [sum(failed(o) for o in outs), len(outs)]
+            )
             if first_bad is None and outs and any(failed(o) for o in outs):
                 first_bad = h
             if first_dead is None and outs and any(broke_down(o) for o in outs):
@@ -91,42 +111,62 @@ def analyse(ctx) -> Report:
     if ordered(threshold):
         verdict, why = "reproduced", "Euler diverges (non-finite) at a smaller h than both"
     elif ordered(dead):
-        verdict, why = "partly", (
-            "no run produced a non-finite number (the criterion set before the runs), but "
-            f"runs broke down with a dead critic (final ‖∂ℓ_D/∂θ‖ < {DEAD_GRAD:g}; a criterion "
-            "added after seeing them) from a smaller h for Euler than for Heun and RK4")
+        verdict, why = (
+            "partly",
+            (
+                "no run produced a non-finite number (the criterion set before the runs), but "
+                f"runs broke down with a dead critic (final ‖∂ℓ_D/∂θ‖ < {DEAD_GRAD:g}; a criterion "
+                "added after seeing them) from a smaller h for Euler than for Heun and RK4"
+            ),
+        )
     else:
         verdict, why = "not reproduced", "no h at which Euler fails before Heun and RK4"
     claims = [
-        Claim("Euler becomes unstable at a smaller h than Heun and RK4 (a threshold exists)",
-              "003 §5.2.1, Fig. 3", "Euler unstable at h ≥ 0.04 on CIFAR-10; Heun and RK4 not",
-              f"first h with a diverged run: {diverged}; with a broken-down run (diverged or "
-              f"dead critic): {broken}", verdict,
-              why + "; on 2D data the claim is the ordering and the threshold's existence, the "
-                    "h values are the task's, not CIFAR-10's"),
+        Claim(
+            "Euler becomes unstable at a smaller h than Heun and RK4 (a threshold exists)",
+            "003 §5.2.1, Fig. 3",
+            "Euler unstable at h ≥ 0.04 on CIFAR-10; Heun and RK4 not",
+            f"first h with a diverged run: {diverged}; with a broken-down run (diverged or "
+            f"dead critic): {broken}",
+            verdict,
+            why + "; on 2D data the claim is the ordering and the threshold's existence, the "
+            "h values are the task's, not CIFAR-10's",
+        ),
     ]
     # quality vs order at the seed's h (0.02) and at the largest h all three survive
-    common = [i for i, h in enumerate(H_GRID) if all(curves[n][i] is not None
-                                                      for n in INTEGRATORS)]
+    common = [i for i, h in enumerate(H_GRID) if all(curves[n][i] is not None for n in INTEGRATORS)]
     at = H_GRID.index(0.02)
     hq02 = {n: curves[n][at] for n in INTEGRATORS}
     if common:
         i = common[-1]
         best = {n: curves[n][i] for n in INTEGRATORS}
         trained = max(best.values()) > 0.10  # something learnt at this size
-        improves = (trained and best["rk4"] > best["euler"] + 0.02
-                    and best["heun"] >= best["euler"] - 0.02)
-        claims.append(Claim(
-            "training improves with the order of the integrator (with diminishing returns)",
-            "003 §5.2.1, Fig. 3", "RK4 ≥ Heun > Euler in FID / IS at h = 0.02",
-            "mean HQ at h = 0.02: " + ", ".join(f"{n} {100 * hq02[n]:.1f}%" if hq02[n] is not
-                                                None else f"{n} –" for n in INTEGRATORS)
-            + f"; at h = {H_GRID[i]:g} (the largest h where no run broke down): "
-            + ", ".join(f"{n} {100 * best[n]:.1f}%" for n in INTEGRATORS),
-            "reproduced" if improves else "not reproduced",
-            "HQ share of the runs that did not break down, mean over seeds; RK4 must beat Euler "
-            "by > 2 points" + ("" if trained else "; no integrator reached 10% HQ at this "
-                                                   "size, so the runs cannot rank the orders")))
+        improves = (
+            trained and best["rk4"] > best["euler"] + 0.02 and best["heun"] >= best["euler"] - 0.02
+        )
+        claims.append(
+            Claim(
+                "training improves with the order of the integrator (with diminishing returns)",
+                "003 §5.2.1, Fig. 3",
+                "RK4 ≥ Heun > Euler in FID / IS at h = 0.02",
+                "mean HQ at h = 0.02: "
+                + ", ".join(
+                    f"{n} {100 * hq02[n]:.1f}%" if hq02[n] is not None else f"{n} –"
+                    for n in INTEGRATORS
+                )
+                + f"; at h = {H_GRID[i]:g} (the largest h where no run broke down): "
+                + ", ".join(f"{n} {100 * best[n]:.1f}%" for n in INTEGRATORS),
+                "reproduced" if improves else "not reproduced",
+                "HQ share of the runs that did not break down, mean over seeds; RK4 must beat "
+                "Euler by > 2 points"
+                + (
+                    ""
+                    if trained
+                    else "; no integrator reached 10% HQ at this "
+                    "size, so the runs cannot rank the orders"
+                ),
+            )
+        )
     fig = Figure(figsize=(6, 3.6))
     ax = fig.subplots()
     for name in INTEGRATORS:
@@ -140,15 +180,30 @@ def analyse(ctx) -> Report:
     ax.set_title(f"order study: λ = {LAMBDA}, same steps for every h")
     ax.legend()
     fig.tight_layout()
-    return Report(claims, tables=[("Final modes / HQ per integrator and h (one entry per seed)",
-                                   ["integrator", "h", "runs (modes, HQ)", "final ‖∂ℓ_D/∂θ‖", "diverged", "of"],
-                                   table)],
-                  numbers={"first_failing_h": threshold, "first_breakdown_h": dead,
-                           "mean_hq": {n: dict(zip(map(str, H_GRID), curves[n]))
-                                       for n in INTEGRATORS}},
-                  figures={"quality_vs_h.png": fig})
+    return Report(
+        claims,
+        tables=[
+            (
+                "Final modes / HQ per integrator and h (one entry per seed)",
+                ["integrator", "h", "runs (modes, HQ)", "final ‖∂ℓ_D/∂θ‖", "diverged", "of"],
+                table,
+            )
+        ],
+        numbers={
+            "first_failing_h": threshold,
+            "first_breakdown_h": dead,
+            "mean_hq": {n: dict(zip(map(str, H_GRID), curves[n])) for n in INTEGRATORS},
+        },
+        figures={"quality_vs_h.png": fig},
+    )
 
 
-STUDY = Study("order_study", "Euler / Heun / RK4 over a grid of h", "003 §5.2.1, Fig. 3",
-              runs, analyse, seeds=(0, 1),
-              sizes="2,000 steps per run (--full: 24,000, the main job's)")
+STUDY = Study(
+    "order_study",
+    "Euler / Heun / RK4 over a grid of h",
+    "003 §5.2.1, Fig. 3",
+    runs,
+    analyse,
+    seeds=(0, 1),
+    sizes="2,000 steps per run (--full: 24,000, the main job's)",
+)

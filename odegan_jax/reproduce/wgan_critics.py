@@ -8,6 +8,7 @@ the critic loss's gradient at every layer's kernel after training: clipping at c
 make the norms grow towards the input (exploding), c = 0.001 shrink (vanishing), the penalty
 keep them level.
 """
+
 from __future__ import annotations
 
 import jax
@@ -28,8 +29,12 @@ DEEP = 12
 def _overrides(variant, full, deep=False):
     width = 512 if full else 128
     steps = 20_000 if full else 1_000
-    o = [("steps", steps), ("model.width", width if not deep else 64 if not full else 128),
-         ("loop.checkpoint_every", 0), ("loop.plot", False)]
+    o = [
+        ("steps", steps),
+        ("model.width", width if not deep else 64 if not full else 128),
+        ("loop.checkpoint_every", 0),
+        ("loop.plot", False),
+    ]
     if variant.startswith("clip"):
         o.append(("game.clip_value", float(variant[4:])))
     if deep:
@@ -44,15 +49,26 @@ def runs(size, seeds):
         for ds in DATASETS:
             for v in VARIANTS:
                 cfg = f"wgan_gp_{ds}" if v == "gp" else f"wgan_{ds}"
-                out.append(Run(f"{ds}_{v}_seed{s}", cfg, seed=s, overrides=_overrides(v, full),
-                               labels=(("data", ds), ("variant", v), ("deep", False),
-                                       ("seed", s))))
+                out.append(
+                    Run(
+                        f"{ds}_{v}_seed{s}",
+                        cfg,
+                        seed=s,
+                        overrides=_overrides(v, full),
+                        labels=(("data", ds), ("variant", v), ("deep", False), ("seed", s)),
+                    )
+                )
         for v in VARIANTS:
             cfg = "wgan_gp_swiss_roll" if v == "gp" else "wgan_swiss_roll"
-            out.append(Run(f"deep_swiss_roll_{v}_seed{s}", cfg, seed=s,
-                           overrides=_overrides(v, full, deep=True),
-                           labels=(("data", "swiss_roll"), ("variant", v), ("deep", True),
-                                   ("seed", s))))
+            out.append(
+                Run(
+                    f"deep_swiss_roll_{v}_seed{s}",
+                    cfg,
+                    seed=s,
+                    overrides=_overrides(v, full, deep=True),
+                    labels=(("data", "swiss_roll"), ("variant", v), ("deep", True), ("seed", s)),
+                )
+            )
     return out
 
 
@@ -62,8 +78,9 @@ def layer_gradient_norms(o, n: int = 1024) -> list:
     exp, state, _ = o.load()
     key = jax.random.PRNGKey(1234)
     real = exp.dataset.distribution.sample(key, n)
-    ev = game_lib.player_gradients(exp.game, state.params, state.model_state, real,
-                                   jax.random.fold_in(key, 1))
+    ev = game_lib.player_gradients(
+        exp.game, state.params, state.model_state, real, jax.random.fold_in(key, 1)
+    )
     grads = ev.grads["d"]
     names = sorted(grads, key=lambda k: int(k.split("_")[-1]))
     return [float(jnp.linalg.norm(grads[k]["kernel"])) for k in names]
@@ -104,27 +121,45 @@ def gradient_claims(norms: dict) -> tuple:
     have = all(v in med for v in ("clip0.01", "clip0.1", "gp")) and med["gp"] > 0
     vanish = have and med["clip0.01"] < 1e-3 * med["gp"]
     explode = have and med["clip0.1"] > 10 * med["gp"]
-    return [
-        Claim("with weight clipping the critic's gradients vanish for small c and explode for "
-              "large c (0.01 → 0.1), without BatchNorm in a deep critic", "004 (WGAN-GP paper's "
-              "quote and figure)", "diminishing at c = 0.01, exploding at c = 0.1",
-              "median layer gradient norm: " + ", ".join(
-                  f"{v} {med[v]:.2e}" for v in VARIANTS if v in med)
-              + "; input / output layer ratio: " + ", ".join(
-                  f"{v} {fmt(r, '{:.2e}', 'undefined')}" for v, r in ratio.items()),
-              ("reproduced" if vanish and explode else "partly" if vanish or explode
-               else "not reproduced") if have else "not run",
-              "magnitude against the penalised critic's: vanishing = median norm < 10⁻³ × "
-              "WGAN-GP's, exploding = > 10 × (the first analysis used the input / output "
-              "ratio, which is undefined when every layer's gradient is 0, as at c = 0.001; "
-              "it is listed for reference)"),
-        Claim("the gradient penalty keeps the gradient norms level across layers", "004",
-              "norms stay within an order of magnitude", f"input / output ratio with the "
-              f"penalty: {fmt(ratio.get('gp'), '{:.2e}')}",
-              ("reproduced" if 0.1 <= ratio["gp"] <= 10 else "not reproduced")
-              if ratio.get("gp") is not None else "not run",
-              "the ratio within [0.1, 10] counts as level"),
-    ], ratio, med
+    return (
+        [
+            Claim(
+                "with weight clipping the critic's gradients vanish for small c and explode for "
+                "large c (0.01 → 0.1), without BatchNorm in a deep critic",
+                "004 (WGAN-GP paper's quote and figure)",
+                "diminishing at c = 0.01, exploding at c = 0.1",
+                "median layer gradient norm: "
+                + ", ".join(f"{v} {med[v]:.2e}" for v in VARIANTS if v in med)
+                + "; input / output layer ratio: "
+                + ", ".join(f"{v} {fmt(r, '{:.2e}', 'undefined')}" for v, r in ratio.items()),
+                (
+                    "reproduced"
+                    if vanish and explode
+                    else "partly"
+                    if vanish or explode
+                    else "not reproduced"
+                )
+                if have
+                else "not run",
+                "magnitude against the penalised critic's: vanishing = median norm < 10⁻³ × "
+                "WGAN-GP's, exploding = > 10 × (the first analysis used the input / output "
+                "ratio, which is undefined when every layer's gradient is 0, as at c = 0.001; "
+                "it is listed for reference)",
+            ),
+            Claim(
+                "the gradient penalty keeps the gradient norms level across layers",
+                "004",
+                "norms stay within an order of magnitude",
+                f"input / output ratio with the penalty: {fmt(ratio.get('gp'), '{:.2e}')}",
+                ("reproduced" if 0.1 <= ratio["gp"] <= 10 else "not reproduced")
+                if ratio.get("gp") is not None
+                else "not run",
+                "the ratio within [0.1, 10] counts as level",
+            ),
+        ],
+        ratio,
+        med,
+    )
 
 
 def analyse(ctx) -> Report:
@@ -149,9 +184,15 @@ def analyse(ctx) -> Report:
         if o.ok:
             norms[v] = layer_gradient_norms(o)
             r = _ratio(norms[v])
-            grad_rows.append([v, f"{norms[v][0]:.3e}", f"{norms[v][-1]:.3e}",
-                              fmt(r, "{:.3e}", "undefined (0 / 0)"),
-                              " ".join(f"{x:.1e}" for x in norms[v])])
+            grad_rows.append(
+                [
+                    v,
+                    f"{norms[v][0]:.3e}",
+                    f"{norms[v][-1]:.3e}",
+                    fmt(r, "{:.3e}", "undefined (0 / 0)"),
+                    " ".join(f"{x:.1e}" for x in norms[v]),
+                ]
+            )
         else:
             grad_rows.append([v, f"**{o.status}**", "", "", ""])
     gfig = Figure(figsize=(5, 3.5))
@@ -165,24 +206,46 @@ def analyse(ctx) -> Report:
     gfig.tight_layout()
     claims, ratio, med = gradient_claims(norms)
     claims += [
-        Claim("clipping limits the critic's capacity: its contours are simpler than the "
-              "penalised critic's", "004 (\"weight clipping behaves as a weight regulation\"; "
-              "8 Gaussians, 25 Gaussians, Swiss roll)", "contour figure",
-              "see critics.png (one row per dataset)", "not run",
-              "no number here measures a contour's complexity, so no verdict is given; the "
-              "figure shows the critics as they are, and the table each run's modes / HQ"),
+        Claim(
+            "clipping limits the critic's capacity: its contours are simpler than the "
+            "penalised critic's",
+            '004 ("weight clipping behaves as a weight regulation"; '
+            "8 Gaussians, 25 Gaussians, Swiss roll)",
+            "contour figure",
+            "see critics.png (one row per dataset)",
+            "not run",
+            "no number here measures a contour's complexity, so no verdict is given; the "
+            "figure shows the critics as they are, and the table each run's modes / HQ",
+        ),
     ]
-    return Report(claims, tables=[
-        ("Final modes / HQ (shallow critics)", ["data"] + list(VARIANTS), table),
-        (f"Deep critic ({DEEP} layers, Swiss roll): gradient norm per layer",
-         ["variant", "layer 1", f"layer {DEEP + 1}", "ratio", "all layers"], grad_rows)],
-        numbers={"layer_gradient_norms": norms, "median_layer_norm": med,
-                 "input_output_ratio": {v: r if r is None or np.isfinite(r) else str(r)
-                                        for v, r in ratio.items()}},
-        figures={"critics.png": fig, "gradient_norms.png": gfig})
+    return Report(
+        claims,
+        tables=[
+            ("Final modes / HQ (shallow critics)", ["data"] + list(VARIANTS), table),
+            (
+                f"Deep critic ({DEEP} layers, Swiss roll): gradient norm per layer",
+                ["variant", "layer 1", f"layer {DEEP + 1}", "ratio", "all layers"],
+                grad_rows,
+            ),
+        ],
+        numbers={
+            "layer_gradient_norms": norms,
+            "median_layer_norm": med,
+            "input_output_ratio": {
+                v: r if r is None or np.isfinite(r) else str(r) for v, r in ratio.items()
+            },
+        },
+        figures={"critics.png": fig, "gradient_norms.png": gfig},
+    )
 
 
-STUDY = Study("wgan_critics", "WGAN weight clipping vs WGAN-GP: critics and gradient norms",
-              "004 (WGAN / WGAN-GP)", runs, analyse, seeds=(0,),
-              sizes="3 × 128 MLPs, 1,000 generator iterations; deep critic 12 × 64, 500 "
-                    "(--full: 3 × 512, 20,000; 12 × 128, 10,000)")
+STUDY = Study(
+    "wgan_critics",
+    "WGAN weight clipping vs WGAN-GP: critics and gradient norms",
+    "004 (WGAN / WGAN-GP)",
+    runs,
+    analyse,
+    seeds=(0,),
+    sizes="3 × 128 MLPs, 1,000 generator iterations; deep critic 12 × 64, 500 "
+    "(--full: 3 × 512, 20,000; 12 × 128, 10,000)",
+)

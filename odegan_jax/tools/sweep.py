@@ -1,6 +1,6 @@
 """Runs one config over several seeds and settings and prints a results table.
 
-    python scripts/sweep.py --config mog16_rk4 --seeds 0,1,2 \
+    python -m odegan_jax.tools.sweep --config mog16_rk4 --seeds 0,1,2 \
         --set rule.h=0.1,0.2 --set rule.reg_weight=0.02,0.07 --json out.json
 
 Every combination of the --set values is trained for every seed (in-process, no plots);
@@ -8,19 +8,17 @@ the table gives final modes covered / HQ share / wall time per run. --at 48000 a
 HQ of the row logged at step 48,000 (one run of a longer schedule then gives a shorter one's
 result too, when the two agree up to that step).
 """
+
 from __future__ import annotations
 
 import argparse
 import itertools
 import json
 import os
-import sys
 import tempfile
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from odegan_jax.config import apply_override, load_config  # noqa: E402
-from odegan_jax import train  # noqa: E402
+from odegan_jax import train
+from odegan_jax.config import apply_override, load_config
 
 
 def main(argv=None):
@@ -29,8 +27,12 @@ def main(argv=None):
     p.add_argument("--seeds", default="0,1,2")
     p.add_argument("--set", action="append", default=[], metavar="KEY=V1,V2")
     p.add_argument("--fixed", action="append", default=[], metavar="KEY=V")
-    p.add_argument("--at", default="", metavar="STEP[,STEP]",
-                   help="also record modes / HQ of the rows logged at these steps")
+    p.add_argument(
+        "--at",
+        default="",
+        metavar="STEP[,STEP]",
+        help="also record modes / HQ of the rows logged at these steps",
+    )
     p.add_argument("--json")
     args = p.parse_args(argv)
     grid = []
@@ -52,10 +54,14 @@ def main(argv=None):
                 try:
                     s = train.train(config, workdir, echo=lambda *_: None, progress=False)
                     final = s["final"]
-                    row = {"modes": final.get("modes_covered"), "hq": final.get("hq_fraction"),
-                           "wall_s": s["wall_time_s"], "retries": s["retries"],
-                           "rollbacks": s.get("rollbacks", 0),
-                           "params_sha256": s["params_sha256"]}
+                    row = {
+                        "modes": final.get("modes_covered"),
+                        "hq": final.get("hq_fraction"),
+                        "wall_s": s["wall_time_s"],
+                        "retries": s["retries"],
+                        "rollbacks": s.get("rollbacks", 0),
+                        "params_sha256": s["params_sha256"],
+                    }
                     if "final_iterate" in s:  # G's moving average evaluated: the iterate too
                         row["iterate_modes"] = s["final_iterate"]["modes_covered"]
                         row["iterate_hq"] = s["final_iterate"]["hq_fraction"]
@@ -79,8 +85,10 @@ def _rows_at(workdir, steps):
         for line in f:
             rec = json.loads(line)
             if rec.get("step") in steps and "hq_fraction" in rec:
-                found[f"at_{rec['step']}"] = {"modes": rec["modes_covered"],
-                                              "hq": rec["hq_fraction"]}
+                found[f"at_{rec['step']}"] = {
+                    "modes": rec["modes_covered"],
+                    "hq": rec["hq_fraction"],
+                }
     return found
 
 

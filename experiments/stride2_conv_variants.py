@@ -1,8 +1,8 @@
 """M0_B's two 4×4 stride-2 layers, batch 64, forward and forward+backward on this CPU, in
 other mathematically equal forms, against the layers as they are.
 
-    python benchmarks/stride2_conv_variants.py            # G's 128→64 transposed conv
-    python benchmarks/stride2_conv_variants.py --layer d  # D's 64→128 conv
+    python -m experiments.stride2_conv_variants            # G's 128→64 transposed conv
+    python -m experiments.stride2_conv_variants --layer d  # D's 64→128 conv
 
 ``--layer g`` (7×7×128 → 14×14×64), against ``models.layers.ConvTranspose`` (four sub-pixel
 2×2 convolutions, interleaved):
@@ -24,19 +24,16 @@ Prints each variant's largest difference from the current layer (outputs; for ``
 gradients too) and median times over 20 calls, two rounds. A probe: the
 layers are not changed by it.
 """
+
 import argparse
-import os
 import statistics
-import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
 
-import flax.linen as nn  # noqa: E402
-import jax  # noqa: E402
-import jax.numpy as jnp  # noqa: E402
-
-from odegan_jax.models.layers import _PHASE_TAPS, ConvTranspose  # noqa: E402
+from odegan_jax.models.layers import _PHASE_TAPS, ConvTranspose
 
 B, H, C, O = 64, 7, 128, 64
 PHASES = ((0, 0), (0, 1), (1, 0), (1, 1))
@@ -60,9 +57,13 @@ def patches(x) -> list:
     """Per phase, the 2×2 input patches of every output position: ``[b·h·w, 4·C]``."""
     b, h, w, cin = x.shape
     xp = jnp.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
-    return [jnp.concatenate([xp[:, a + dy:a + dy + h, c + dx:c + dx + w, :]
-                             for dy in (0, 1) for dx in (0, 1)], axis=-1).reshape(-1, 4 * cin)
-            for a, c in PHASES]
+    return [
+        jnp.concatenate(
+            [xp[:, a + dy : a + dy + h, c + dx : c + dx + w, :] for dy in (0, 1) for dx in (0, 1)],
+            axis=-1,
+        ).reshape(-1, 4 * cin)
+        for a, c in PHASES
+    ]
 
 
 def interleave(outs: list, b: int, h: int, w: int):
@@ -72,8 +73,15 @@ def interleave(outs: list, b: int, h: int, w: int):
 
 def im2col(x, k):
     b, h, w, cin = x.shape
-    return interleave([(p @ s.reshape(4 * cin, -1)).reshape(b, h, w, -1)
-                       for p, s in zip(patches(x), phase_kernels(k))], b, h, w)
+    return interleave(
+        [
+            (p @ s.reshape(4 * cin, -1)).reshape(b, h, w, -1)
+            for p, s in zip(patches(x), phase_kernels(k))
+        ],
+        b,
+        h,
+        w,
+    )
 
 
 def batched(x, k):
@@ -86,10 +94,15 @@ def batched(x, k):
 def grouped(x, k):
     b, h, w, cin = x.shape
     xp = jnp.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
-    shifted = jnp.concatenate([xp[:, a:a + h + 1, c:c + w + 1, :] for a, c in PHASES], -1)
-    y = jax.lax.conv_general_dilated(shifted, jnp.concatenate(phase_kernels(k), axis=-1),
-                                     (1, 1), "VALID", dimension_numbers=("NHWC", "HWIO", "NHWC"),
-                                     feature_group_count=4)
+    shifted = jnp.concatenate([xp[:, a : a + h + 1, c : c + w + 1, :] for a, c in PHASES], -1)
+    y = jax.lax.conv_general_dilated(
+        shifted,
+        jnp.concatenate(phase_kernels(k), axis=-1),
+        (1, 1),
+        "VALID",
+        dimension_numbers=("NHWC", "HWIO", "NHWC"),
+        feature_group_count=4,
+    )
     return y.reshape(b, h, w, 2, 2, -1).transpose(0, 1, 3, 2, 4, 5).reshape(b, 2 * h, 2 * w, -1)
 
 
@@ -133,8 +146,9 @@ def d_patches(x):
     """The 4×4 stride-2 patches (padding 1) of every output position: ``[b·h/2·w/2, 16·C]``."""
     b, h, w, c = x.shape
     xp = jnp.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
-    return jnp.concatenate([xp[:, i:i + h:2, j:j + w:2, :] for i in range(4) for j in range(4)],
-                           -1).reshape(-1, 16 * c)
+    return jnp.concatenate(
+        [xp[:, i : i + h : 2, j : j + w : 2, :] for i in range(4) for j in range(4)], -1
+    ).reshape(-1, 16 * c)
 
 
 def d_im2col(x, k):
@@ -143,8 +157,10 @@ def d_im2col(x, k):
 
 
 d_hybrid = with_patch_gradient(
-    d_im2col, d_current,
-    lambda x, gy, k: (d_patches(x).T @ gy.reshape(-1, gy.shape[-1])).reshape(k.shape))
+    d_im2col,
+    d_current,
+    lambda x, gy, k: (d_patches(x).T @ gy.reshape(-1, gy.shape[-1])).reshape(k.shape),
+)
 
 
 OPTIONS: dict = {}  # compiler options (--no-ynn: the training programs' on CPU)
@@ -153,8 +169,10 @@ OPTIONS: dict = {}  # compiler options (--no-ynn: the training programs' on CPU)
 def timed(f, x, k, g, reps: int = 20) -> tuple[float, float]:
     """Median ms of the jitted forward and of forward + backward (the pullback of g)."""
     out = []
-    for fn in (jax.jit(f, compiler_options=OPTIONS),
-               jax.jit(lambda x, k: jax.vjp(f, x, k)[1](g), compiler_options=OPTIONS)):
+    for fn in (
+        jax.jit(f, compiler_options=OPTIONS),
+        jax.jit(lambda x, k: jax.vjp(f, x, k)[1](g), compiler_options=OPTIONS),
+    ):
         jax.block_until_ready(fn(x, k))
         ts = []
         for _ in range(reps):
@@ -168,16 +186,25 @@ def timed(f, x, k, g, reps: int = 20) -> tuple[float, float]:
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--layer", choices=["g", "d"], default="g")
-    p.add_argument("--no-ynn", action="store_true",
-                   help="compile as training does on CPU (xla_cpu.CPU_TRAINING_OPTIONS)")
+    p.add_argument(
+        "--no-ynn",
+        action="store_true",
+        help="compile as training does on CPU (xla_cpu.CPU_TRAINING_OPTIONS)",
+    )
     args = p.parse_args(argv)
     if args.no_ynn:
         from odegan_jax import xla_cpu
+
         OPTIONS.update(xla_cpu.CPU_TRAINING_OPTIONS)
     if args.layer == "g":
         shapes = ((B, H, H, C), (4, 4, C, O), (B, 2 * H, 2 * H, O))
-        variants = {"current": current, "im2col": im2col, "batched": batched,
-                    "grouped": grouped, "hybrid": hybrid}
+        variants = {
+            "current": current,
+            "im2col": im2col,
+            "batched": batched,
+            "grouped": grouped,
+            "hybrid": hybrid,
+        }
     else:
         shapes = ((B, 2 * H, 2 * H, O), (4, 4, O, C), (B, H, H, C))
         variants = {"current": d_current, "im2col": d_im2col, "hybrid": d_hybrid}
@@ -188,10 +215,12 @@ def main(argv=None):
     hybrid_grads = jax.jit(lambda x, k: jax.vjp(variants["hybrid"], x, k)[1](g))(x, k)
     for name, f in variants.items():
         print(f"{name}: max |output − current| {float(jnp.max(jnp.abs(f(x, k) - ref))):.3g}")
-    print("hybrid: max |gradient − current| input "
-          f"{float(jnp.max(jnp.abs(hybrid_grads[0] - grads[0]))):.3g}, kernel "
-          f"{float(jnp.max(jnp.abs(hybrid_grads[1] - grads[1]))):.3g} "
-          f"(largest kernel gradient {float(jnp.max(jnp.abs(grads[1]))):.3g})")
+    print(
+        "hybrid: max |gradient − current| input "
+        f"{float(jnp.max(jnp.abs(hybrid_grads[0] - grads[0]))):.3g}, kernel "
+        f"{float(jnp.max(jnp.abs(hybrid_grads[1] - grads[1]))):.3g} "
+        f"(largest kernel gradient {float(jnp.max(jnp.abs(grads[1]))):.3g})"
+    )
     for rnd in range(2):
         for name, f in variants.items():
             fwd, both = timed(f, x, k, g)

@@ -1,6 +1,6 @@
 """Where the time of one MLP ODE-GAN step goes, on this machine, measured in one run.
 
-    python benchmarks/step_anatomy.py --json benchmarks/results/step_anatomy_cpu.json
+    python -m experiments.step_anatomy --json benchmarks/results/step_anatomy.json
 
 For ``mog16_rk4`` (2×50 MLPs, batch 512, RK4 joint, λ 0.3; the main job until 2026-11-24)
 and the notebook's task (``mog16_official``: 2×25, RK4 frozen, λ 0.07) it measures, each in
@@ -15,11 +15,12 @@ a fresh process so XLA's flags can differ:
 
 Everything is a ratio within this run; the machine is noisy (say what else was running).
 """
+
 from __future__ import annotations
 
 import argparse
-import gzip
 import glob
+import gzip
 import json
 import os
 import platform
@@ -27,10 +28,9 @@ import sys
 import time
 from collections import Counter
 
-from common import print_result, run_child, write_results  # benchmarks/common.py
+from benchmarks.common import print_result, run_child, write_results
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
 
 THREADING = {  # name -> XLA_FLAGS added to the child's environment
     "default": "",
@@ -46,21 +46,24 @@ def _child(args) -> dict:
     import jax
     import jax.numpy as jnp
 
+    from benchmarks.step_time import time_calls
     from odegan_jax import game as game_lib
     from odegan_jax import train
     from odegan_jax.config import load_config
     from odegan_jax.experiment import build, init_state
-    from step_time import time_calls
 
     config = load_config(args.config)
     exp = build(config)
     train_array = None if exp.dataset.train is None else jnp.asarray(exp.dataset.train)
-    out = {"config": args.config, "threading": args.threading, "ms_per_step": {},
-           "compile_s": {}}
+    out = {"config": args.config, "threading": args.threading, "ms_per_step": {}, "compile_s": {}}
     for k in [int(x) for x in args.calls.split(",")]:
-        first, ms = time_calls(train.make_train_fn(exp, k),
-                               jax.tree.map(jnp.copy, init_state(exp)), train_array,
-                               reps=max(3, args.steps // k), steps_per_call=k)
+        first, ms = time_calls(
+            train.make_train_fn(exp, k),
+            jax.tree.map(jnp.copy, init_state(exp)),
+            train_array,
+            reps=max(3, args.steps // k),
+            steps_per_call=k,
+        )
         out["compile_s"][k], out["ms_per_step"][k] = round(first, 2), round(ms, 4)
     if args.costs:
         state = jax.tree.map(jnp.copy, init_state(exp))
@@ -71,14 +74,25 @@ def _child(args) -> dict:
             key = jax.random.PRNGKey(1)
             g = exp.game
             z = g.sample_latents(key, config.data.batch_size)
-            out["cost_forward"] = _cost(jax.jit(
-                lambda s: g.discriminate(s.params, s.model_state,
-                                         jnp.concatenate([batch, g.generate(
-                                             s.params, s.model_state, z)]))), state)
+            out["cost_forward"] = _cost(
+                jax.jit(
+                    lambda s: g.discriminate(
+                        s.params,
+                        s.model_state,
+                        jnp.concatenate([batch, g.generate(s.params, s.model_state, z)]),
+                    )
+                ),
+                state,
+            )
             for pen in (False, True):
-                out[f"cost_player_gradients{'_penalty' if pen else ''}"] = _cost(jax.jit(
-                    lambda s, pen=pen: game_lib.player_gradients(
-                        g, s.params, s.model_state, batch, key, penalty=pen)), state)
+                out[f"cost_player_gradients{'_penalty' if pen else ''}"] = _cost(
+                    jax.jit(
+                        lambda s, pen=pen: game_lib.player_gradients(
+                            g, s.params, s.model_state, batch, key, penalty=pen
+                        )
+                    ),
+                    state,
+                )
     if args.trace:
         fn = train.make_train_fn(exp, 100)
         state = jax.tree.map(jnp.copy, init_state(exp))
@@ -134,16 +148,34 @@ def main(argv=None):
         print_result(_child(args))
         return
     import jax
-    results = {"_meta": {"jax": jax.__version__, "python": platform.python_version(),
-                         "cpu_count": os.cpu_count(), "time": time.strftime("%Y-%m-%d %H:%M:%S"),
-                         "threading_flags": THREADING, "load_before": os.getloadavg()}}
+
+    results = {
+        "_meta": {
+            "jax": jax.__version__,
+            "python": platform.python_version(),
+            "cpu_count": os.cpu_count(),
+            "time": time.strftime("%Y-%m-%d %H:%M:%S"),
+            "threading_flags": THREADING,
+            "load_before": os.getloadavg(),
+        }
+    }
     for config in args.configs.split(","):
         results[config] = {}
         for i, threading in enumerate(args.threading.split(",")):
             env = dict(os.environ)
             env["XLA_FLAGS"] = (env.get("XLA_FLAGS", "") + " " + THREADING[threading]).strip()
-            cmd = [sys.executable, os.path.abspath(__file__), "--child", "--config", config,
-                   "--calls", args.calls, "--steps", str(args.steps)]
+            cmd = [
+                sys.executable,
+                "-m",
+                __spec__.name,
+                "--child",
+                "--config",
+                config,
+                "--calls",
+                args.calls,
+                "--steps",
+                str(args.steps),
+            ]
             cmd += ["--threading", threading]
             if i == 0:
                 cmd.append("--costs")

@@ -1,31 +1,28 @@
 """Trains the evaluation classifier (001 Table B.1) with a fixed seed and ships its weights.
 
-    python scripts/train_classifier.py --dataset fashion_mnist   # Debian's IDX files
-    python scripts/train_classifier.py --dataset digits          # scikit-learn, 8×8 → 28×28
-    python scripts/train_classifier.py --dataset mnist           # tfds or local IDX files
+    python -m odegan_jax.tools.train_classifier --dataset fashion_mnist  # Debian's IDX files
+    python -m odegan_jax.tools.train_classifier --dataset digits         # scikit-learn, 8×8 → 28×28
+    python -m odegan_jax.tools.train_classifier --dataset mnist          # tfds or local IDX files
 
 Adam (lr 1e-3), batch 128, dropout 0.5, seed 0, a fixed number of epochs; writes
 ``odegan_jax/metrics/weights/classifier_<dataset>.npz`` (float16) with the test accuracy, the
 seed and this command inside, and prints the accuracy (record it in BUILD_NOTES.md).
 Images are 28×28×1 in [−1, 1] (the digits are upsampled to 28×28 like the ngan_digits config).
 """
+
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
 
-import jax  # noqa: E402
-import jax.numpy as jnp  # noqa: E402
-import numpy as np  # noqa: E402
-import optax  # noqa: E402
-
-from odegan_jax.data.images import load_images  # noqa: E402
-from odegan_jax.metrics.classifier import (Classifier, load_classifier, save_classifier,  # noqa: E402
-                                           weights_path)
+from odegan_jax.data.images import load_images
+from odegan_jax.metrics.classifier import Classifier, load_classifier, save_classifier, weights_path
 
 EPOCHS = {"fashion_mnist": 6, "mnist": 4, "digits": 40}
 
@@ -34,13 +31,12 @@ def accuracy(params, x, y, batch=1000) -> float:
     fn = jax.jit(lambda p, x_: Classifier().apply({"params": p}, x_)[0])
     correct = 0
     for i in range(0, len(x), batch):
-        correct += int(jnp.sum(jnp.argmax(fn(params, x[i:i + batch]), -1) == y[i:i + batch]))
+        correct += int(jnp.sum(jnp.argmax(fn(params, x[i : i + batch]), -1) == y[i : i + batch]))
     return correct / len(x)
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__,
-                                formatter_class=argparse.RawTextHelpFormatter)
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--dataset", default="fashion_mnist", choices=sorted(EPOCHS))
     p.add_argument("--epochs", type=int, default=0)
     p.add_argument("--seed", type=int, default=0)
@@ -62,6 +58,7 @@ def main(argv=None):
         def loss_fn(p):
             logits, _ = model.apply({"params": p}, xb, train=True, rngs={"dropout": key})
             return optax.softmax_cross_entropy_with_integer_labels(logits, yb).mean()
+
         loss, grads = jax.value_and_grad(loss_fn)(params)
         updates, opt_state = opt.update(grads, opt_state, params)
         return optax.apply_updates(params, updates), opt_state, loss
@@ -73,16 +70,25 @@ def main(argv=None):
         key, perm_key = jax.random.split(key)
         perm = np.asarray(jax.random.permutation(perm_key, len(x)))
         for i in range(len(x) // batch):
-            idx = perm[i * batch:(i + 1) * batch]
+            idx = perm[i * batch : (i + 1) * batch]
             key, k = jax.random.split(key)
             params, opt_state, loss = step(params, opt_state, x_dev[idx], y_dev[idx], k)
-        print(f"epoch {epoch + 1}/{epochs}: loss {float(loss):.4f}, test accuracy "
-              f"{accuracy(params, jnp.asarray(xt), jnp.asarray(yt)):.4f} "
-              f"({time.perf_counter() - start:.0f}s)", flush=True)
+        print(
+            f"epoch {epoch + 1}/{epochs}: loss {float(loss):.4f}, test accuracy "
+            f"{accuracy(params, jnp.asarray(xt), jnp.asarray(yt)):.4f} "
+            f"({time.perf_counter() - start:.0f}s)",
+            flush=True,
+        )
     out = args.out or weights_path(args.dataset)
-    info = {"dataset": args.dataset, "seed": args.seed, "epochs": epochs,
-            "image_shape": list(x.shape[1:]), "train_size": len(x), "test_size": len(xt),
-            "command": "python scripts/train_classifier.py " + " ".join(argv or sys.argv[1:])}
+    info = {
+        "dataset": args.dataset,
+        "seed": args.seed,
+        "epochs": epochs,
+        "image_shape": list(x.shape[1:]),
+        "train_size": len(x),
+        "test_size": len(xt),
+        "command": "python -m odegan_jax.tools.train_classifier " + " ".join(argv or sys.argv[1:]),
+    }
     save_classifier(out, params, info)
     # the accuracy of the weights as shipped (float16), which is what scores use
     shipped = load_classifier(args.dataset) if not args.out else None

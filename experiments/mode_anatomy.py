@@ -1,6 +1,6 @@
 """Per-mode anatomy of finished 2D runs: where G's samples fall around each mode.
 
-    python scripts/mode_anatomy.py RUN_DIR [RUN_DIR ...] [--steps S,S,..] [--samples 20000]
+    python -m experiments.mode_anatomy RUN_DIR [RUN_DIR ...] [--steps S,S,..] [--samples 20000]
                                    [--json OUT]
 
 For each mode of the run's mixture (``odegan_jax.metrics.modes.mode_anatomy``): its share of
@@ -11,26 +11,24 @@ bar). The samples are those of what the run evaluates (G's moving average when t
 one), from the newest checkpoint or each of --steps, at the run's fixed evaluation latents.
 BUILD_NOTES, "A longer ⅛ phase", uses it on seed 33 of the main job.
 """
+
 from __future__ import annotations
 
 import argparse
 import json
-import os
-import sys
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from odegan_jax.experiment import load_run  # noqa: E402
-from odegan_jax.metrics.modes import mode_anatomy, mode_metrics  # noqa: E402
+from odegan_jax.experiment import load_run
+from odegan_jax.metrics.modes import mode_anatomy, mode_metrics
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("runs", nargs="+")
-    p.add_argument("--steps", default=None, help="checkpoint steps, e.g. 12000,24000 "
-                   "(default: the newest)")
+    p.add_argument(
+        "--steps", default=None, help="checkpoint steps, e.g. 12000,24000 (default: the newest)"
+    )
     p.add_argument("--samples", type=int, default=20_000)
     p.add_argument("--json", default=None)
     args = p.parse_args()
@@ -44,14 +42,20 @@ def main() -> None:
         x = np.asarray(exp.samples(state, args.samples), np.float64)
         hq = mode_metrics(x, dist)["hq_fraction"]
         modes = mode_anatomy(x, dist)
-        out[f"{run_dir}@{step}"] = {"step": int(step), "samples": args.samples,
-                                    "hq_fraction": hq, "modes": modes}
+        out[f"{run_dir}@{step}"] = {
+            "step": int(step),
+            "samples": args.samples,
+            "hq_fraction": hq,
+            "modes": modes,
+        }
         print(f"{run_dir} (step {step}): HQ {100 * hq:.1f}% of {args.samples} samples")
         print("  mode          share   ≤3σ   median/σ  std_x/σ  std_y/σ")
         for m in modes:
-            print(f"  ({m['mean'][0]:+.1f}, {m['mean'][1]:+.1f})  {100 * m['share']:5.1f}% "
-                  f"{100 * m['within']:5.1f}%  {m['median_dist']:7.2f}  {m['std_x']:7.2f}  "
-                  f"{m['std_y']:7.2f}")
+            print(
+                f"  ({m['mean'][0]:+.1f}, {m['mean'][1]:+.1f})  {100 * m['share']:5.1f}% "
+                f"{100 * m['within']:5.1f}%  {m['median_dist']:7.2f}  {m['std_x']:7.2f}  "
+                f"{m['std_y']:7.2f}"
+            )
     if args.json:
         with open(args.json, "w") as f:
             json.dump(out, f, indent=1)

@@ -2,8 +2,8 @@
 modules, compiled with the image training programs' CPU options) next to the same layer in
 PyTorch, forward and forward + backward, in one run, alternating fresh processes.
 
-    python benchmarks/dcgan_layers_vs_torch.py --torch-python ~/.venvs/odegan-torch/bin/python \\
-        --rounds 2 --json benchmarks/results/dcgan_layers_vs_torch_cpu.json
+    python -m experiments.dcgan_layers_vs_torch --torch-python ~/.venvs/odegan-torch/bin/python \\
+        --rounds 2 --json benchmarks/results/dcgan_layers_vs_torch.json
 
 Where the DCGAN-28 step stays slower than PyTorch's, this shows whether the kernels are the
 wall. ``dcgan_vs_torch.py`` times the whole Adam step; ``dcgan_layers.py``
@@ -19,6 +19,7 @@ parameters, as the GAN step needs both. Each time is the median of ``--reps`` ca
 warm-up; PyTorch with its default intra-op threads (= the cores) and glibc's allocator
 defaults, ours with ``xla_cpu.retain_freed_memory()`` as ``odegan`` runs.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,9 +29,8 @@ import statistics
 import sys
 import time
 
-from common import print_result, run_child, write_results  # benchmarks/common.py
+from benchmarks.common import print_result, run_child, write_results
 
-HERE = os.path.dirname(os.path.abspath(__file__))
 BATCH = 64
 # name -> (input shape NHWC, kind, args): kind "deconv"/"conv" (out channels, kernel, stride,
 # PyTorch padding), "bn" (), "dense" (out features)
@@ -88,13 +88,14 @@ def _torch_child(reps: int) -> dict:
             grads = torch.autograd.grad((y * cot).sum(), [x] + params)
             grads[0].sum().item()
 
-        out["layers"][name] = {"forward_ms": round(_median_ms(forward, reps), 3),
-                               "forward_backward_ms": round(_median_ms(backward, reps), 3)}
+        out["layers"][name] = {
+            "forward_ms": round(_median_ms(forward, reps), 3),
+            "forward_backward_ms": round(_median_ms(backward, reps), 3),
+        }
     return out
 
 
 def _jax_child(reps: int) -> dict:
-    sys.path.insert(0, os.path.dirname(HERE))
     import flax.linen as nn
     import jax
     import jax.numpy as jnp
@@ -117,10 +118,12 @@ def _jax_child(reps: int) -> dict:
         elif kind == "bn":
             module = batch_norm(True)
         else:
+
             class Flat(nn.Module):
                 @nn.compact
                 def __call__(self, v):
                     return nn.Dense(args[0], kernel_init=init)(v.reshape(v.shape[0], -1))
+
             module = Flat()
         variables = module.init(kp, x)
         params = variables["params"]
@@ -134,12 +137,16 @@ def _jax_child(reps: int) -> dict:
 
         cot = jax.random.normal(kc, apply(params, x).shape, jnp.float32)
         fwd = jax.jit(lambda p, v: jnp.sum(apply(p, v)), compiler_options=options)
-        bwd = jax.jit(jax.grad(lambda p, v, c: jnp.sum(apply(p, v) * c), argnums=(0, 1)),
-                      compiler_options=options)
+        bwd = jax.jit(
+            jax.grad(lambda p, v, c: jnp.sum(apply(p, v) * c), argnums=(0, 1)),
+            compiler_options=options,
+        )
         out["layers"][name] = {
             "forward_ms": round(_median_ms(lambda: fwd(params, x).block_until_ready(), reps), 3),
-            "forward_backward_ms": round(_median_ms(
-                lambda: jax.block_until_ready(bwd(params, x, cot)), reps), 3)}
+            "forward_backward_ms": round(
+                _median_ms(lambda: jax.block_until_ready(bwd(params, x, cot)), reps), 3
+            ),
+        }
     return out
 
 
@@ -159,29 +166,50 @@ def main(argv=None):
     for r in range(args.rounds):
         row = {}
         for who, python in (("torch", args.torch_python), ("ours", sys.executable)):
-            cmd = [python, os.path.abspath(__file__), "--child",
-                   "torch" if who == "torch" else "jax", "--reps", str(args.reps)]
-            row[who], err = run_child(cmd, cwd=HERE)
+            cmd = [
+                python,
+                "-m",
+                __spec__.name,
+                "--child",
+                "torch" if who == "torch" else "jax",
+                "--reps",
+                str(args.reps),
+            ]
+            row[who], err = run_child(cmd)
             if row[who] is None:
                 sys.exit(f"{who} child failed:\n{err}")
         rounds.append(row)
         print(f"round {r + 1}:", flush=True)
         for name in LAYERS:
             t, o = row["torch"]["layers"][name], row["ours"]["layers"][name]
-            print(f"  {name:26s} fwd torch {t['forward_ms']:7.2f} ours {o['forward_ms']:7.2f}"
-                  f"  fwd+bwd torch {t['forward_backward_ms']:7.2f} ours "
-                  f"{o['forward_backward_ms']:7.2f}  ratio {t['forward_backward_ms'] / o['forward_backward_ms']:.2f}",
-                  flush=True)
+            print(
+                f"  {name:26s} fwd torch {t['forward_ms']:7.2f} ours {o['forward_ms']:7.2f}"
+                f"  fwd+bwd torch {t['forward_backward_ms']:7.2f} ours "
+                f"{o['forward_backward_ms']:7.2f}  "
+                f"ratio {t['forward_backward_ms'] / o['forward_backward_ms']:.2f}",
+                flush=True,
+            )
     summary = {}
     for name in LAYERS:
         t = statistics.median(x["torch"]["layers"][name]["forward_backward_ms"] for x in rounds)
         o = statistics.median(x["ours"]["layers"][name]["forward_backward_ms"] for x in rounds)
-        summary[name] = {"torch_fwd_bwd_ms": round(t, 3), "ours_fwd_bwd_ms": round(o, 3),
-                         "torch_over_ours": round(t / o, 3)}
-    results = {"_meta": {"time": time.strftime("%Y-%m-%d %H:%M:%S"), "cpu_count": os.cpu_count(),
-                         "machine": platform.processor() or platform.machine(),
-                         "load_before": os.getloadavg(), "batch": BATCH, "reps": args.reps},
-               "rounds": rounds, "summary_median_over_rounds": summary}
+        summary[name] = {
+            "torch_fwd_bwd_ms": round(t, 3),
+            "ours_fwd_bwd_ms": round(o, 3),
+            "torch_over_ours": round(t / o, 3),
+        }
+    results = {
+        "_meta": {
+            "time": time.strftime("%Y-%m-%d %H:%M:%S"),
+            "cpu_count": os.cpu_count(),
+            "machine": platform.processor() or platform.machine(),
+            "load_before": os.getloadavg(),
+            "batch": BATCH,
+            "reps": args.reps,
+        },
+        "rounds": rounds,
+        "summary_median_over_rounds": summary,
+    }
     write_results(args.json, results)
 
 

@@ -1,6 +1,7 @@
 """Can the run's discriminator see what G gets wrong? D refitted against a frozen G.
 
-    python scripts/d_refit_probe.py RUN_DIR [RUN_DIR ...] [--steps 3000] [--lr 1e-3] [--json OUT]
+    python -m experiments.d_refit_probe RUN_DIR [RUN_DIR ...] [--steps 3000] [--lr 1e-3]
+        [--json OUT]
 
 From a 2D run's newest checkpoint, G (the iterate that D trained against) is frozen and D
 (the same network, starting from the run's D) is trained alone with Adam on the
@@ -12,12 +13,11 @@ dynamics' equilibrium); if the refitted D separates the fakes of a mode that G s
 network can represent what G gets wrong and the joint training does not use it; if it
 cannot, D's capacity is the limit. BUILD_NOTES, "A longer ⅛ phase", uses it on seed 33.
 """
+
 from __future__ import annotations
 
 import argparse
 import json
-import os
-import sys
 
 import jax
 import jax.numpy as jnp
@@ -25,9 +25,7 @@ import numpy as np
 import optax
 from scipy.spatial import cKDTree
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from odegan_jax.experiment import load_run  # noqa: E402
+from odegan_jax.experiment import load_run
 
 BATCH, EVAL = 512, 20_000
 
@@ -40,10 +38,14 @@ def per_mode(exp, params, model_state, real, fake, modes) -> list:
     rows = []
     for i in range(len(modes)):
         r, f = lr[kr == i], lf[kf == i]
-        rows.append({"mean": modes[i].tolist(),
-                     "accuracy": float(((r > 0).sum() + (f < 0).sum()) / max(len(r) + len(f), 1)),
-                     "logit_real": float(r.mean()) if len(r) else None,
-                     "logit_fake": float(f.mean()) if len(f) else None})
+        rows.append(
+            {
+                "mean": modes[i].tolist(),
+                "accuracy": float(((r > 0).sum() + (f < 0).sum()) / max(len(r) + len(f), 1)),
+                "logit_real": float(r.mean()) if len(r) else None,
+                "logit_fake": float(f.mean()) if len(f) else None,
+            }
+        )
     return rows
 
 
@@ -71,8 +73,10 @@ def main() -> None:
             g = jax.lax.stop_gradient(game.generate(params, ms, game.sample_latents(kz, BATCH)))
             both = {"d": d, "g": params["g"]}
             lr_, lf_ = game.discriminate(both, ms, x), game.discriminate(both, ms, g)
-            return (optax.sigmoid_binary_cross_entropy(lr_, jnp.ones_like(lr_)).mean()
-                    + optax.sigmoid_binary_cross_entropy(lf_, jnp.zeros_like(lf_)).mean())
+            return (
+                optax.sigmoid_binary_cross_entropy(lr_, jnp.ones_like(lr_)).mean()
+                + optax.sigmoid_binary_cross_entropy(lf_, jnp.zeros_like(lf_)).mean()
+            )
 
         opt = optax.adam(args.lr)
 
@@ -83,21 +87,30 @@ def main() -> None:
                 value, grads = jax.value_and_grad(loss)(d, k)
                 updates, s = opt.update(grads, s, d)
                 return (optax.apply_updates(d, updates), s), value
-            (d, _), values = jax.lax.scan(body, (d, opt.init(d)),
-                                          jax.random.split(key, args.steps))
+
+            (d, _), values = jax.lax.scan(body, (d, opt.init(d)), jax.random.split(key, args.steps))
             return d, values
 
         d, values = train(params["d"], key)
         after = per_mode(exp, {"d": d, "g": params["g"]}, ms, real, fake, dist.modes)
-        out[run_dir] = {"step": int(step), "refit_steps": args.steps, "lr": args.lr,
-                        "loss_first_last": [float(values[0]), float(values[-1])],
-                        "before": before, "after": after}
-        print(f"{run_dir} (step {step}): D refitted {args.steps} steps, loss "
-              f"{float(values[0]):.4f} -> {float(values[-1]):.4f}")
+        out[run_dir] = {
+            "step": int(step),
+            "refit_steps": args.steps,
+            "lr": args.lr,
+            "loss_first_last": [float(values[0]), float(values[-1])],
+            "before": before,
+            "after": after,
+        }
+        print(
+            f"{run_dir} (step {step}): D refitted {args.steps} steps, loss "
+            f"{float(values[0]):.4f} -> {float(values[-1]):.4f}"
+        )
         print("  mode          acc before  acc after  logit real / fake after")
         for b, a in zip(before, after):
-            print(f"  ({b['mean'][0]:+.1f}, {b['mean'][1]:+.1f})  {100 * b['accuracy']:6.1f}%  "
-                  f"{100 * a['accuracy']:8.1f}%   {a['logit_real']:+.3f} / {a['logit_fake']:+.3f}")
+            print(
+                f"  ({b['mean'][0]:+.1f}, {b['mean'][1]:+.1f})  {100 * b['accuracy']:6.1f}%  "
+                f"{100 * a['accuracy']:8.1f}%   {a['logit_real']:+.3f} / {a['logit_fake']:+.3f}"
+            )
     if args.json:
         with open(args.json, "w") as f:
             json.dump(out, f, indent=1)

@@ -7,17 +7,17 @@ iterate and three averages with the training logs' fixed latents:
 * ``ema_tau1000`` / ``ema_tau3000``: exponential averages from step 24,000 with a time
   constant of 1,000 / 3,000 steps (decay 0.9 / 0.967 per call of 100 steps).
 
-    python scripts/g_average_probe.py 1000,1002 out.jsonl
+    python -m experiments.g_average_probe 1000,1002 out.jsonl
 
 One JSON row per seed is appended to the output. It was used once, on seeds 33 and 108 (the
 main job's misses among seeds 0–127) and then on fresh seeds 1000–1031, to decide whether the
 main job should evaluate an average; ``rule.g_ema_decay`` now keeps one inside the compiled
-step (every step, bias-corrected), which ``scripts/sweep.py`` reports beside the iterate.
+step (every step, bias-corrected), which ``odegan_jax/tools/sweep.py`` reports beside the iterate.
 """
+
 from __future__ import annotations
 
 import json
-import os
 import sys
 import tempfile
 
@@ -25,10 +25,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from odegan_jax import scoring, train  # noqa: E402
-from odegan_jax.config import load_config  # noqa: E402
+from odegan_jax import scoring, train
+from odegan_jax.config import load_config
 
 DECAYS = {"ema_tau1000": 1 - 100 / 1000, "ema_tau3000": 1 - 100 / 3000}
 
@@ -53,8 +51,9 @@ def probe(seed: int) -> dict:
                 acc["n"] += 1
             for key, d in DECAYS.items():
                 e = acc["ema"].get(key)
-                acc["ema"][key] = g if e is None else jax.tree.map(
-                    lambda a, b: d * a + (1 - d) * b, e, g)
+                acc["ema"][key] = (
+                    g if e is None else jax.tree.map(lambda a, b: d * a + (1 - d) * b, e, g)
+                )
         return state, metrics, new
 
     train.Calls.run = run
@@ -69,9 +68,12 @@ def probe(seed: int) -> dict:
         g = jax.tree.map(lambda x: jnp.asarray(x, jnp.float32), g)
         return scoring.quality_2d(exp, state._replace(params={**state.params, "g": g}))
 
-    row = {"seed": seed, "rollbacks": summary.get("rollbacks", 0),
-           "final": scoring.quality_2d(exp, state),
-           "avg_last_phase": with_g(jax.tree.map(lambda x: x / acc["n"], acc["sum"]))}
+    row = {
+        "seed": seed,
+        "rollbacks": summary.get("rollbacks", 0),
+        "final": scoring.quality_2d(exp, state),
+        "avg_last_phase": with_g(jax.tree.map(lambda x: x / acc["n"], acc["sum"])),
+    }
     row.update({key: with_g(e) for key, e in acc["ema"].items()})
     return row
 

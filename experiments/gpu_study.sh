@@ -1,18 +1,15 @@
 #!/usr/bin/env bash
-# The image studies at --gpu size on a lent GPU machine (the `device` tool; no network there).
-# Carry: .whl (the wheels the device lacks, see device_run.sh), .data/fashion_mnist (the IDX
-# files: cp /usr/share/datasets/fashion-mnist/* .data/fashion_mnist/), gpu_results (the
-# studies so far). A command is limited to 10 minutes: each call runs the studies until
-# LIMIT seconds (default 540) and stops; the next call resumes them (finished runs are
-# skipped, a killed run resumes from its checkpoints). The tables land in $OUT.
-#   STUDIES="odegan_vs_adam_images depth_images" bash scripts/device_study.sh
+# The image studies at --gpu size on a GPU machine without network access. Carry into the
+# working tree: .whl/ (wheels of the dependencies the machine lacks), .data/fashion_mnist/ (the
+# IDX files: cp /usr/share/datasets/fashion-mnist/* .data/fashion_mnist/) and gpu_results/ (the
+# studies so far). Each call runs the studies for LIMIT seconds (default 540) and stops; the
+# next call resumes them (finished runs are skipped, a killed run resumes from its
+# checkpoints). The tables land in $OUT.
+#   STUDIES="odegan_vs_adam_images depth_images" OUT=out bash experiments/gpu_study.sh
 set -u
 python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --no-build-isolation \
   --upgrade --target /tmp/site .whl/*.whl . || exit 1
 export PYTHONPATH=/tmp/site PYTHONUNBUFFERED=1 CI=true
-# `python3 -m` from the tree imports the tree's package: map odegan_jax.configs to configs/ as
-# the installed package does (without it every config load fails there)
-ln -sfn ../configs odegan_jax/configs
 mkdir -p ~/.odegan_jax/data/fashion_mnist gpu_results
 cp -n .data/fashion_mnist/* ~/.odegan_jax/data/fashion_mnist/
 nvidia-smi -L
