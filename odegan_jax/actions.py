@@ -28,7 +28,7 @@ class PeriodicAction:
     """Runs at every multiple of ``every`` steps (``every`` 0: never; None: after every call)
     and, with ``at_end``, at the last step."""
 
-    def __init__(self, every: int | None, last_step: int, at_end: bool = False):
+    def __init__(self, every: int | None, last_step: int, at_end: bool = False) -> None:
         self.every, self.last_step, self.at_end = every, last_step, at_end
 
     def next_step(self, step: int) -> float:
@@ -71,12 +71,12 @@ class LogMetrics(PeriodicAction):
     (field evaluations per accepted step since the previous row, rejected attempts
     included); adaptive control adds ``error_norm`` (the step's scaled error, ≤ 1)."""
 
-    def __init__(self, every: int, last_step: int, start: float):
+    def __init__(self, every: int, last_step: int, start: float) -> None:
         super().__init__(every, last_step, at_end=True)
         self.start = start
         self.last: tuple[int, int] | None = None  # (step, rejected) at the previous row
 
-    def __call__(self, step, state, metrics, row):
+    def __call__(self, step, state, metrics, row) -> None:
         values = host_row(metrics, -1)
         if "nfe" in values:
             stages = values.pop("nfe")
@@ -92,22 +92,22 @@ class LogMetrics(PeriodicAction):
 class Quality2D(PeriodicAction):
     """2D data: modes covered and the high-quality share (:func:`scoring.quality_2d`)."""
 
-    def __init__(self, exp, every: int, last_step: int):
+    def __init__(self, exp, every: int, last_step: int) -> None:
         super().__init__(every, last_step, at_end=True)
         self.exp = exp
 
-    def __call__(self, step, state, metrics, row):
+    def __call__(self, step, state, metrics, row) -> None:
         row.update(step=step, **quality_2d(self.exp, state))
 
 
 class ImageScores(PeriodicAction):
     """Images: IS / FID / KID (:class:`scoring.ImageScorer`, built at the first score)."""
 
-    def __init__(self, exp, every: int, last_step: int):
+    def __init__(self, exp, every: int, last_step: int) -> None:
         super().__init__(every, last_step)
         self.exp, self.scorer = exp, None
 
-    def __call__(self, step, state, metrics, row):
+    def __call__(self, step, state, metrics, row) -> None:
         if self.scorer is None:  # networks, real data and ceilings: once per run
             cfg = self.exp.config
             self.scorer = ImageScorer(self.exp, cfg.eval.num_samples, cfg.eval.inception_weights)
@@ -125,11 +125,11 @@ class ImageScores(PeriodicAction):
 class WriteRow(PeriodicAction):
     """Writes the row the actions before it filled (after every call that filled one)."""
 
-    def __init__(self, writer: logs.MetricsWriter):
+    def __init__(self, writer: logs.MetricsWriter) -> None:
         super().__init__(None, 0)
         self.writer = writer
 
-    def __call__(self, step, state, metrics, row):
+    def __call__(self, step, state, metrics, row) -> None:
         if row:
             self.writer.write(row)
 
@@ -139,7 +139,7 @@ class Progress(PeriodicAction):
 
     def __init__(
         self, name: str, first_step: int, last_step: int, bar: bool, echo: Callable[[str], None]
-    ):
+    ) -> None:
         super().__init__(None, last_step)
         self.echo, self.seen = echo, first_step
         self.next_report = first_step + max(last_step // 10, 1)
@@ -151,7 +151,7 @@ class Progress(PeriodicAction):
                 total=last_step, initial=first_step, desc=name, unit="step", dynamic_ncols=True
             )
 
-    def __call__(self, step, state, metrics, row):
+    def __call__(self, step, state, metrics, row) -> None:
         if self.bar is not None:
             self.bar.update(step - self.seen)  # negative after a rollback
             if "loss_d" in row:
@@ -165,7 +165,7 @@ class Progress(PeriodicAction):
             self.echo(logs.format_row(row))
         self.seen = step
 
-    def close(self):
+    def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
 
@@ -173,11 +173,11 @@ class Progress(PeriodicAction):
 class SampleGrid(PeriodicAction):
     """Images: ``samples/step_N.png``, G at the fixed evaluation latents."""
 
-    def __init__(self, exp, every: int, last_step: int, workdir: str):
+    def __init__(self, exp, every: int, last_step: int, workdir: str) -> None:
         super().__init__(every, last_step)
         self.exp, self.dir = exp, os.path.join(workdir, "samples")
 
-    def __call__(self, step, state, metrics, row):
+    def __call__(self, step, state, metrics, row) -> None:
         os.makedirs(self.dir, exist_ok=True)
         plots.save_image_grid(
             os.path.join(self.dir, f"step_{step:07d}.png"),
@@ -190,7 +190,7 @@ class Snapshots(PeriodicAction):
     ``snapshots/step_N.npy`` for 2D data (every evaluation latent), ``snapshots/step_N.png``
     for images; 001's training-progress figures are drawn from them."""
 
-    def __init__(self, exp, steps, workdir: str):
+    def __init__(self, exp, steps, workdir: str) -> None:
         super().__init__(0, 0)
         self.exp, self.steps = exp, sorted(set(int(s) for s in steps))
         self.dir = os.path.join(workdir, "snapshots")
@@ -198,10 +198,10 @@ class Snapshots(PeriodicAction):
     def next_step(self, step):
         return next((s for s in self.steps if s > step), math.inf)
 
-    def due(self, step):
+    def due(self, step) -> bool:
         return step in self.steps
 
-    def __call__(self, step, state, metrics, row):
+    def __call__(self, step, state, metrics, row) -> None:
         os.makedirs(self.dir, exist_ok=True)
         path = os.path.join(self.dir, f"step_{step:07d}")
         if self.exp.is_2d:
@@ -246,11 +246,11 @@ class TruncationError(PeriodicAction):
     """ODE rules: ``lte`` / ``lte_rel`` (:func:`truncation_error_fn`) every ``every`` steps.
     ``train``: the training set as the loop's compiled calls hold it (one device copy)."""
 
-    def __init__(self, exp, every: int, last_step: int, train):
+    def __init__(self, exp, every: int, last_step: int, train) -> None:
         super().__init__(every, last_step)
         self.fn, self.train = truncation_error_fn(exp), train
 
-    def __call__(self, step, state, metrics, row):
+    def __call__(self, step, state, metrics, row) -> None:
         error, rel = self.fn(state, self.train)
         row.update(step=step, lte=float(error), lte_rel=float(rel))
 
@@ -258,11 +258,11 @@ class TruncationError(PeriodicAction):
 class Checkpoint(PeriodicAction):
     """An orbax checkpoint of the whole state (the last step's is saved after the loop)."""
 
-    def __init__(self, mngr, every: int, last_step: int):
+    def __init__(self, mngr, every: int, last_step: int) -> None:
         super().__init__(every, last_step)
         self.mngr = mngr
 
-    def __call__(self, step, state, metrics, row):
+    def __call__(self, step, state, metrics, row) -> None:
         if step < self.last_step:
             checkpoints.save(self.mngr, step, state)
 

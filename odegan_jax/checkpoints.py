@@ -17,9 +17,10 @@ from collections.abc import Callable
 import jax
 import numpy as np
 import orbax.checkpoint as ocp
+from chex import ArrayTree
 
 
-def params_sha256(params, model_state) -> str:
+def params_sha256(params: ArrayTree, model_state) -> str:
     """sha256 of all parameter and model-state leaves' bytes, in tree order."""
     return state_sha256((params, model_state))
 

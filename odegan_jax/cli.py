@@ -30,6 +30,8 @@ import json
 import os
 import sys
 
+from ml_collections import ConfigDict
+
 from odegan_jax.config import DEFAULT_CONFIG, ConfigError, config_names, resolve_config
 from odegan_jax.metrics.inception import ENV_VAR as INCEPTION_ENV
 
@@ -64,7 +66,7 @@ def _cmd_train(args, extra) -> int:
     return 0
 
 
-def _train_population(args, config, progress: bool) -> int:
+def _train_population(args, config: ConfigDict, progress: bool) -> int:
     from odegan_jax import population
     from odegan_jax.checkpoints import SaveError
 
@@ -580,14 +582,14 @@ def _one_line_background_errors() -> None:
     import logging
     import threading
 
-    def thread_hook(args):
+    def thread_hook(args) -> None:
         print(
             f"odegan: background thread {args.thread.name if args.thread else '?'}: "
             f"{args.exc_type.__name__}: {args.exc_value}",
             file=sys.stderr,
         )
 
-    def unraisable_hook(info):
+    def unraisable_hook(info) -> None:
         print(
             f"odegan: ignored at exit: {type(info.exc_value).__name__}: {info.exc_value}",
             file=sys.stderr,

@@ -24,7 +24,7 @@ import pkgutil
 from collections.abc import Mapping, Sequence
 
 import ml_collections
-from ml_collections import config_dict
+from ml_collections import ConfigDict, config_dict
 
 DEFAULT_CONFIG = "mog16_main"  # the main job (`odegan train` with no --config)
 
@@ -217,7 +217,9 @@ def choose(key: str, value, allowed: Mapping | Sequence):
     return allowed[value] if isinstance(allowed, Mapping) else value
 
 
-def _check_positive(config, key: str, allow_zero: bool = False, integer: bool = False):
+def _check_positive(
+    config: ConfigDict, key: str, allow_zero: bool = False, integer: bool = False
+) -> None:
     value = _get(config, key)
     kind = int if integer else (int, float)
     if isinstance(value, bool) or not isinstance(value, kind):
@@ -228,7 +230,7 @@ def _check_positive(config, key: str, allow_zero: bool = False, integer: bool = 
         _fail(key, f"must be {'≥ 0' if allow_zero else '> 0'}, got {value!r}")
 
 
-def _get(config, key: str):
+def _get(config: ConfigDict, key: str):
     node = config
     for part in key.split("."):
         if part not in node:
@@ -353,7 +355,7 @@ def validate(config: ml_collections.ConfigDict) -> None:
         )
 
 
-def _check_adaptive(config) -> None:
+def _check_adaptive(config: ConfigDict) -> None:
     r = config.rule
     if r.name != "ode":
         _fail(
@@ -405,7 +407,7 @@ def with_defaults(saved: Mapping) -> ml_collections.ConfigDict:
     that run had)."""
     config = ml_collections.ConfigDict(saved)
 
-    def fill(node, defaults):
+    def fill(node, defaults) -> None:
         for key, value in defaults.items():
             if key not in node:
                 node[key] = value

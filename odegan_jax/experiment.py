@@ -22,6 +22,7 @@ import jax
 import jax.numpy as jnp
 import ml_collections
 import numpy as np
+from ml_collections import ConfigDict
 
 from odegan_jax import checkpoints, rules
 from odegan_jax import config as config_lib
@@ -91,7 +92,7 @@ class Experiment:
         )
 
 
-def build_game(config, networks) -> Game:
+def build_game(config: ConfigDict, networks) -> Game:
     """The game of ``config.game`` / ``config.model`` with networks ``(G, D)``."""
     loss = make_loss(
         config.game.loss, gp_weight=config.game.gp_weight, clip_value=config.game.clip_value
@@ -116,7 +117,7 @@ TRACEABLE = (
 )
 
 
-def _optimizer(config, player: str, values: dict):
+def _optimizer(config: ConfigDict, player: str, values: dict):
     opt = config.optimizer
     lr = values.get(f"optimizer.{player}_learning_rate", opt[f"{player}_learning_rate"])
     if lr is None:
@@ -125,7 +126,7 @@ def _optimizer(config, player: str, values: dict):
     return rules.make_optimizer(opt.name, lr, opt.weight_decay, **settings)
 
 
-def build_rule(config, game: Game, values: dict | None = None) -> rules.TrainingRule:
+def build_rule(config: ConfigDict, game: Game, values: dict | None = None) -> rules.TrainingRule:
     """The training rule of ``config.rule`` (and ``config.optimizer``, always checked).
 
     ``values``: keys of :data:`TRACEABLE` → numbers (JAX scalars inside a trace) used instead
@@ -140,7 +141,7 @@ def build_rule(config, game: Game, values: dict | None = None) -> rules.Training
     return rules.with_generator_ema(rule, decay) if decay else rule
 
 
-def _build_rule(config, game: Game, values: dict) -> rules.TrainingRule:
+def _build_rule(config: ConfigDict, game: Game, values: dict) -> rules.TrainingRule:
     r = config.rule
     config_lib.choose("rule.name", r.name, config_lib.RULE_NAMES)
     d_opt, g_opt = _optimizer(config, "d", values), _optimizer(config, "g", values)
@@ -180,7 +181,7 @@ def _build_rule(config, game: Game, values: dict) -> rules.TrainingRule:
     return rules.gradient_rule(game, d_opt, g_opt, update=r.name, n_critic=r.n_critic)
 
 
-def step_controller(config) -> diffrax.PIDController:
+def step_controller(config: ConfigDict) -> diffrax.PIDController:
     """diffrax's PID controller of ``rule.step_control = 'adaptive'`` (rtol / atol over every
     parameter, RMS norm; pcoeff = icoeff = 0 … 1 chooses I, PI or PID control)."""
     import diffrax
@@ -236,7 +237,7 @@ def available_memory() -> int:
     return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
 
 
-def check_memory(config, sample_shape, batches_per_step: int) -> None:
+def check_memory(config: ConfigDict, sample_shape, batches_per_step: int) -> None:
     """A ConfigError before allocating when a lower bound on the arrays of one training step
     and of the evaluation (inputs, latents, generated samples, float32; activations and
     parameters come on top) already exceeds the device's memory, naming the largest term."""

@@ -25,6 +25,8 @@ import chex
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+from chex import ArrayTree
+from jax import Array
 from optax.tree_utils import tree_norm
 
 from odegan_jax.config import choose
@@ -68,7 +70,7 @@ class Loss(NamedTuple):
     logit_sign: float = 1.0
 
 
-def _softplus(x):
+def _softplus(x: Array):
     return jax.nn.softplus(x)
 
 
@@ -186,7 +188,7 @@ class Game:
     latent_prior: str = "normal"
     has_ode_blocks: bool = False  # report the networks' NFE (``nfe_g`` / ``nfe_d``) in metrics
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         choose("model.latent_prior", self.latent_prior, LATENT_PRIORS)
 
     def sample_latents(self, key: jax.Array, n: int) -> jax.Array:
@@ -226,7 +228,7 @@ def _split_variables(variables: dict) -> tuple[dict, dict]:
 NFE_COLLECTION = "nfe"  # Neural-ODE blocks sow their function evaluations here
 
 
-def _apply_train_nfe(module: nn.Module, params, state, x):
+def _apply_train_nfe(module: nn.Module, params: ArrayTree, state, x: Array):
     """Training-mode forward pass (BatchNorm uses batch statistics).
 
     Returns ``(output, updated state, nfe)``: nfe sums the evaluations of every ODE block in
@@ -240,18 +242,18 @@ def _apply_train_nfe(module: nn.Module, params, state, x):
     return out, new_vars, nfe
 
 
-def _apply_train(module: nn.Module, params, state, x):
+def _apply_train(module: nn.Module, params: ArrayTree, state, x: Array):
     """Training-mode forward pass: BatchNorm uses batch statistics; returns updated state."""
     out, new_state, _ = _apply_train_nfe(module, params, state, x)
     return out, new_state
 
 
-def _gradient_penalty(game: Game, d_params, d_state, real, fake, key):
+def _gradient_penalty(game: Game, d_params, d_state, real, fake, key: Array):
     """E[(‖∇_x D(x̂)‖₂ - 1)²] at x̂ = εx + (1-ε)G(z), ε ~ U(0, 1) per sample."""
     eps = jax.random.uniform(key, (real.shape[0],) + (1,) * (real.ndim - 1))
     x_hat = eps * real + (1.0 - eps) * fake
 
-    def critic_sum(x):
+    def critic_sum(x: Array):
         out, _ = _apply_train(game.discriminator, d_params, d_state, x)
         return jnp.sum(binary_logit(out))
 

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax import Array
 
 from odegan_jax.config import ConfigError, choose
 
@@ -331,7 +332,7 @@ def tree_add_scaled(y: Any, terms: Sequence[tuple[float, Any]]) -> Any:
     return jax.tree.map(combine, y, *[tree for _, tree in terms])
 
 
-def _is_static_zero(x) -> bool:
+def _is_static_zero(x: Array) -> bool:
     return isinstance(x, (int, float)) and x == 0
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import jax
 import numpy as np
+from chex import ArrayTree
+from jax import Array
 
 
 def lerp(a: np.ndarray, b: np.ndarray, t) -> np.ndarray:
@@ -26,7 +28,9 @@ def slerp(a: np.ndarray, b: np.ndarray, t) -> np.ndarray:
     return (np.sin((1 - t) * omega) * a64[None] + np.sin(t * omega) * b64[None]) / np.sin(omega)
 
 
-def interpolation_grid(game, params, model_state, key, rows: int, cols: int, mode: str):
+def interpolation_grid(
+    game, params: ArrayTree, model_state, key: Array, rows: int, cols: int, mode: str
+):
     """``rows`` walks of ``cols`` steps between random latent pairs: images [rows·cols, ...]."""
     ends = np.asarray(game.sample_latents(key, 2 * rows), np.float64)
     t = np.linspace(0.0, 1.0, cols)
@@ -35,7 +39,7 @@ def interpolation_grid(game, params, model_state, key, rows: int, cols: int, mod
     return np.asarray(game.generate(params, model_state, z.astype(np.float32)))
 
 
-def arithmetic_grid(game, params, model_state, key, rows: int):
+def arithmetic_grid(game, params: ArrayTree, model_state, key: Array, rows: int):
     """Rows of [G(a), G(b), G(c), G(a − b + c)] (004's vector arithmetic; each of a, b, c the
     mean of three latents, as in DCGAN, to steady the concept it carries)."""
     z = np.asarray(game.sample_latents(key, rows * 9), np.float64).reshape(rows, 3, 3, -1)
@@ -44,7 +48,9 @@ def arithmetic_grid(game, params, model_state, key, rows: int):
     return np.asarray(game.generate(params, model_state, grid.astype(np.float32)))
 
 
-def latent_walks(game, params, model_state, key, rows: int = 6, cols: int = 10) -> dict:
+def latent_walks(
+    game, params: ArrayTree, model_state, key: Array, rows: int = 6, cols: int = 10
+) -> dict:
     """``{"interpolate_lerp": images, "interpolate_slerp": images, "latent_arithmetic":
     images}``: ``rows`` walks of ``cols`` latents each way, and ``rows`` rows of arithmetic."""
     key_i, key_a = jax.random.split(key)

@@ -38,7 +38,7 @@ class MetricsWriter:
     """Appends one JSON object per logged step to ``metrics.jsonl`` and mirrors scalars to
     TensorBoard under ``tb/``."""
 
-    def __init__(self, workdir: str, tensorboard: bool = True):
+    def __init__(self, workdir: str, tensorboard: bool = True) -> None:
         self.path = os.path.join(workdir, "metrics.jsonl")
         self._file = open(self.path, "a", encoding="utf-8")
         self._tb = None

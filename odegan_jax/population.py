@@ -195,7 +195,7 @@ def train_population(
 
 
 def _train_members(
-    members: list[_Member], key: str, values: list, workdir: str, echo, progress: bool
+    members: list[_Member], key: str, values: list, workdir: str, echo: Callable, progress: bool
 ) -> dict:
     first = members[0].exp
     config, steps = first.config, first.config.steps

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import jax
 import jax.numpy as jnp
 import optax
+from chex import ArrayTree
 from optax.tree_utils import tree_bias_correction, tree_norm
 
 from odegan_jax import game as game_lib
@@ -331,7 +332,7 @@ def ode_rule(
     first_stage_weight = reg_weight / tableau.b[0] if first_stage else 0.0
     reg_at = reg_weight_schedule(schedule, schedule_boundaries, reg_scales)
 
-    def init(params):
+    def init(params: ArrayTree):
         opt = (
             ()
             if optimizer is None
@@ -371,7 +372,7 @@ def ode_rule(
             scale = reg_at(state.step)
             lam, lam_first = reg_weight * scale, first_stage_weight * scale
 
-        def gradients_at(params, i, penalty=False):
+        def gradients_at(params: ArrayTree, i, penalty: bool = False):
             return game_lib.player_gradients(
                 game, params, ms0, batch_of(i), draws[i], penalty=penalty
             )
@@ -519,10 +520,10 @@ def gradient_rule(
             f"rule.name='alternating' (got 'simultaneous')"
         )
 
-    def init(params):
+    def init(params: ArrayTree):
         return {"d": d_optimizer.init(params["d"]), "g": g_optimizer.init(params["g"])}
 
-    def apply(opt, grads, opt_state, params):
+    def apply(opt, grads, opt_state, params: ArrayTree):
         updates, opt_state = opt.update(grads, opt_state, params)
         return optax.apply_updates(params, updates), opt_state
 
@@ -583,7 +584,7 @@ def with_generator_ema(rule: TrainingRule, decay: float) -> TrainingRule:
     the iterate's."""
     ema = optax.ema(decay, debias=True)
 
-    def init(params):
+    def init(params: ArrayTree):
         return {**rule.init(params), G_EMA: ema.init(params["g"])}
 
     def step(state: TrainState, batches: jax.Array):

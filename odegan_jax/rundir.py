@@ -78,7 +78,7 @@ def default_workdir(
 class RunLock:
     """An exclusive ``fcntl`` lock on ``workdir/.lock`` for the life of the process."""
 
-    def __init__(self, workdir: str):
+    def __init__(self, workdir: str) -> None:
         self.path = os.path.join(workdir, ".lock")
         self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         try:

@@ -20,6 +20,7 @@ from typing import NamedTuple
 
 import jax
 import numpy as np
+from ml_collections import ConfigDict
 
 from odegan_jax.config import ConfigError
 from odegan_jax.data.images import load_images, unpad
@@ -55,7 +56,7 @@ def generate(exp, state, n: int, key: jax.Array, batch: int = 500) -> np.ndarray
     return np.concatenate(out)
 
 
-def classifier_for(config) -> str | None:
+def classifier_for(config: ConfigDict) -> str | None:
     """The shipped classifier that scores this run's images, if any."""
     name = config.data.name
     if name == "digits" and config.data.image_size != 28:
@@ -104,7 +105,7 @@ class ImageScorer:
     here; each call scores a state's samples only (``loop.score_every`` calls it repeatedly).
     Samples and the real training subset are drawn from :func:`score_key`."""
 
-    def __init__(self, exp, n: int = 10_000, inception_weights: str = ""):
+    def __init__(self, exp, n: int = 10_000, inception_weights: str = "") -> None:
         cfg = exp.config
         if n < 10:
             raise ConfigError(

@@ -36,6 +36,7 @@ import numpy as np
 import scipy.linalg
 import scipy.sparse.linalg
 from jax.flatten_util import ravel_pytree
+from ml_collections import ConfigDict
 
 from odegan_jax import game as game_lib
 from odegan_jax.data import get_batches
@@ -249,7 +250,7 @@ def probe_key(exp) -> jax.Array:
     return jax.random.fold_in(exp.keys["eval"], 2)
 
 
-def require_ode_rule(config) -> None:
+def require_ode_rule(config: ConfigDict) -> None:
     if config.rule.name != "ode":
         raise StiffnessError(
             f"the stiffness of the training field bounds the step size of an ODE rule; "
@@ -321,7 +322,7 @@ def measure_run(
 # ------------------------------------------------------------------------------------------
 
 
-def scheduled_steps(config) -> list[tuple[float, int, int]]:
+def scheduled_steps(config: ConfigDict) -> list[tuple[float, int, int]]:
     """``(h, first step, last step)`` of each phase of the config's fixed step-size schedule
     that the run reaches."""
     from odegan_jax.rules import OFFICIAL_SCHEDULE
@@ -342,19 +343,19 @@ def scheduled_steps(config) -> list[tuple[float, int, int]]:
     ]
 
 
-def integrator_h_max(config, stiffness: Stiffness) -> float:
+def integrator_h_max(config: ConfigDict, stiffness: Stiffness) -> float:
     """h_max of the config's integrator (``rk2`` is Heun's)."""
     name = config.rule.integrator
     return stiffness.h_max[TABLEAUX[name].name if name in TABLEAUX else name]
 
 
-def unstable_phases(config, stiffness: Stiffness) -> list[tuple[float, int, int]]:
+def unstable_phases(config: ConfigDict, stiffness: Stiffness) -> list[tuple[float, int, int]]:
     """The schedule's phases whose h exceeds the integrator's h_max at ``stiffness``."""
     bound = integrator_h_max(config, stiffness)
     return [p for p in scheduled_steps(config) if p[0] > bound]
 
 
-def h_auto(config, stiffness: Stiffness) -> float:
+def h_auto(config: ConfigDict, stiffness: Stiffness) -> float:
     """``rule.h=auto``: ``rule.h_auto_fraction`` (default 0.5) of the integrator's h_max at
     initialisation, divided by the schedule's largest scale, so that every phase stays at or
     below that fraction of the bound; the margin leaves room for the stiffness to change in
@@ -371,7 +372,7 @@ def h_auto(config, stiffness: Stiffness) -> float:
     return float(config.rule.h_auto_fraction) * bound / largest
 
 
-def check_config(config, exp=None, echo=print) -> Stiffness | None:
+def check_config(config: ConfigDict, exp=None, echo=print) -> Stiffness | None:
     """The train-time check of an ODE rule with fixed steps (``rule.stability_check``): one
     warning line when an h of the schedule lies outside the stable range at initialisation.
     Returns the measurement (None when the check does not apply)."""

@@ -25,6 +25,8 @@ import jax
 import jax.numpy as jnp
 import ml_collections
 import numpy as np
+from jax import Array
+from ml_collections import ConfigDict
 
 from odegan_jax import checkpoints, logs, parallel, plots, rules, rundir, xla_cpu
 from odegan_jax.actions import training_actions
@@ -132,7 +134,9 @@ def train(
         lock.release()
 
 
-def _checked_step_size(config, exp: Experiment, workdir: str, echo) -> Experiment:
+def _checked_step_size(
+    config: ConfigDict, exp: Experiment, workdir: str, echo: Callable
+) -> Experiment:
     """Before anything compiles, a fresh ODE run measures its field's stiffness at
     initialisation (:func:`stiffness.check_config`: a warning when an h of the schedule is
     outside the stable range); ``rule.h=auto`` takes its h from that measurement, or, when
@@ -159,7 +163,9 @@ def _checked_step_size(config, exp: Experiment, workdir: str, echo) -> Experimen
     return build(config)
 
 
-def _train(exp: Experiment, mesh, workdir: str, changed: dict, echo, progress: bool) -> dict:
+def _train(
+    exp: Experiment, mesh, workdir: str, changed: dict, echo: Callable, progress: bool
+) -> dict:
     config = exp.config
     steps = config.steps
     echo(
@@ -198,7 +204,7 @@ def _train(exp: Experiment, mesh, workdir: str, changed: dict, echo, progress: b
     return finish_run(exp, state, mngr, writer, workdir, wall, echo, rollbacks=calls.rollbacks)
 
 
-def open_checkpoints(exp: Experiment, workdir: str, changed: dict, echo):
+def open_checkpoints(exp: Experiment, workdir: str, changed: dict, echo: Callable):
     """The run's checkpoint manager (incomplete checkpoints set aside first) and
     ``(state, step, None)`` to train from, or ``(…, summary)`` of a run already complete."""
     loop = exp.config.loop
@@ -213,7 +219,7 @@ def open_checkpoints(exp: Experiment, workdir: str, changed: dict, echo):
     return (mngr, *_resume(exp, mngr, workdir, changed, echo))
 
 
-def start_logs(config, workdir: str, step: int, changed: dict) -> logs.MetricsWriter:
+def start_logs(config: ConfigDict, workdir: str, step: int, changed: dict) -> logs.MetricsWriter:
     """config.json, metrics.jsonl cut at ``step`` (a resumed run), the writer of new rows."""
     logs.write_json(os.path.join(workdir, "config.json"), config.to_dict())
     logs.truncate_metrics(os.path.join(workdir, "metrics.jsonl"), step)
@@ -236,7 +242,7 @@ def finish_run(
     writer: logs.MetricsWriter,
     workdir: str,
     wall: float,
-    echo,
+    echo: Callable,
     **extra,
 ) -> dict:
     """The final checkpoint, the plots and ``summary.json`` (returned); ``extra`` goes into
@@ -315,7 +321,7 @@ def image_scores(rows: list[dict]) -> dict:
     return {"scores": {"final": final, "best": best}}
 
 
-def step_control_summary(config, state) -> dict:
+def step_control_summary(config: ConfigDict, state) -> dict:
     """``final_h``: the step size in the state at the end (fixed steps: the base h the
     schedule multiplies, below ``rule.h`` after halvings); ``retries``: rejected attempts."""
     control = _control(state)
@@ -324,7 +330,7 @@ def step_control_summary(config, state) -> dict:
     return {"final_h": _decimal(control.h), "retries": int(control.rejected)}
 
 
-def _decimal(x) -> float:
+def _decimal(x: Array) -> float:
     """A float32 as its shortest decimal (0.6, not 0.6000000238…), for summaries and rows."""
     return float(str(np.float32(x)))
 
@@ -363,7 +369,7 @@ def _check_layout(mngr, state, workdir: str, changed: dict) -> None:
         )
 
 
-def _resume(exp: Experiment, mngr, workdir: str, changed: dict, echo):
+def _resume(exp: Experiment, mngr, workdir: str, changed: dict, echo: Callable):
     """``(state, step, None)`` to train from, or ``(…, summary)`` of a run already complete.
 
     Refuses (:class:`rundir.RunDirError`, nothing changed) a ``steps`` below the newest
@@ -445,7 +451,7 @@ class Calls:
         mngr,
         writer: logs.MetricsWriter,
         echo: Callable[[str], None],
-    ):
+    ) -> None:
         self.exp, self.mesh, self.mngr, self.writer, self.echo = exp, mesh, mngr, writer, echo
         cfg = exp.config
         self.policy = cfg.loop.nonfinite if cfg.rule.name == "ode" else "stop"

@@ -19,6 +19,8 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
+from chex import ArrayTree
+from jax import Array
 
 WEIGHTS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "weights")
 
@@ -27,7 +29,7 @@ class Classifier(nn.Module):
     num_classes: int = 10
 
     @nn.compact
-    def __call__(self, x, train: bool = False):
+    def __call__(self, x: Array, train: bool = False):
         """Returns ``(logits [B, classes], features [B, 1024])``."""
         h = nn.relu(nn.Conv(32, (5, 5), padding=((2, 2), (2, 2)))(x))
         h = nn.max_pool(h, (2, 2), (2, 2))
@@ -46,12 +48,12 @@ class LoadedClassifier(NamedTuple):
     params: dict
     info: dict  # accuracy, seed, command, image shape
 
-    def apply(self, x, batch_size: int = 500):
+    def apply(self, x: Array, batch_size: int = 500):
         """``(probs [N, C], features [N, 1024])`` as numpy, in batches."""
         return batched_probs_and_features(_apply, self.params, x, batch_size)
 
 
-def batched_probs_and_features(fn, variables, x, batch_size: int):
+def batched_probs_and_features(fn, variables, x: Array, batch_size: int):
     """``fn(variables, batch) -> (logits, features)`` over ``x`` in batches, as float64
     ``(softmax probabilities, features)`` (shared by every scoring network)."""
     probs, feats = [], []
@@ -76,7 +78,7 @@ def available() -> list[str]:
     )
 
 
-def save_classifier(path: str, params, info: dict) -> None:
+def save_classifier(path: str, params: ArrayTree, info: dict) -> None:
     flat = {
         "/".join(str(getattr(k, "key", k)) for k in p): np.asarray(v, np.float16)
         for p, v in jax.tree_util.tree_flatten_with_path(params)[0]

@@ -27,6 +27,7 @@ from collections.abc import Sequence
 
 import flax.linen as nn
 import jax.numpy as jnp
+from jax import Array
 
 from odegan_jax.models.layers import (
     batch_norm,
@@ -73,7 +74,7 @@ class DCGANDiscriminator(nn.Module):
     leak: float = 0.2
 
     @nn.compact
-    def __call__(self, x, train: bool = True):
+    def __call__(self, x: Array, train: bool = True):
         init = kernel_init(self.init_scheme, self.init_std)
         sn = self.spectral_norm
         act = lambda v: nn.leaky_relu(v, self.leak)  # noqa: E731
@@ -137,7 +138,7 @@ class OfficialDCGANDiscriminator(nn.Module):
     num_outputs: int = 2
 
     @nn.compact
-    def __call__(self, x, train: bool = True):
+    def __call__(self, x: Array, train: bool = True):
         init = kernel_init(self.init_scheme, self.init_std)
         h = x
         for f, k, s in OFFICIAL_D_LAYERS:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+from jax import Array
 
 from odegan_jax.config import choose
 
@@ -31,7 +32,7 @@ def kernel_init(name: str, std: float = 0.02):
         return nn.initializers.normal(stddev=std)
     if name in ("haiku", "sonnet"):
 
-        def init(key, shape, dtype=jnp.float32):
+        def init(key: Array, shape, dtype=jnp.float32):
             fan_in = 1
             for dim in shape[:-1]:
                 fan_in *= dim
@@ -150,7 +151,7 @@ def conv(features: int, kernel: int, stride: int, pad: int, init, use_bias: bool
     )
 
 
-def sn_apply(layer: nn.Module, spectral_norm: bool, x, train: bool):
+def sn_apply(layer: nn.Module, spectral_norm: bool, x: Array, train: bool):
     """Applies ``layer``, spectrally normalised (flax ``nn.SpectralNorm``) when asked."""
     if spectral_norm:
         return nn.SpectralNorm(layer, collection_name="batch_stats")(x, update_stats=train)

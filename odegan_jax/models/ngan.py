@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import flax.linen as nn
 import jax.numpy as jnp
+from jax import Array
 
 from odegan_jax.models.layers import batch_norm, conv, deconv, kernel_init
 from odegan_jax.models.odeblock import ODEBlock
@@ -90,7 +91,7 @@ class NGANDiscriminator(nn.Module):
     leak: float = 0.2
 
     @nn.compact
-    def __call__(self, x, train: bool = True):
+    def __call__(self, x: Array, train: bool = True):
         init = kernel_init(self.init_scheme, self.init_std)
         h = conv(8, 4, 2, 1, init, use_bias=False)(x)  # 14×14×8
         if self.batchnorm:

@@ -31,6 +31,7 @@ from collections.abc import Callable, Sequence
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+from jax import Array
 
 from odegan_jax.config import ConfigError, choose
 from odegan_jax.integrators import TABLEAUX, get_tableau, rk_step, to_diffrax
@@ -134,7 +135,7 @@ class TimeConv(nn.Module):
     init_std: float = 0.02
 
     @nn.compact
-    def __call__(self, t, x):
+    def __call__(self, t, x: Array):
         tt = jnp.broadcast_to(jnp.asarray(t, x.dtype), x.shape[:-1] + (1,))
         h = jnp.concatenate([tt, x], axis=-1)
         layer = deconv if self.transpose else conv  # stride 1, PyTorch's padding convention
@@ -157,7 +158,7 @@ class ConvODEFunc(nn.Module):
     init_std: float = 0.02
 
     @nn.compact
-    def __call__(self, t, x):
+    def __call__(self, t, x: Array):
         h = x
         for features, kernel, padding in self.layers:
             h = TimeConv(
@@ -207,7 +208,7 @@ class ODEBlock(nn.Module):
         )
 
     @nn.compact
-    def __call__(self, x):
+    def __call__(self, x: Array):
         if self.augment:
             x = jnp.concatenate([x, jnp.zeros(x.shape[:-1] + (self.augment,), x.dtype)], -1)
         func = self._func()

@@ -12,16 +12,17 @@ from __future__ import annotations
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+from jax import Array
 
 from odegan_jax.models.layers import batch_norm, conv, kernel_init, sn_apply
 
 
-def _upsample(x):
+def _upsample(x: Array):
     b, hgt, wid, c = x.shape
     return jax.image.resize(x, (b, 2 * hgt, 2 * wid, c), "nearest")
 
 
-def _downsample(x):
+def _downsample(x: Array):
     return nn.avg_pool(x, (2, 2), (2, 2))
 
 
@@ -31,7 +32,7 @@ class _GBlock(nn.Module):
     init_std: float = 0.02
 
     @nn.compact
-    def __call__(self, x, train: bool):
+    def __call__(self, x: Array, train: bool):
         init = kernel_init(self.init_scheme, self.init_std)
         h = _upsample(nn.relu(batch_norm(train)(x)))
         h = conv(self.features, 3, 1, 1, init)(h)
@@ -48,7 +49,7 @@ class _DBlock(nn.Module):
     init_std: float = 0.02
 
     @nn.compact
-    def __call__(self, x, train: bool):
+    def __call__(self, x: Array, train: bool):
         init = kernel_init(self.init_scheme, self.init_std)
         sn = self.spectral_norm
         h = x if self.first else nn.relu(x)
@@ -93,7 +94,7 @@ class ResNetDiscriminator(nn.Module):
     init_std: float = 0.02
 
     @nn.compact
-    def __call__(self, x, train: bool = True):
+    def __call__(self, x: Array, train: bool = True):
         args = (self.spectral_norm, self.init_scheme, self.init_std)
         h = _DBlock(self.width, True, True, *args)(x, train)
         h = _DBlock(self.width, True, False, *args)(h, train)

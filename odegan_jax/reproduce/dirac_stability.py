@@ -23,6 +23,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+from jax import Array
 from matplotlib.figure import Figure
 
 from odegan_jax import game as game_lib
@@ -174,7 +175,7 @@ def analyse(ctx) -> Report:
     r = res["rules"]
     hs = np.asarray(res["h"])
 
-    def rho_at(key, h):
+    def rho_at(key: Array, h):
         return r[key]["rho"][int(np.argmin(np.abs(hs - h)))]
 
     worst = max(v["max_rho_error"] for v in r.values())

@@ -95,7 +95,7 @@ def _ratio(norms) -> float | None:
     return float("inf") if first > 0 else None
 
 
-def critic_panel(ax, o, title):
+def critic_panel(ax, o, title) -> None:
     exp, state, _ = o.load()
     dist = exp.dataset.distribution
     lo, hi = dist.modes.min(axis=0) - 1.0, dist.modes.max(axis=0) + 1.0

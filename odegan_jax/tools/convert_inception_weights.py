@@ -26,7 +26,7 @@ def convert(state_dict, out: str) -> int:
     return len(arrays)
 
 
-def main(argv=None):
+def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("pth")
     p.add_argument("out")

@@ -20,6 +20,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+from chex import ArrayTree
+from jax import Array
 
 from odegan_jax.data.images import load_images
 from odegan_jax.metrics.classifier import Classifier, load_classifier, save_classifier, weights_path
@@ -27,7 +29,7 @@ from odegan_jax.metrics.classifier import Classifier, load_classifier, save_clas
 EPOCHS = {"fashion_mnist": 6, "mnist": 4, "digits": 40}
 
 
-def accuracy(params, x, y, batch=1000) -> float:
+def accuracy(params: ArrayTree, x: Array, y, batch: int = 1000) -> float:
     fn = jax.jit(lambda p, x_: Classifier().apply({"params": p}, x_)[0])
     correct = 0
     for i in range(0, len(x), batch):
@@ -35,7 +37,7 @@ def accuracy(params, x, y, batch=1000) -> float:
     return correct / len(x)
 
 
-def main(argv=None):
+def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--dataset", default="fashion_mnist", choices=sorted(EPOCHS))
     p.add_argument("--epochs", type=int, default=0)
@@ -54,7 +56,7 @@ def main(argv=None):
     opt_state = opt.init(params)
 
     @jax.jit
-    def step(params, opt_state, xb, yb, key):
+    def step(params: ArrayTree, opt_state, xb, yb, key: Array):
         def loss_fn(p):
             logits, _ = model.apply({"params": p}, xb, train=True, rngs={"dropout": key})
             return optax.softmax_cross_entropy_with_integer_labels(logits, yb).mean()
