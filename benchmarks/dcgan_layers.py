@@ -1,4 +1,4 @@
-"""Where the DCGAN-28 (001 M0_B) Adam step's time goes, layer by layer: a ``jax.profiler``
+"""Where the DCGAN-28 (Yamazaki17 M0_B) Adam step's time goes, layer by layer: a ``jax.profiler``
 trace of the compiled step (the one ``dcgan_vs_torch.py`` times), each op of the trace mapped
 to its layer through the optimised HLO's ``op_name`` metadata (XLA's dump, written to a
 temporary folder), summed per layer and direction (forward / backward).

@@ -1,4 +1,5 @@
-"""Image GAN steps, DCGAN-28 (001 M0_B) and NGAN (000 Figs 4.1 / 4.2), Adam: ours (JAX/XLA)
+"""Image GAN steps, DCGAN-28 (Yamazaki17 M0_B) and NGAN (Varshney19 Figs 4.1 / 4.2), Adam: ours
+(JAX/XLA)
 next to the same layers in PyTorch on the same device, in one run, alternating, each a fresh
 process.
 
@@ -13,8 +14,8 @@ batch (BatchNorm in training mode, separate passes), both players' gradients of 
 non-saturating losses from that one forward pass, one Adam update each (β 0.5 / 0.999,
 lr 2e-4), batch 64, 100 latents N(0, I), random 28×28×1 inputs in [−1, 1]. PyTorch runs the same
 layers (DCGAN-28: ``ConvTranspose2d`` 7×7/1 128, 4×4/2 64, 4×4/2 1; ``Conv2d`` 4×4/2 64, 4×4/2
-128 with BN; ``Linear``. NGAN: 000's layer lists, the ODE blocks as one RK4 step over [0, 1]
-through torchdiffeq's ``odeint``, 000's own solver library, when it imports), the same step
+128 with BN; ``Linear``. NGAN: Varshney19's layer lists, the ODE blocks as one RK4 step over [0, 1]
+through torchdiffeq's ``odeint``, Varshney19's own solver library, when it imports), the same step
 (``torch.autograd.grad`` of each loss, ``optim.Adam``), with its default intra-op threads (=
 the cores) and ``cudnn.benchmark``. On a GPU PyTorch is timed over blocks of ``BLOCK`` steps
 with one synchronisation each (no per-step host read: its best case). The torch environment is
@@ -57,7 +58,7 @@ FUSED = 50  # variant fused: steps per compiled call, as the image configs' loop
 
 def _torch_networks(model: str):
     """(G, D) in PyTorch: the layers of ours (``odegan_jax.models.dcgan`` M0_B /
-    ``odegan_jax.models.ngan``), as 001 and 000 list them."""
+    ``odegan_jax.models.ngan``), as Yamazaki17 and Varshney19 list them."""
     import torch
     from torch import nn
 
@@ -86,12 +87,12 @@ def _torch_networks(model: str):
         )
         return G, D
 
-    try:  # 000's own solver library; the classic RK4 by hand where it is missing
+    try:  # Varshney19's own solver library; the classic RK4 by hand where it is missing
         from torchdiffeq import odeint
     except ImportError:
         odeint = None
 
-    class TimeConv(nn.Module):  # t as an extra input channel, in front (000's ConcatConv2d)
+    class TimeConv(nn.Module):  # t as an extra input channel, in front (Varshney19's ConcatConv2d)
         def __init__(self, cin, cout, k, pad, transpose):
             super().__init__()
             layer = nn.ConvTranspose2d if transpose else nn.Conv2d

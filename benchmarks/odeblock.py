@@ -2,7 +2,8 @@
 
     python -m benchmarks.odeblock --json benchmarks/results/odeblock.json
 
-The block (000 Figure 4.2): dh/dt = LReLU(Conv2dTime(17→10, 1×1)(LReLU(Conv2dTime(17→16, 3×3)(
+The block (Varshney19 Figure 4.2): dh/dt = LReLU(Conv2dTime(17→10, 1×1)(LReLU(Conv2dTime(17→16,
+3×3)(
 LReLU(Conv2dTime(11→16, 1×1)(h, t)), t)), t)) on a 14×14×10 state, batch 64, t ∈ [0, 1].
 Rows, each timed as a jitted forward and a jitted gradient of sum(h(1)²) w.r.t. the weights:
 

@@ -6,7 +6,8 @@ Rules: Adam (simultaneous), Euler, Heun, RK4, each ODE rule with and without the
 regulariser, Adam with the regulariser (Euler direction fed to Adam + post-step term) and
 RK4 + Adam. Models: the notebook MLP (2×25, batch 512, 32 latents) on the 16-Gaussian grid,
 run as the training loop runs it (``steps_per_call`` steps fused in one compiled call), and
-DCGAN-28 (001 M0_B) and NGAN (000 Figures 4.1 / 4.2; RK4, one step per block), batch 64,
+DCGAN-28 (Yamazaki17 M0_B) and NGAN (Varshney19 Figures 4.1 / 4.2; RK4, one step per block), batch
+64,
 100 latents, on random 28×28 images, one step per call.
 Writes ``{model: {rule: median_ms}}`` (plus metadata) and prints each rule's ratio to Adam.
 Machines are noisy: compare ratios from one run, not absolute times across runs.

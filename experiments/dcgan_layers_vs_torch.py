@@ -1,4 +1,4 @@
-"""DCGAN-28 (001 M0_B) layer by layer: each layer of ours (``odegan_jax.models.dcgan``'s own
+"""DCGAN-28 (Yamazaki17 M0_B) layer by layer: each layer of ours (``odegan_jax.models.dcgan``'s own
 modules, compiled with the image training programs' CPU options) next to the same layer in
 PyTorch, forward and forward + backward, in one run, alternating fresh processes.
 

@@ -188,7 +188,7 @@ class SampleGrid(PeriodicAction):
 class Snapshots(PeriodicAction):
     """G at the fixed evaluation latents at the listed steps (``loop.snapshot_steps``):
     ``snapshots/step_N.npy`` for 2D data (every evaluation latent), ``snapshots/step_N.png``
-    for images; 001's training-progress figures are drawn from them."""
+    for images; Yamazaki17's training-progress figures are drawn from them."""
 
     def __init__(self, exp, steps, workdir: str) -> None:
         super().__init__(0, 0)

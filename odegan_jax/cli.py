@@ -6,16 +6,17 @@ one place (with the training loop) that writes files.
     odegan configs
     odegan eval RUN_DIR [--step N] [--n N]      scores into RUN_DIR/eval.json
     odegan sample RUN_DIR [--n 64]              PNG grid of samples
-    odegan gam RUN_A RUN_B                      Generative Adversarial Metric (000 §4.2.3)
+    odegan gam RUN_A RUN_B                      Generative Adversarial Metric (Varshney19 §4.2.3)
     odegan neighbours RUN_DIR [--k 8]           samples next to their nearest training images
     odegan plot RUN_DIR                         regenerate the plots from the logs
-    odegan interpolate RUN_DIR                  latent walks and vector arithmetic (004)
+    odegan interpolate RUN_DIR                  latent walks and vector arithmetic (GANnotes)
     odegan describe [CONFIG] [--json OUT]       each player's layers, shapes and parameters
     odegan stiffness CONFIG|RUN_DIR [--json OUT]
                                                 the training field's leading eigenvalues and
                                                 every tableau's largest stable h
     odegan reproduce [NAME [--gpu | --full] [--seeds 0,1] [--workdir W] [--jobs N] [--only RUN,...]]
-                                                the seeds' experiments into W/NAME/table.md
+                                                the source documents' experiments into
+                                                W/NAME/table.md
 
 ``--config`` takes the name of a file in ``configs/`` (e.g. ``mog16_official``) or a path to a
 config file defining ``get_config()``; without it, the main job (``mog16_main``) runs. Any
@@ -438,7 +439,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out")
     p.set_defaults(func=_cmd_sample)
-    p = sub.add_parser("gam", help="Generative Adversarial Metric between two runs (000)")
+    p = sub.add_parser("gam", help="Generative Adversarial Metric between two runs (Varshney19)")
     p.add_argument("run_a")
     p.add_argument("run_b")
     p.add_argument("--n", type=_count, default=10_000)
@@ -497,14 +498,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_stiffness)
     p = sub.add_parser(
         "reproduce",
-        help="list the seeds' studies, or run one into W/NAME/ (table.md, results.json, figures)",
+        help="list the source documents' studies, or run one into W/NAME/ (table.md, "
+        "results.json, figures)",
     )
     p.add_argument("name", nargs="?", help="a study (without it: the list)")
     size = p.add_mutually_exclusive_group()
     size.add_argument(
         "--full",
         action="store_true",
-        help="the seed's own sizes (steps, sample counts; for a GPU) instead of "
+        help="the source's own sizes (steps, sample counts; for a GPU) instead of "
         "the CPU-sized default",
     )
     size.add_argument(
@@ -547,7 +549,7 @@ NO_CACHE = ("0", "off", "false", "no")
 def _compilation_cache(command: str) -> None:
     """JAX's persistent compilation cache for the commands that compute: a later run reads its
     programs back (the training calls, evaluation, plots, each of flax's op-by-op
-    initialisation's tiny programs) instead of compiling them again. On the lent H200 the main
+    initialisation's tiny programs) instead of compiling them again. On an H200 the main
     job took 28.2 s instead of 36.5 s, with the same parameters (BUILD_NOTES, "GPU").
 
     ``$ODEGAN_COMPILATION_CACHE``: the folder (default ``$XDG_CACHE_HOME/odegan_jax/xla``, else

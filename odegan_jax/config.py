@@ -44,13 +44,15 @@ def base_config() -> ml_collections.ConfigDict:
     c.steps = 24_000  # training steps
 
     c.data = ml_collections.ConfigDict()
-    c.data.name = "mog16"  # mog8 | mog25 | mog16 | swiss_roll | an image dataset below
-    c.data.batch_size = 512
+    # mog8 | mog25 | mog16 | swiss_roll | dirac | mnist | fashion_mnist | cifar10 | flowers |
+    # digits | idx | npz (see data/images.py)
+    c.data.name = "mog16"
+    c.data.batch_size = 512  # samples per step (and per RK stage) of real data and of latents
     c.data.num_train = 0  # 0: fresh samples every step; N > 0: a fixed training set of N
     c.data.stratified = True  # mog16: every batch holds the 16 means tiled (the notebook)
     c.data.noise = 0.2  # swiss_roll noise
-    # images: mnist | fashion_mnist | cifar10 | flowers | digits | idx | npz (see data/images.py)
-    c.data.source = "auto"  # auto | files | tfds | sklearn
+    # images: auto (local files, then scikit-learn, then tfds) | files | tfds | sklearn
+    c.data.source = "auto"
     c.data.path = ""  # IDX directory or .npz file ("" : the dataset's default location)
     c.data.image_size = 0  # resize images to this square size (0: native)
     # pad images, centred, with the background value −1 to this square size (0: none); the
@@ -59,36 +61,33 @@ def base_config() -> ml_collections.ConfigDict:
     c.data.pad_to = 0
 
     c.model = ml_collections.ConfigDict()
-    c.model.name = (
-        "mlp"  # mlp | m0a | m1a | dcgan28 | dcgan32 | dcgan_official | resnet32 | ngan | dirac
-    )
+    # mlp | m0a | m1a | dcgan28 | dcgan32 | dcgan_official | resnet32 | ngan | dirac
+    c.model.name = "mlp"
     c.model.width = 50  # mlp / m0a / m1a hidden width (the notebook's MLP: 25)
     c.model.depth = 2  # mlp hidden layers
     # mlp: batch_major (x @ W) | feature_major (Wᵀ xᵀ; the same function, other kernels)
     c.model.layout = "batch_major"
     c.model.num_blocks = 7  # m1a residual blocks
     c.model.g_batchnorm = True  # m0a / m1a
-    c.model.d_batchnorm = True  # m0a / m1a / dcgan: BatchNorm in D (001: optional)
-    c.model.latent_size = 32
+    c.model.d_batchnorm = True  # m0a / m1a / dcgan: BatchNorm in D (Yamazaki17: optional)
+    c.model.latent_size = 32  # dimension of z
     c.model.latent_prior = "normal"  # normal: N(0, I) | uniform: U(-1, 1)
-    c.model.init = "normal"  # normal (N(0, init_std)) | haiku | lecun
-    c.model.init_std = (
-        0.07  # 0.07² · 50 = 0.1² · 25: the pre-activation scale of N(0, 0.1) at width 25
-    )
+    c.model.init = "normal"  # normal (N(0, init_std)) | haiku | lecun | sonnet
+    # 0.07² · 50 = 0.1² · 25: the pre-activation scale of N(0, 0.1) at width 25
+    c.model.init_std = 0.07
     c.model.res_blocks = 0  # dcgan28: c of M_cB; dcgan32: d of M_dC (d blocks per stage)
     c.model.spectral_norm = False  # image discriminators: SN-GAN's spectral normalisation
     c.model.ode = ml_collections.ConfigDict()  # ngan: the Neural-ODE blocks of G and D
     c.model.ode.solver = "rk4"  # euler | heun | midpoint | ralston | rk4 | tsit5 | dopri5 | bosh3
     c.model.ode.steps = 1  # fixed-step solvers: steps over [0, t1]; adaptive: first-step guess
-    c.model.ode.t1 = 1.0
+    c.model.ode.t1 = 1.0  # each block integrates over [0, t1]
     c.model.ode.rtol = 1e-3  # adaptive solvers
-    c.model.ode.atol = 1e-3
+    c.model.ode.atol = 1e-3  # adaptive solvers
     c.model.ode.gradient = "backprop"  # backprop (through the solver) | adjoint (BacksolveAdjoint)
 
     c.game = ml_collections.ConfigDict()
-    c.game.loss = (
-        "non_saturating"  # minimax | non_saturating | notebook | wgan | wgan_gp | hinge | linear
-    )
+    # minimax | non_saturating | notebook | wgan | wgan_gp | hinge | linear
+    c.game.loss = "non_saturating"
     c.game.gp_weight = 10.0  # wgan_gp λ
     c.game.clip_value = 0.01  # wgan weight clipping
 
@@ -100,20 +99,12 @@ def base_config() -> ml_collections.ConfigDict:
     c.rule.reg_placement = "post_step"  # post_step (Algorithm 1) | first_stage (TF code)
     c.rule.stage_batches = "same"  # same | fresh minibatch per RK stage
     c.rule.coupling = "joint"  # joint | frozen (each player with the other frozen)
-    c.rule.schedule = (
-        "piecewise"  # constant | official (h/4 for 500 steps, h/2 after 400k) | piecewise
-    )
-    c.rule.schedule_boundaries = (
-        12_000,
-        18_000,
-        21_000,
-    )  # piecewise: steps where the scale changes
-    c.rule.schedule_scales = (
-        1.0,
-        0.5,
-        0.25,
-        0.125,
-    )  # piecewise: h multipliers, one more than boundaries
+    # constant | official (h/4 for 500 steps, h/2 after 400k) | piecewise
+    c.rule.schedule = "piecewise"
+    # piecewise: steps where the scale changes
+    c.rule.schedule_boundaries = (12_000, 18_000, 21_000)
+    # piecewise: h multipliers, one more than boundaries
+    c.rule.schedule_scales = (1.0, 0.5, 0.25, 0.125)
     # piecewise: λ multipliers, one per phase of the schedule (() : λ constant)
     c.rule.reg_scales = ()
     c.rule.d_rate = 1.0  # α in v = −[α ∂ℓ_D/∂θ, ∂ℓ_G/∂φ]: D's speed relative to G's
@@ -122,9 +113,9 @@ def base_config() -> ml_collections.ConfigDict:
     # (diffrax's PIDController; rule.h is the first attempt's size)
     c.rule.step_control = "fixed"
     c.rule.rtol = 1e-3  # adaptive: relative and absolute tolerance over every parameter
-    c.rule.atol = 1e-3
+    c.rule.atol = 1e-3  # adaptive
     c.rule.pcoeff = 0.0  # adaptive: the PID controller's coefficients (0, 1: I control)
-    c.rule.icoeff = 1.0
+    c.rule.icoeff = 1.0  # adaptive
     c.rule.h_max = 0.0  # adaptive: largest step size (0: none)
     c.rule.max_rejections = 20  # adaptive: rejected attempts in a row before loop.nonfinite acts
     c.rule.use_optimizer = False  # ode: feed the RK direction to config.optimizer (RK4+Adam)
@@ -135,7 +126,7 @@ def base_config() -> ml_collections.ConfigDict:
     # --config.rule.h=auto sets this: h = rule.h_auto_fraction × the measured h_max (÷ the
     # schedule's largest scale), written back into the run's config.json as rule.h
     c.rule.h_auto = False
-    c.rule.h_auto_fraction = 0.5
+    c.rule.h_auto_fraction = 0.5  # h = auto: the fraction of the measured h_max
     # use_optimizer: direction (the step's RK direction is the optimiser's one gradient per
     # step; stages placed with h) | stages (the official TF code: every RK stage point is an
     # optimiser step, so its moments advance at every stage)
@@ -148,18 +139,18 @@ def base_config() -> ml_collections.ConfigDict:
 
     c.optimizer = ml_collections.ConfigDict()
     c.optimizer.name = "adam"  # adam | adamw | rmsprop | sgd | adadelta | adagrad
-    c.optimizer.learning_rate = 1e-4
+    c.optimizer.learning_rate = 1e-4  # both players, unless a per-player rate is set
     c.optimizer.d_learning_rate = config_dict.placeholder(float)  # per-player override
-    c.optimizer.g_learning_rate = config_dict.placeholder(float)
-    c.optimizer.weight_decay = 0.0  # L2 on each loss (001: 1e-5)
+    c.optimizer.g_learning_rate = config_dict.placeholder(float)  # per-player override
+    c.optimizer.weight_decay = 0.0  # L2 on each loss (Yamazaki17: 1e-5)
     c.optimizer.b1 = config_dict.placeholder(float)  # unset: the optax default
-    c.optimizer.b2 = config_dict.placeholder(float)
-    c.optimizer.eps = config_dict.placeholder(float)
-    c.optimizer.momentum = config_dict.placeholder(float)
-    c.optimizer.nesterov = config_dict.placeholder(bool)
-    c.optimizer.decay = config_dict.placeholder(float)
-    c.optimizer.rho = config_dict.placeholder(float)
-    c.optimizer.initial_accumulator_value = config_dict.placeholder(float)
+    c.optimizer.b2 = config_dict.placeholder(float)  # adam / adamw; unset: the optax default
+    c.optimizer.eps = config_dict.placeholder(float)  # adam / adamw / rmsprop / adagrad
+    c.optimizer.momentum = config_dict.placeholder(float)  # sgd / rmsprop
+    c.optimizer.nesterov = config_dict.placeholder(bool)  # sgd
+    c.optimizer.decay = config_dict.placeholder(float)  # rmsprop
+    c.optimizer.rho = config_dict.placeholder(float)  # adadelta
+    c.optimizer.initial_accumulator_value = config_dict.placeholder(float)  # adagrad
 
     c.loop = ml_collections.ConfigDict()
     c.loop.steps_per_call = 100  # steps fused in one compiled call (MLPs, conv nets on GPUs)
@@ -176,7 +167,7 @@ def base_config() -> ml_collections.ConfigDict:
     # non-finite steps itself; the policy acts after rule.max_rejections in a row.
     c.loop.nonfinite = "retry"
     c.loop.max_retries = 8  # retry: halvings of h (rejected steps) allowed over the whole run
-    c.loop.max_rollbacks = 5
+    c.loop.max_rollbacks = 5  # rollback: restores allowed over the whole run
     # what a generator whose gradient is exactly 0 at the end of a compiled call does (a dead
     # G: one large step, then no sample gets a gradient from D, to the end of the run):
     # continue | rollback (as loop.nonfinite rollback: the newest checkpoint, h halved, the
@@ -185,9 +176,8 @@ def base_config() -> ml_collections.ConfigDict:
     # rollback: steps after the restored checkpoint that run at the halved h, after which h is
     # back to its value at that checkpoint (0: halved for the rest of the run)
     c.loop.rollback_steps = 0
-    c.loop.sample_every = (
-        1000  # images: PNG grid at fixed latents every N steps (0: only at the end)
-    )
+    # images: PNG grid at fixed latents every N steps (0: only at the end)
+    c.loop.sample_every = 1000
     c.loop.sample_grid = 64  # images per grid
     c.loop.score_every = 0  # images: IS / FID / KID into metrics.jsonl every N steps (0: never)
     # G at the fixed evaluation latents at these steps: snapshots/step_N.npy (2D: all
@@ -199,8 +189,8 @@ def base_config() -> ml_collections.ConfigDict:
 
     c.eval = ml_collections.ConfigDict()
     c.eval.mode_fraction = 0.01  # a mode counts when it gets ≥ this share of samples within 3σ
-    c.eval.num_sigmas = 3.0
-    c.eval.num_samples = 10_000  # images: samples for IS / FID / KID (001 used 5,000)
+    c.eval.num_sigmas = 3.0  # 2D: a sample is high-quality within this many σ of a mode
+    c.eval.num_samples = 10_000  # images: samples for IS / FID / KID (Yamazaki17 used 5,000)
     c.eval.inception_weights = ""  # images: FID Inception-v3 .npz for Inception IS / FID / KID
     return c
 

@@ -10,7 +10,7 @@ Conventions used throughout the package:
   two-logit head (the official TF ODE-GAN code) is a two-class softmax, identical to a
   sigmoid on ``logit[1] - logit[0]``, so every loss below accepts both.
 
-The vector field is ``v(θ, φ) = -[∂ℓ_D/∂θ, ∂ℓ_G/∂φ]`` (003, Algorithm 1). One forward pass of
+The vector field is ``v(θ, φ) = -[∂ℓ_D/∂θ, ∂ℓ_G/∂φ]`` (Qin20, Algorithm 1). One forward pass of
 G and of D on the real and the fake batch serves both players: the two gradients are two
 pullbacks of the same ``jax.vjp``.
 """
@@ -129,7 +129,7 @@ def wgan_gp_loss(weight: float = 10.0) -> Loss:
 
 
 def linear_loss() -> Loss:
-    """The Dirac-GAN's loss (Mescheder et al. 2018; 003 §4): WGAN's objective, f(t) = t,
+    """The Dirac-GAN's loss (Mescheder et al. 2018; Qin20 §4): WGAN's objective, f(t) = t,
     without clipping: ℓ_D = E D(G(z)) − E D(x), ℓ_G = −E D(G(z))."""
     return Loss(
         "linear",
@@ -402,5 +402,5 @@ def vector_field(
 def gradient_norm_penalty(
     game: Game, params: Params, model_state: ModelState, real: jax.Array, key: jax.Array
 ) -> Any:
-    """g_θ = ∇_θ ‖∂ℓ_G/∂φ‖² (003 Algorithm 1), a pytree shaped like θ."""
+    """g_θ = ∇_θ ‖∂ℓ_G/∂φ‖² (Qin20 Algorithm 1), a pytree shaped like θ."""
     return player_gradients(game, params, model_state, real, key, penalty=True).penalty_grad

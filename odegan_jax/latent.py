@@ -1,4 +1,4 @@
-"""Latent walks (seed 004): linear and spherical interpolation, latent vector arithmetic.
+"""Latent walks (GANnotes): linear and spherical interpolation, latent vector arithmetic.
 
 ``slerp(a, b, t) = sin((1−t)Ω)/sin Ω · a + sin(tΩ)/sin Ω · b`` with Ω the angle between a and
 b (falls back to lerp when they are parallel): under a Gaussian prior it stays in the shell
@@ -40,7 +40,7 @@ def interpolation_grid(
 
 
 def arithmetic_grid(game, params: ArrayTree, model_state, key: Array, rows: int):
-    """Rows of [G(a), G(b), G(c), G(a − b + c)] (004's vector arithmetic; each of a, b, c the
+    """Rows of [G(a), G(b), G(c), G(a − b + c)] (GANnotes's vector arithmetic; each of a, b, c the
     mean of three latents, as in DCGAN, to steady the concept it carries)."""
     z = np.asarray(game.sample_latents(key, rows * 9), np.float64).reshape(rows, 3, 3, -1)
     a, b, c = z.mean(axis=2).transpose(1, 0, 2)

@@ -10,7 +10,7 @@ The loop never asks which rule it has. Rules:
 
 * :func:`ode_rule`: ODE-GAN. One explicit Runge–Kutta step (any :class:`ButcherTableau`) over
   the joint vector field, the gradient-norm regulariser, and optionally the RK direction fed to
-  an optax optimiser ("RK4 + Adam", 003 Table 1). Its state holds the step size
+  an optax optimiser ("RK4 + Adam", Qin20 Table 1). Its state holds the step size
   (:class:`StepControl`): fixed steps (× a schedule) halved when a step goes non-finite, or
   chosen by diffrax's PID controller from an embedded pair's error estimate; a rejected step
   leaves the state as it was, inside the compiled step.
@@ -114,7 +114,7 @@ def make_optimizer(
     name: str, learning_rate: float, weight_decay: float = 0.0, **hyperparameters
 ) -> optax.GradientTransformation:
     """An optax optimiser by name. ``weight_decay`` adds wd·θ to the gradient (L2 on the loss,
-    as in 001), except for adamw where it is the decoupled decay of that optimiser."""
+    as in Yamazaki17), except for adamw where it is the decoupled decay of that optimiser."""
     choose("optimizer.name", name, OPTIMIZERS)
     kwargs = optimizer_kwargs(name, hyperparameters)
     if name == "adamw":
@@ -281,7 +281,7 @@ def ode_rule(
       h: step size for both players (scaled by ``schedule``); the first attempt's size under
         adaptive control.
       reg_weight: λ of the regulariser g_θ = ∇_θ ‖∂ℓ_G/∂φ‖².
-      reg_placement: ``post_step`` (003 Algorithm 1: θ ← θ - hλg_θ after the step, the
+      reg_placement: ``post_step`` (Qin20 Algorithm 1: θ ← θ - hλg_θ after the step, the
         notebook) or ``first_stage`` (official TF code: λ/b₁·g_θ added to the stage-1 D
         gradient, so the intermediate stages see it and the step carries exactly hλg_θ).
       stage_batches: ``same`` minibatch and latents for every stage (the notebook: the RK
@@ -292,7 +292,7 @@ def ode_rule(
         ``piecewise`` (h · schedule_scales between schedule_boundaries).
       reg_scales: empty (λ constant) or, with a piecewise schedule, one multiplier ≥ 0 of λ
         per phase of it (as many as ``schedule_scales``).
-      d_rate: α of the field −[α ∂ℓ_D/∂θ, ∂ℓ_G/∂φ] (003's slides write the flow with
+      d_rate: α of the field −[α ∂ℓ_D/∂θ, ∂ℓ_G/∂φ] (Qin20's slides write the flow with
         per-player rates α, β); α > 1 makes D the faster player (two time scales).
       optimizer: if given, the RK direction Σ bᵢkᵢ is fed to it as the (negative) gradient
         instead of taking the step y + h·direction.

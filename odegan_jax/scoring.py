@@ -5,7 +5,7 @@ caller (the training loop's actions, the CLI) writes them.
 
 * :func:`quality_2d`: modes covered and the high-quality share of G at the experiment's fixed
   evaluation latents: the same sampler for every logged row, the summary and ``odegan eval``.
-* :class:`ImageScorer`: IS, FID and KID in the shipped classifier's space (001 Table B.1) on
+* :class:`ImageScorer`: IS, FID and KID in the shipped classifier's space (Yamazaki17 Table B.1) on
   ``n`` samples, next to their ceilings on real data (IS of the real test set, FID and KID of
   the test set against the training set); the same in Inception-v3's space (FID's standard
   network, for 32×32 RGB) when a local weights file is given (:mod:`.metrics.inception`).
@@ -179,7 +179,8 @@ def score_run(exp, state, n: int | None = None, inception_weights: str = "") -> 
 
 
 def gam_runs(loaded_a, loaded_b, n: int, seed: int = 0) -> dict:
-    """The Generative Adversarial Metric (000 §4.2.3) of two loaded runs ``(exp, state, step)``
+    """The Generative Adversarial Metric (Varshney19 §4.2.3) of two loaded runs ``(exp, state,
+    step)``
     on the same data: A's and B's discriminators on ``n`` real test points (images: the test
     split; 2D: fresh draws) and on ``n`` samples of the other's generator
     (:func:`.metrics.gam.gam`), plus both steps and ``num_samples``."""

@@ -32,7 +32,7 @@ def mlp_game(loss=None, latent_size: int = 4, width: int = 16) -> game_lib.Game:
 
 
 def bn_game(latent_size: int = 4) -> game_lib.Game:
-    """001's M0_A (BatchNorm in both players) on 2D data."""
+    """Yamazaki17's M0_A (BatchNorm in both players) on 2D data."""
     return game_lib.Game(
         ResidualMLP(2, 16, 0, True, False),
         ResidualMLP(1, 16, 0, True, True),

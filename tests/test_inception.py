@@ -138,8 +138,8 @@ def _cifar_npz(tmp_path):
 
 
 def test_cifar10_configs_build_on_a_users_npz_with_the_seeds_settings(tmp_path):
-    """Every CIFAR-10 config of the seeds' studies builds on a user's .npz (32×32 RGB, no
-    tfds), with the settings the seeds give for it."""
+    """Every CIFAR-10 config of the source documents' studies builds on a user's .npz (32×32 RGB, no
+    tfds), with the settings the source documents give for it."""
     from odegan_jax.config import resolve_config
     from odegan_jax.experiment import build
 

@@ -1,4 +1,4 @@
-"""Networks against the layer lists of the seeds (parameter counts computed by hand)."""
+"""Networks against the layer lists of the source documents (parameter counts computed by hand)."""
 
 from __future__ import annotations
 

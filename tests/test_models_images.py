@@ -1,4 +1,5 @@
-"""Image networks against the layer lists of the seeds (parameter counts by hand) and a few
+"""Image networks against the layer lists of the source documents (parameter counts by hand) and a
+few
 training steps of every network with every kind of rule."""
 
 from __future__ import annotations
@@ -48,7 +49,8 @@ def test_ngan_parameter_counts_equal_the_pytorch_layer_lists():
     g, d = build_networks(_model("ngan"), (28, 28, 1))
     gv, gx = _run(g, jnp.zeros((2, 100)))
     dv, dx = _run(d, jnp.zeros((2, 28, 28, 1)))
-    # 000 Figure 4.1, PyTorch ConvTranspose2d weight [in, out, k, k] (+ out bias unless False)
+    # Varshney19 Figure 4.1, PyTorch ConvTranspose2d weight [in, out, k, k] (+ out bias unless
+    # False)
     generator = (
         100 * 32 * 4 * 4
         + _bn(32)  # ConvTranspose2d(100, 32, 4, bias=False)
@@ -61,7 +63,7 @@ def test_ngan_parameter_counts_equal_the_pytorch_layer_lists():
         + 8 * 1 * 3 * 3
         + 1
     )  # ConvTranspose2d(8, 1, 3, 1, 1)
-    # 000 Figure 4.2, Conv2d weight [out, in, k, k] (+ bias)
+    # Varshney19 Figure 4.2, Conv2d weight [out, in, k, k] (+ bias)
     discriminator = (
         8 * 1 * 4 * 4
         + _bn(8)  # Conv2d(1, 8, 4, 2, 1, bias=False)

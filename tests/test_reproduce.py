@@ -393,7 +393,7 @@ def test_odegan_vs_adam_images_reads_table1_the_degradation_and_time_to_adams_be
 
 
 def test_ngan_vs_dcgan_gam_reads_the_gam_winner_loss_spread_and_nfe(tmp_path):
-    """Hand-made runs: GAM of seed 0 (r_test 1.01, r_samples 0.86: NGAN wins, 000's own
+    """Hand-made runs: GAM of seed 0 (r_test 1.01, r_samples 0.86: NGAN wins, Varshney19's own
     numbers) and of seed 1 (r_test 1.2: undecided), read from the analysis cache as a finished
     study leaves it; NGAN's ℓ_G flat but ℓ_D noisier than DCGAN's; the tsit5 run's NFE grows
     from 26 to 38."""

@@ -1,1 +1,2 @@
-"""Experiment configs, one file per experiment of the seeds (importable as odegan_jax.configs)."""
+"""Experiment configs, one file per experiment of the source documents (importable as
+odegan_jax.configs)."""

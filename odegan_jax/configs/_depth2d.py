@@ -1,4 +1,4 @@
-"""Shared settings of 001's 2D experiments (Appendix A): Adam, lr 1e-4, β = (0.5, 0.999),
+"""Shared settings of Yamazaki17's 2D experiments (Appendix A): Adam, lr 1e-4, β = (0.5, 0.999),
 weight decay 1e-5 on each loss, batch 64, z ~ U(-1, 1) in R^32, init N(0, 0.1), biases 0,
 the non-saturating loss, 10,000 training points, 200,000 iterations (CPU default: 20,000;
 the full run: --config.steps=200000)."""

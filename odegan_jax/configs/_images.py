@@ -1,13 +1,13 @@
 """Shared settings of the image experiments.
 
-``adam_image_config``: 001 Appendix A / DCGAN practice: Adam lr 2e-4, β = (0.5, 0.999)
+``adam_image_config``: Yamazaki17 Appendix A / DCGAN practice: Adam lr 2e-4, β = (0.5, 0.999)
 (Table A.3), batch 64, init N(0, 0.02) with zero biases (Table A.4), 100 latents, the
 non-saturating loss, alternating D / G updates. ``odegan_image_config``: the ODE-GAN code's
 CIFAR-10 settings: RK4, the regulariser inside the stage-1 D gradient, a fresh minibatch per
 stage, joint integration, the official warm-up schedule, batch 64, 128 latents N(0, I), the
 two-logit cross-entropy D loss with non-saturating G (= non_saturating).
 
-The 002 study settings are overrides of any image config:
+The Bhope19 study settings are overrides of any image config:
 latent size ``--config.model.latent_size=10|100|200``; optimiser
 ``--config.optimizer.name=adam|rmsprop|sgd|adadelta|adagrad`` (with
 ``--config.optimizer.learning_rate=...``); WGAN ``--config.game.loss=wgan
@@ -26,7 +26,7 @@ def _image_base(name: str, dataset: str, network: str, steps: int):
     c.model.name = network
     c.model.latent_size = 100
     c.model.latent_prior = "normal"
-    # the official code's networks keep Sonnet 1's initialiser; 001's DCGANs N(0, 0.02)
+    # the official code's networks keep Sonnet 1's initialiser; Yamazaki17's DCGANs N(0, 0.02)
     c.model.init = "sonnet" if network == "dcgan_official" else "normal"
     c.model.init_std = 0.02
     c.game.loss = "non_saturating"
@@ -46,7 +46,7 @@ def adam_image_config(name: str, dataset: str, network: str, steps: int = 30_000
 
 
 def depth_image_config(name: str, dataset: str, network: str, blocks: int, steps: int):
-    """001's image depth study (§5.2, Appendix A): ``adam_image_config`` with ``blocks``
+    """Yamazaki17's image depth study (§5.2, Appendix A): ``adam_image_config`` with ``blocks``
     residual blocks (M_cB on 28×28: c = blocks; M_dC on 32×32: 2d blocks, d = blocks),
     z ~ U(−1, 1) and weight decay 1e-5 on each loss (§A.3: "in all experiments")."""
     c = adam_image_config(name, dataset, network, steps)
@@ -78,11 +78,11 @@ def odegan_image_config(
 
 
 def rk4_adam(c):
-    """003's "ODE-GAN (RK4 + Adam)" (Table 1, Fig. 7) as the official code runs it
+    """Qin20's "ODE-GAN (RK4 + Adam)" (Table 1, Fig. 7) as the official code runs it
     (``main_ode.py --opt_name=adam``): every RK4 stage point is an Adam step from the current
     point along that stage's combination of gradients, regulariser included, and the step
     itself an Adam step along Σ bᵢkᵢ, so Adam's moments advance four times per step
-    (``rule.optimizer_form='stages'``). 003 gives no Adam settings for it; these are its SN-GAN
+    (``rule.optimizer_form='stages'``). Qin20 gives no Adam settings for it; these are its SN-GAN
     baseline's (Adam 2e-4, β = (0.5, 0.999)), the DCGAN recipe."""
     c.rule.use_optimizer = True
     c.rule.optimizer_form = "stages"

@@ -1,7 +1,7 @@
-"""004's WGAN recipes on 2D data (the WGAN / WGAN-GP papers' toy experiments).
+"""GANnotes's WGAN recipes on 2D data (the WGAN / WGAN-GP papers' toy experiments).
 
-WGAN (004, Algorithm 1 of the WGAN paper): RMSprop, α = 5e-5, c = 0.01, m = 64, n_critic = 5.
-WGAN-GP (004, Algorithm 1 of the WGAN-GP paper): λ = 10, n_critic = 5, Adam α = 1e-4,
+WGAN (GANnotes, Algorithm 1 of the WGAN paper): RMSprop, α = 5e-5, c = 0.01, m = 64, n_critic = 5.
+WGAN-GP (GANnotes, Algorithm 1 of the WGAN-GP paper): λ = 10, n_critic = 5, Adam α = 1e-4,
 β = (0, 0.9). Both: D and G are ReLU MLPs 3 × 512 (the WGAN-GP paper's toy networks),
 alternating updates, z ~ N(0, I) with 32 latents; batch 64 (WGAN) and 256 (the WGAN-GP toy).
 """

@@ -1,4 +1,4 @@
-"""003 Table 1 "ODE-GAN (RK4 + Adam)" on CIFAR-10 with the official DCGAN as the official code
+"""Qin20 Table 1 "ODE-GAN (RK4 + Adam)" on CIFAR-10 with the official DCGAN as the official code
 runs it: every RK4 stage point and the step an Adam step (2e-4, β = (0.5, 0.999); λ = 0.01;
 configs/_images.py ``rk4_adam``);
 ``--config.model.name=resnet32`` for the ResNet row. Data and scoring as in

@@ -1,4 +1,4 @@
-"""003 Fig. 12: ODE-GAN on CIFAR-10 with the DCGAN of the official code, RK4, h = 0.04,
+"""Qin20 Fig. 12: ODE-GAN on CIFAR-10 with the DCGAN of the official code, RK4, h = 0.04,
 λ = 0.01 (Table 1's ``cifar10_odegan_dcgan`` has λ = 0.02), the official code's options,
 1M steps. CIFAR-10 via tfds, or ``--config.data.source=files --config.data.path=cifar10.npz``
 (x_train uint8 [N, 32, 32, 3]); Inception FID / IS from ``--config.eval.inception_weights``."""

@@ -1,4 +1,4 @@
-"""003 ODE-GAN (RK4, h = 0.04, λ = 0.02) on CIFAR-10 with the SN-GAN ResNet (Table 1)."""
+"""Qin20 ODE-GAN (RK4, h = 0.04, λ = 0.02) on CIFAR-10 with the SN-GAN ResNet (Table 1)."""
 
 from odegan_jax.configs._images import odegan_image_config
 

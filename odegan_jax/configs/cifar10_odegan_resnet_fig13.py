@@ -1,4 +1,4 @@
-"""003 Fig. 13: ODE-GAN on CIFAR-10 with the SN-GAN ResNet, RK4, h = 0.01, λ = 0.01, the
+"""Qin20 Fig. 13: ODE-GAN on CIFAR-10 with the SN-GAN ResNet, RK4, h = 0.01, λ = 0.01, the
 official code's options, 1M steps. Data and scoring as in ``cifar10_odegan_dcgan_fig12``."""
 
 from odegan_jax.configs._images import odegan_image_config

@@ -1,4 +1,4 @@
-"""The SN-GAN baseline of 003 Table 1 on CIFAR-10: the official DCGAN with spectral
+"""The SN-GAN baseline of Qin20 Table 1 on CIFAR-10: the official DCGAN with spectral
 normalisation in D, Adam lr 2e-4, β = (0.5, 0.999), one D step per G step, 128 latents,
 the non-saturating loss. ``--config.model.name=resnet32`` for the ResNet row."""
 

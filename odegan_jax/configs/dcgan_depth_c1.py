@@ -1,5 +1,6 @@
-"""001 depth study on MNIST: M1_B (Table A.2, 1 residual block), Adam lr 2e-4, β1 0.5,
-batch 64, z ~ U(−1, 1) in R^100, init N(0, 0.02), weight decay 1e-5, 30,000 iterations (001 §5,
+"""Yamazaki17 depth study on MNIST: M1_B (Table A.2, 1 residual block), Adam lr 2e-4, β1 0.5,
+batch 64, z ~ U(−1, 1) in R^100, init N(0, 0.02), weight decay 1e-5, 30,000 iterations (Yamazaki17
+§5,
 §A.3). MNIST comes from tfds or local IDX files; --config.data.name=fashion_mnist runs it
 offline. No BatchNorm in D: --config.model.d_batchnorm=false."""
 

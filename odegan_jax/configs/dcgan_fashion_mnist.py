@@ -1,4 +1,4 @@
-"""DCGAN (001 M0_B) on Fashion-MNIST with the training settings of ngan_fashion_mnist.py."""
+"""DCGAN (Yamazaki17 M0_B) on Fashion-MNIST with the training settings of ngan_fashion_mnist.py."""
 
 from odegan_jax.configs._images import adam_image_config
 

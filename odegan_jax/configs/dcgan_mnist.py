@@ -1,4 +1,4 @@
-"""DCGAN (001 M0_B) on MNIST with NGAN's training settings (tfds or local IDX files)."""
+"""DCGAN (Yamazaki17 M0_B) on MNIST with NGAN's training settings (tfds or local IDX files)."""
 
 from odegan_jax.configs.dcgan_fashion_mnist import get_config as _fashion
 

@@ -1,4 +1,4 @@
-"""The Dirac-GAN of 003 §4 (Mescheder et al. 2018): D(x) = ψx, G = θ, data at 0, the linear
+"""The Dirac-GAN of Qin20 §4 (Mescheder et al. 2018): D(x) = ψx, G = θ, data at 0, the linear
 loss (ℓ_D = ψθ, ℓ_G = −ψθ, WGAN's objective without clipping), ODE-GAN with RK4. Its field
 v = (−θ − 2λψ, ψ) is linear, with eigenvalues −λ ± i√(1 − λ²) (±i without the regulariser):
 ``odegan stiffness dirac`` measures them and the largest stable h of every scheme (RK4:

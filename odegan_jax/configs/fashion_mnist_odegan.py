@@ -1,4 +1,4 @@
-"""003 ODE-GAN (RK4, h = 0.04, λ = 0.01: Figs 6 / 7) on Fashion-MNIST with 001's M0_B DCGAN
+"""Qin20 ODE-GAN (RK4, h = 0.04, λ = 0.01: Figs 6 / 7) on Fashion-MNIST with Yamazaki17's M0_B DCGAN
 (``dcgan28``) **without BatchNorm in D**, as the official ODE-GAN discriminator has none, and
 the official code's options (configs/_images.py: regulariser in the stage-1 D gradient, a fresh
 minibatch per stage, h/4 for the first 500 steps). With BatchNorm in D

@@ -1,4 +1,4 @@
-"""003 "ODE-GAN (RK4 + Adam)" (Table 1, Fig. 7) on Fashion-MNIST as the official code runs it:
+"""Qin20 "ODE-GAN (RK4 + Adam)" (Table 1, Fig. 7) on Fashion-MNIST as the official code runs it:
 ``fashion_mnist_odegan`` (RK4, λ = 0.01, M0_B DCGAN without BatchNorm in D) with every RK4
 stage point and the step itself an Adam step (2e-4, β = (0.5, 0.999); configs/_images.py
 ``rk4_adam``)."""

@@ -1,4 +1,4 @@
-"""ODE-GAN with adaptive step control on images: the DCGAN of 001 (M0_B, 28×28) on
+"""ODE-GAN with adaptive step control on images: the DCGAN of Yamazaki17 (M0_B, 28×28) on
 Fashion-MNIST, the official code's regulariser placement (λ = 0.02 in the stage-1 D
 gradient), Bogacki–Shampine 3(2) with diffrax's PIDController (rtol = atol = 1e-3) choosing h
 from h = 0.04 on. The stages share one minibatch, so the error estimate measures the

@@ -1,4 +1,4 @@
-"""002 vanilla GAN on MNIST: MLP G and D (two hidden layers of 256), Adam, 100 latents.
+"""Bhope19 vanilla GAN on MNIST: MLP G and D (two hidden layers of 256), Adam, 100 latents.
 The latent-size study: ``--config.model.latent_size=10|100|200``; Fashion-MNIST:
 ``--config.data.name=fashion_mnist``; optimisers: ``--config.optimizer.name=...``."""
 

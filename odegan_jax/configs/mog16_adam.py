@@ -1,7 +1,7 @@
 """The main job's game trained with simultaneous Adam instead of an ODE solver (baseline).
 
 Adam (β1 = 0.5, β2 = 0.999) at lr 1e-3 on the same networks, data and steps as mog16_rk4
-(003 Fig. 5/7 compare RK4 with Adam).
+(Qin20 Fig. 5/7 compare RK4 with Adam).
 """
 
 from odegan_jax.config import base_config

@@ -1,6 +1,6 @@
 """ODE-GAN with Heun steps on the 16-Gaussian grid: mog16_rk4 with another integrator.
 
-The order study (003 §5.2.1): compare with mog16_rk4 at the same h, λ and steps.
+The order study (Qin20 §5.2.1): compare with mog16_rk4 at the same h, λ and steps.
 """
 
 from odegan_jax.config import base_config

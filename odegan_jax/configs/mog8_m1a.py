@@ -1,4 +1,4 @@
-"""001 §4.4: M1A (Table A.1) on mog8 with Adam, as in 001 Appendix A."""
+"""Yamazaki17 §4.4: M1A (Table A.1) on mog8 with Adam, as in Yamazaki17 Appendix A."""
 
 from odegan_jax.configs._depth2d import depth_config
 

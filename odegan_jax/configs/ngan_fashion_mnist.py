@@ -1,8 +1,8 @@
-"""000 NGAN (Figures 4.1 / 4.2) on Fashion-MNIST (offline: Debian's dataset-fashion-mnist).
+"""Varshney19 NGAN (Figures 4.1 / 4.2) on Fashion-MNIST (offline: Debian's dataset-fashion-mnist).
 
-Same training settings as dcgan_fashion_mnist.py, for 000's NGAN vs DCGAN comparison (by GAM:
-``odegan gam``): Adam (000 Algorithm 3) as in DCGAN practice, batch 64, 100 latents. The ODE
-blocks: RK4, one step over [0, 1], backprop through the solver (000 §4.2.1); switch to
+Same training settings as dcgan_fashion_mnist.py, for Varshney19's NGAN vs DCGAN comparison (by GAM:
+``odegan gam``): Adam (Varshney19 Algorithm 3) as in DCGAN practice, batch 64, 100 latents. The ODE
+blocks: RK4, one step over [0, 1], backprop through the solver (Varshney19 §4.2.1); switch to
 ``--config.model.ode.solver=dopri5`` / ``--config.model.ode.gradient=adjoint`` to study them.
 """
 

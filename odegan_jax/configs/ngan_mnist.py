@@ -1,4 +1,5 @@
-"""000 NGAN on MNIST (tfds, or IDX files in ~/.odegan_jax/data/mnist or --config.data.path)."""
+"""Varshney19 NGAN on MNIST (tfds, or IDX files in ~/.odegan_jax/data/mnist or
+--config.data.path)."""
 
 from odegan_jax.configs.ngan_fashion_mnist import get_config as _fashion
 

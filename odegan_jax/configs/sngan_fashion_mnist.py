@@ -1,4 +1,4 @@
-"""The SN-GAN baseline of 003 Table 1 on Fashion-MNIST: 001's M0_B DCGAN (``dcgan28``) with
+"""The SN-GAN baseline of Qin20 Table 1 on Fashion-MNIST: Yamazaki17's M0_B DCGAN (``dcgan28``) with
 spectral normalisation in D and no BatchNorm there (the network of ``fashion_mnist_odegan``),
 Adam 2e-4, β = (0.5, 0.999), one D step per G step, 128 latents N(0, I), the non-saturating
 loss (as ``cifar10_sngan``)."""

@@ -1,4 +1,4 @@
-"""001 §5.1: M1_A (Table A.1) on swiss roll with BatchNorm removed from the discriminator."""
+"""Yamazaki17 §5.1: M1_A (Table A.1) on swiss roll with BatchNorm removed from the discriminator."""
 
 from odegan_jax.configs._depth2d import depth_config
 

@@ -1,4 +1,5 @@
-"""004 / 002 Experiment E: WGAN with weight clipping on Fashion-MNIST, with 001's DCGAN (M0_B,
+"""GANnotes / Bhope19 Experiment E: WGAN with weight clipping on Fashion-MNIST, with Yamazaki17's
+DCGAN (M0_B,
 ``dcgan28``): RMSprop 5e-5, c = 0.01, n_critic = 5 (Algorithm 1 of the WGAN paper), batch 64.
 Steps count generator iterations, each after n_critic critic updates."""
 

@@ -1,4 +1,5 @@
-"""004: WGAN-GP on Fashion-MNIST, with 001's DCGAN (M0_B, ``dcgan28``): λ = 10, n_critic = 5,
+"""GANnotes: WGAN-GP on Fashion-MNIST, with Yamazaki17's DCGAN (M0_B, ``dcgan28``): λ = 10, n_critic
+= 5,
 Adam 1e-4 with β = (0, 0.9) (Algorithm 1 of the WGAN-GP paper), batch 64. The critic has no
 BatchNorm: the penalty is on the gradient for each input alone, which batch statistics mix
 (the WGAN-GP paper, §4). Steps count generator iterations, each after n_critic critic updates."""

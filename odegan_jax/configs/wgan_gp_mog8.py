@@ -1,4 +1,4 @@
-"""004: WGAN-GP (λ = 10, n_critic = 5, Adam 1e-4, β = (0, 0.9)) on mog8."""
+"""GANnotes: WGAN-GP (λ = 10, n_critic = 5, Adam 1e-4, β = (0, 0.9)) on mog8."""
 
 from odegan_jax.configs._wgan2d import wgan_config
 

@@ -1,4 +1,4 @@
-"""004: WGAN-GP (λ = 10, n_critic = 5, Adam 1e-4, β = (0, 0.9)) on swiss_roll."""
+"""GANnotes: WGAN-GP (λ = 10, n_critic = 5, Adam 1e-4, β = (0, 0.9)) on swiss_roll."""
 
 from odegan_jax.configs._wgan2d import wgan_config
 

@@ -20,7 +20,7 @@ from odegan_jax.data.images import IMAGE_DATASETS, NATIVE_SHAPES, load_images, p
 from odegan_jax.data.images import DatasetError as DatasetError  # re-exported
 from odegan_jax.data.synthetic import DISTRIBUTIONS_2D, Distribution2D, make_distribution
 
-# the Dirac-GAN's data (003 §4): every sample is the scalar 0
+# the Dirac-GAN's data (Qin20 §4): every sample is the scalar 0
 DIRAC = "dirac"
 DATASETS = tuple(DISTRIBUTIONS_2D) + IMAGE_DATASETS + (DIRAC,)
 

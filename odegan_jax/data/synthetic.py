@@ -3,7 +3,7 @@
 Each is a :class:`Distribution2D`: a sampler plus the reference points ("modes") and the
 scale σ that the 2D metrics use (see :mod:`odegan_jax.metrics.modes`).
 
-* ``mog8``: 8 Gaussians on a circle of radius 2, σ = 0.02 (001's Gaussian mixture, the
+* ``mog8``: 8 Gaussians on a circle of radius 2, σ = 0.02 (Yamazaki17's Gaussian mixture, the
   common GAN toy set).
 * ``mog25``: 5×5 grid with means in {-4, -2, 0, 2, 4}², σ = 0.05.
 * ``mog16``: the official ODE-GAN notebook's 4×4 grid, means ±0.5 / ±1.5, σ = 0.02. With

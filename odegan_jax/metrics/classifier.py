@@ -1,4 +1,4 @@
-"""The evaluation classifier of 001 Table B.1 and its shipped weights.
+"""The evaluation classifier of Yamazaki17 Table B.1 and its shipped weights.
 
 conv 5×5 32 (size-preserving, pad 2) ReLU → max-pool 2 → conv 5×5 64 ReLU → max-pool 2 →
 dense 1024 ReLU → dropout 0.5 → dense 10 (logits). The penultimate 1024 features feed the

@@ -1,4 +1,5 @@
-"""The Generative Adversarial Metric (GAM, 000 §4.2.3 after Im et al. 2016): two GANs judged by
+"""The Generative Adversarial Metric (GAM, Varshney19 §4.2.3 after Im et al. 2016): two GANs judged
+by
 each other's discriminators. Pure: arrays and callables in, numbers out.
 
 With models A = (G_A, D_A) and B = (G_B, D_B):

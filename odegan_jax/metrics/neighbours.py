@@ -1,4 +1,5 @@
-"""Nearest training images of generated samples (001 §4.5.4: is G copying its data?). Pure."""
+"""Nearest training images of generated samples (Yamazaki17 §4.5.4: is G copying its data?).
+Pure."""
 
 from __future__ import annotations
 

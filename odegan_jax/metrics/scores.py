@@ -1,7 +1,7 @@
 """Sample-quality scores in a classifier's space: Inception Score, Fréchet distance, KID.
 
 * :func:`inception_score`: exp(E_x KL(p(y|x) ‖ p(y))), mean ± std over ``splits`` equal splits
-  (Salimans et al.; 001 §4.5.3).
+  (Salimans et al.; Yamazaki17 §4.5.3).
 * :func:`frechet_distance`: ‖μ₁ − μ₂‖² + Tr(Σ₁ + Σ₂ − 2(Σ₁Σ₂)^{1/2}), the matrix square root
   by ``scipy.linalg.sqrtm``; when the product is singular its square root is retried with
   ε·I added to both covariances, and a negligible imaginary part (numerical noise) is dropped.

@@ -91,13 +91,14 @@ def _ngan(model, shape):
 
 
 NETWORKS = {
-    # the notebook's depth × width ReLU MLP (images: 002's vanilla GAN)
+    # the notebook's depth × width ReLU MLP (images: Bhope19's vanilla GAN)
     "mlp": NetworkSpec("any", _mlp),
-    "m0a": NetworkSpec("flat", _residual_mlp(lambda m: 0)),  # 001 Table A.1 baseline
-    "m1a": NetworkSpec("flat", _residual_mlp(lambda m: m.num_blocks)),  # 001 Table A.1, 7 blocks
-    # 001 Table A.2 M0_B; model.res_blocks = c gives M_cB
+    "m0a": NetworkSpec("flat", _residual_mlp(lambda m: 0)),  # Yamazaki17 Table A.1 baseline
+    # Yamazaki17 Table A.1, 7 blocks
+    "m1a": NetworkSpec("flat", _residual_mlp(lambda m: m.num_blocks)),
+    # Yamazaki17 Table A.2 M0_B; model.res_blocks = c gives M_cB
     "dcgan28": NetworkSpec((28, 28, 1), _dcgan((128, 64), 7, 1, (64, 128))),
-    # 001 Table A.2 M0_C; model.res_blocks = d gives M_dC
+    # Yamazaki17 Table A.2 M0_C; model.res_blocks = d gives M_dC
     "dcgan32": NetworkSpec((32, 32, 3), _dcgan((256, 128, 64), 4, 3, (64, 128, 256))),
     # the official ODE-GAN code's DCGAN (cs_gan/nets.py; SN-GAN's DCGAN), 32×32, C channels
     "dcgan_official": NetworkSpec(
@@ -114,7 +115,7 @@ NETWORKS = {
             ResNetDiscriminator(128, m.spectral_norm, **_init(m)),
         ),
     ),
-    "ngan": NetworkSpec((28, 28, 1), _ngan, has_ode_blocks=True),  # 000 Figures 4.1 / 4.2
+    "ngan": NetworkSpec((28, 28, 1), _ngan, has_ode_blocks=True),  # Varshney19 Figures 4.1 / 4.2
     "dirac": NetworkSpec((1,), lambda m, s: (DiracGenerator(), DiracDiscriminator())),
 }
 IMAGE_NETWORKS = tuple(name for name, spec in NETWORKS.items() if spec.sample_shape != "flat")

@@ -1,6 +1,6 @@
 """Convolutional GANs for images (NHWC, pixels in [−1, 1]).
 
-* :class:`DCGANGenerator` / :class:`DCGANDiscriminator`: 001 Table A.2.
+* :class:`DCGANGenerator` / :class:`DCGANDiscriminator`: Yamazaki17 Table A.2.
   ``dcgan28`` is M0_B (28×28×1): G z → deconv 7×7/1 128 BN ReLU → deconv 4×4/2 64 BN ReLU →
   deconv 4×4/2 1 tanh; D conv 4×4/2 64 LReLU → conv 4×4/2 128 BN LReLU → linear 1.
   ``dcgan32`` is M0_C (32×32×3): G deconv 4×4/1 256 → 4×4/2 128 → 4×4/2 64 → 4×4/2 3 tanh;
@@ -17,7 +17,7 @@
 
 Every discriminator (and :mod:`.resnet`'s) takes ``spectral_norm``: each conv / linear wrapped
 in flax's ``nn.SpectralNorm`` (one power iteration per training call; its vectors live in
-``batch_stats`` beside BatchNorm's statistics): the SN-GAN baseline of 003 Table 1.
+``batch_stats`` beside BatchNorm's statistics): the SN-GAN baseline of Qin20 Table 1.
 Transposed convolutions use the padding of PyTorch's ``ConvTranspose2d(padding=p)``.
 """
 
@@ -40,7 +40,7 @@ from odegan_jax.models.layers import (
 
 
 class DCGANGenerator(nn.Module):
-    """001 Table A.2 generators (see the module doc)."""
+    """Yamazaki17 Table A.2 generators (see the module doc)."""
 
     features: Sequence[int] = (128, 64)  # first layer, then each 4×4/2 up-sampling layer
     first_kernel: int = 7  # 7 (28×28) or 4 (32×32)
@@ -63,7 +63,7 @@ class DCGANGenerator(nn.Module):
 
 
 class DCGANDiscriminator(nn.Module):
-    """001 Table A.2 discriminators (see the module doc); returns logits ``[B, 1]``."""
+    """Yamazaki17 Table A.2 discriminators (see the module doc); returns logits ``[B, 1]``."""
 
     features: Sequence[int] = (64, 128)
     res_blocks: int = 0

@@ -1,6 +1,7 @@
 """Initialisers and the small building blocks shared by the networks (NHWC).
 
-``conv`` / ``deconv`` take PyTorch's ``padding=p`` convention (the seeds' layer tables are
+``conv`` / ``deconv`` take PyTorch's ``padding=p`` convention (the source documents' layer tables
+are
 written in it); ``sn_apply`` wraps a layer in spectral normalisation on request."""
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ INITS = ("normal", "haiku", "sonnet", "lecun")
 def kernel_init(name: str, std: float = 0.02):
     """Weight initialiser by name.
 
-    normal: N(0, std²), as in 001 (std 0.1 for 2D models, 0.02 for images) and DCGAN.
+    normal: N(0, std²), as in Yamazaki17 (std 0.1 for 2D models, 0.02 for images) and DCGAN.
     haiku:  truncated normal with stddev 1/√fan_in, cut at ±2 stddev and *not* rescaled
             (haiku.Linear's default, used by the official ODE-GAN notebook).
     sonnet: the same distribution: Sonnet 1's default for Linear, Conv2D and

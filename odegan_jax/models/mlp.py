@@ -6,7 +6,7 @@
   the same function, other kernels (BUILD_NOTES.md, Performance: 1.4–1.5x on the notebook's
   2×25 RK4 step on this CPU, where a 25-wide row is an awkward width for the vector units;
   1.2x more with the input's transpose materialised, see :class:`MLP`).
-* :class:`ResidualMLP`: 001 Table A.1. ``num_blocks=0`` is M0_A (Linear-32 ×2 + output),
+* :class:`ResidualMLP`: Yamazaki17 Table A.1. ``num_blocks=0`` is M0_A (Linear-32 ×2 + output),
   ``num_blocks=7`` is M1_A: the second hidden layer is replaced by 7 residual blocks of two
   Linear-32 layers each, giving 1 + 14 + 1 = 16 linear layers per network as the text says.
   A block computes ``h + act(BN(W₂ act(BN(W₁ h))))``.
@@ -51,7 +51,7 @@ class FeatureMajorDense(nn.Dense):
 
 class MLP(nn.Module):
     """ReLU MLP on flattened inputs. ``out_shape`` an int or a per-sample shape; image shapes
-    (rank 3) get a tanh output in [−1, 1] (002's vanilla GAN). ``layout`` (one of
+    (rank 3) get a tanh output in [−1, 1] (Bhope19's vanilla GAN). ``layout`` (one of
     :data:`LAYOUTS`) picks how the products are laid out inside; inputs, outputs and
     parameters are the same either way, and the outputs agree to float rounding."""
 
@@ -93,7 +93,7 @@ class MLP(nn.Module):
 
 
 class ResidualMLP(nn.Module):
-    """001 Table A.1 (M0_A / M1_A); ``discriminator`` picks the D column of the table."""
+    """Yamazaki17 Table A.1 (M0_A / M1_A); ``discriminator`` picks the D column of the table."""
 
     out_dim: int
     width: int = 32

@@ -1,6 +1,6 @@
-"""NGAN (seed 000): a DCGAN for 28×28×1 whose G and D contain a Neural-ODE block.
+"""NGAN (Varshney19): a DCGAN for 28×28×1 whose G and D contain a Neural-ODE block.
 
-Exactly the PyTorch layer lists of 000 Figures 4.1 / 4.2 (NHWC here):
+Exactly the PyTorch layer lists of Varshney19 Figures 4.1 / 4.2 (NHWC here):
 
 Generator (z ∈ R^100)::
 

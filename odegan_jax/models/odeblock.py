@@ -15,7 +15,7 @@ transposed conv layers, t as an extra input channel, no BatchNorm) with any diff
 
 Gradients: ``backprop`` differentiates through the solver's operations (unrolled, or diffrax's
 ``RecursiveCheckpointAdjoint`` for adaptive solvers); ``adjoint`` uses diffrax's
-``BacksolveAdjoint`` (the continuous adjoint of 000 Algorithm 2: O(1) memory in the number of
+``BacksolveAdjoint`` (the continuous adjoint of Varshney19 Algorithm 2: O(1) memory in the number of
 steps, gradients exact only up to the solver's error).
 
 Each call sows its number of function evaluations into the ``nfe`` collection (exact for

@@ -1,4 +1,4 @@
-"""The SN-GAN ResNet for 32×32 images (Miyato et al. 2018; 003 Figs 12 / 13 on CIFAR-10).
+"""The SN-GAN ResNet for 32×32 images (Miyato et al. 2018; Qin20 Figs 12 / 13 on CIFAR-10).
 
 G: linear → 4×4×width, three up-sampling residual blocks (BN, ReLU, nearest ×2, two 3×3
 convs, a 1×1 shortcut), BN ReLU, 3×3 conv to the channels, tanh. D: an optimised first block

@@ -1,9 +1,9 @@
-"""``odegan reproduce``: the seeds' experiments as data, re-run into tables next to the seeds'
-numbers (SPEC C8).
+"""``odegan reproduce``: the source documents' experiments as data, re-run into tables next to
+their numbers.
 
 A study is a module in this package exposing ``STUDY``, a :class:`Study`: its runs (configs in
 ``configs/`` with overrides, for each seed) and an ``analyse`` function that turns the finished
-runs into a :class:`Report` (the seed's claims next to ours with a verdict, detail tables, the
+runs into a :class:`Report` (the source's claims next to ours with a verdict, detail tables, the
 numbers, figures). :func:`run_study` trains the runs as ``odegan train`` subprocesses into
 ``W/NAME/runs/<run id>/`` and writes ``W/NAME/table.md``, ``results.json`` and the PNG figures.
 
@@ -74,44 +74,45 @@ RECORD_FILES = (
     "samples.png",
     "curves.png",
 )
-# the seeds' claims on data or at sizes no committed study has run (CIFAR-10 is not offline
+# the source documents' claims on data or at sizes no committed study has run (CIFAR-10 is not
+# offline
 # here; the image studies ran on Fashion-MNIST at CPU size)
 IMAGE_CLAIMS = (
     (
-        "003 Table 1",
+        "Qin20 Table 1",
         "ODE-GAN (RK4) DCGAN on CIFAR-10: FID 17.66 best / 18.05 final, IS 7.97 / "
         "7.86, better than SN-GAN's 21.71 / 26.16 (odegan_vs_adam_images on "
         "CIFAR-10: --config.data.name=cifar10 is not enough, the configs "
         "cifar10_odegan_dcgan_fig12 / cifar10_sngan / cifar10_odegan_adam are)",
     ),
     (
-        "003 Table 1, Fig. 6",
+        "Qin20 Table 1, Fig. 6",
         "ODE-GAN (RK4) ResNet on CIFAR-10: FID 11.85 / 12.50 vs SN-GAN 15.97 / 23.98",
     ),
     (
-        "003 Fig. 7, Table 1",
+        "Qin20 Fig. 7, Table 1",
         "RK4 + Adam degrades late at 1M steps (final FID 23.20 against RK4's 18.05)",
     ),
     (
-        "003 Fig. 3 / 4 on CIFAR-10",
-        "the order and λ studies at the seed's own scale (h = 0.02 / 0.04 on CIFAR-10)",
+        "Qin20 Fig. 3 / 4 on CIFAR-10",
+        "the order and λ studies at the source's own scale (h = 0.02 / 0.04 on CIFAR-10)",
     ),
     (
-        "000 §4.2.3 on MNIST",
+        "Varshney19 §4.2.3 on MNIST",
         "NGAN against DCGAN by GAM on MNIST itself (ngan_vs_dcgan_gam --config.data.name=mnist)",
     ),
     (
-        "001 §5.2 on MNIST",
+        "Yamazaki17 §5.2 on MNIST",
         "MNIST depth at 30,000 iterations: M3_B best (IS 9.73 vs M0_B 9.14) "
         "(depth_images --full --config.data.name=mnist)",
     ),
     (
-        "001 §5.2",
+        "Yamazaki17 §5.2",
         "CIFAR-10 depth (M_dC, configs cifar10_depth_d0..d3): scores per d, mode "
         "collapse of the deepest",
     ),
     (
-        "002 Exp. B, D on MNIST",
+        "Bhope19 Exp. B, D on MNIST",
         "latent size and optimisers on MNIST (optimizers_latent runs "
         "them on Fashion-MNIST, at CPU size)",
     ),
@@ -180,7 +181,7 @@ class Claim:
 
     claim: str
     source: str
-    seed: str  # the seed's number or statement
+    reported: str  # the source's number or statement
     ours: str
     verdict: str
     why: str
@@ -199,7 +200,7 @@ class Report:
 class Study:
     name: str
     title: str
-    source: str  # the seeds' sections this study re-runs
+    source: str  # the sections of the source documents this study re-runs
     runs: Callable[[str, Sequence[int]], list]  # (size, seeds) -> [Run]; size in SIZES
     analyse: Callable[[Context], Report]
     seeds: tuple = (0, 1)  # default seeds
@@ -625,7 +626,7 @@ def write_report(ctx: Context, report: Report, overrides=()) -> dict:
     parts = [
         f"# {study.name}: {study.title}",
         "",
-        f"Seed sources: {study.source}. Size: {SIZE_NAMES[ctx.size]}"
+        f"Sources: {study.source}. Size: {SIZE_NAMES[ctx.size]}"
         f"{'; ' + study.sizes if study.sizes else ''}"
         f"{'; --gpu: ' + study.gpu if study.gpu else ''}."
         + (f" Seeds: {', '.join(map(str, ctx.seeds))}." if ctx.seeds else "")
@@ -636,8 +637,11 @@ def write_report(ctx: Context, report: Report, overrides=()) -> dict:
         "## Claims",
         "",
         markdown_table(
-            ["claim", "source", "seed's number", "ours", "verdict", "why"],
-            [[c.claim, c.source, c.seed, c.ours, f"**{c.verdict}**", c.why] for c in report.claims],
+            ["claim", "source", "reported", "ours", "verdict", "why"],
+            [
+                [c.claim, c.source, c.reported, c.ours, f"**{c.verdict}**", c.why]
+                for c in report.claims
+            ],
         ),
     ]
     for title, headers, rows in report.tables:
@@ -714,7 +718,7 @@ def write_index(workdir: str) -> None:
         "",
         "Written by `odegan reproduce` from the studies' `results.json` in this directory "
         "(re-run a study: `odegan reproduce NAME --workdir results`; `--full` for the "
-        "seeds' own sizes). Each study's `table.md` has the details, the runs and "
+        "source documents' own sizes). Each study's `table.md` has the details, the runs and "
         "the figures; a failed or diverged run is a marked row there.",
         "",
         "Verdicts: " + ", ".join(f"{k} {v}" for k, v in counts.items()) + ".",
@@ -735,10 +739,10 @@ def write_index(workdir: str) -> None:
         parts += ["", "Not run in this directory: " + ", ".join(missing) + "."]
     parts += [
         "",
-        "## Claims on the seeds' own data or scale (not run here)",
+        "## Claims on the source documents' own data or scale (not run here)",
         "",
         "They need CIFAR-10 or MNIST (not offline on our machine) or a GPU at the "
-        "seeds' sizes; the configs and studies to run them are named; no verdict here.",
+        "source documents' sizes; the configs and studies to run them are named; no verdict here.",
         "",
         markdown_table(["source", "claim"], [list(c) for c in IMAGE_CLAIMS]),
     ]

@@ -1,13 +1,15 @@
-"""``depth_2d`` (001 §5.1, Figs. 5.1–5.6, Tables A.1 / A.3): M0_A against M1_A against M1_A
-without BatchNorm in D, on the Swiss roll and the 8-Gaussian mixture, with 001's Adam settings
+"""``depth_2d`` (Yamazaki17 §5.1, Figs. 5.1–5.6, Tables A.1 / A.3): M0_A against M1_A against M1_A
+without BatchNorm in D, on the Swiss roll and the 8-Gaussian mixture, with Yamazaki17's Adam
+settings
 (``configs/{swiss_roll,mog8}_{m0a,m1a,m1a_nobn}``: lr 1e-4, β = (0.5, 0.999), weight decay
 1e-5, batch 64, z ~ U(−1, 1)^32, N(0, 0.1) init, 10,000 training points).
 
-001's claims: M0_A trains stably but puts much mass where there is no data; the deeper M1_A
+Yamazaki17's claims: M0_A trains stably but puts much mass where there is no data; the deeper M1_A
 maps more samples onto the data but oscillates (D pushes G around); removing BatchNorm from
 M1_A's D calms the oscillation and approximates the data best. Measured: final modes / HQ
 share, and the oscillation as the mean distance a fixed latent's sample moves between the
-late snapshots (8k → 10k → 15k → 20k), from G at 001's fixed 10,000 latents saved at 001's
+late snapshots (8k → 10k → 15k → 20k), from G at Yamazaki17's fixed 10,000 latents saved at
+Yamazaki17's
 iterations (``loop.snapshot_steps``).
 """
 
@@ -22,7 +24,7 @@ from odegan_jax.reproduce import Claim, Report, Run, Study, fmt, quality, status
 
 DATASETS = ("swiss_roll", "mog8")
 MODELS = ("m0a", "m1a", "m1a_nobn")
-SNAPSHOTS = (100, 1000, 2000, 3000, 4000, 6000, 8000, 10000, 15000, 20000)  # 001 §5.1
+SNAPSHOTS = (100, 1000, 2000, 3000, 4000, 6000, 8000, 10000, 15000, 20000)  # Yamazaki17 §5.1
 LATE = (8000, 10000, 15000, 20000)
 
 
@@ -87,7 +89,7 @@ def analyse(ctx) -> Report:
                     ax.set_title(str(s), fontsize=7)
                 if j == 0:
                     ax.set_ylabel(m, fontsize=8)
-        fig.suptitle(f"{ds}: G at 001's fixed latents at 001's iterations", fontsize=9)
+        fig.suptitle(f"{ds}: G at Yamazaki17's fixed latents and iterations", fontsize=9)
         fig.tight_layout()
         figures[f"progress_{ds}.png"] = fig
 
@@ -101,7 +103,7 @@ def analyse(ctx) -> Report:
             claims.append(
                 Claim(
                     f"{ds}: depth and D without BatchNorm",
-                    "001 §5.1",
+                    "Yamazaki17 §5.1",
                     "",
                     "",
                     "not run",
@@ -114,19 +116,19 @@ def analyse(ctx) -> Report:
             Claim(
                 f"{ds}: the deeper M1_A (no BN in D) approximates the data better than "
                 f"the baseline M0_A",
-                "001 §5.1, Figs. 5.1 / 5.2",
+                "Yamazaki17 §5.1, Figs. 5.1 / 5.2",
                 "M0_A: much mass off the data; M1_A without BN in D: the best estimate",
                 f"HQ: M0_A {100 * vals['m0a']:.1f}%, M1_A {100 * vals['m1a']:.1f}%, "
                 f"M1_A no-BN {100 * vals['m1a_nobn']:.1f}% (modes covered: "
                 + ", ".join(f"{m} {q[(ds, m)][0]}" for m in MODELS)
                 + ")",
                 "reproduced" if vals["m1a_nobn"] > vals["m0a"] + 0.02 else "not reproduced",
-                "final share of samples within 3σ of the data (001 shows figures only); the "
+                "final share of samples within 3σ of the data (Yamazaki17 shows figures only); the "
                 "modes are listed too: a high HQ share can come with fewer modes",
             ),
             Claim(
                 f"{ds}: M1_A with BN in D oscillates; removing BN from D calms it",
-                "001 §5.1, Figs. 5.3–5.6",
+                "Yamazaki17 §5.1, Figs. 5.3–5.6",
                 "oscillating losses and samples for M1_A, partly alleviated without BN",
                 f"late snapshot drift: M0_A {fmt(d['m0a'])}, M1_A {fmt(d['m1a'])}, "
                 f"M1_A no-BN {fmt(d['m1a_nobn'])}",
@@ -152,17 +154,18 @@ def analyse(ctx) -> Report:
         },
         figures=figures,
         notes=[
-            "001 lists iteration 100000 among the snapshots of a 20,000-iteration "
+            "Yamazaki17 lists iteration 100000 among the snapshots of a 20,000-iteration "
             "figure; read as 10,000",
-            "001 trained 200,000 iterations (--full); its figures stop at 20,000, the CPU size",
+            "Yamazaki17 trained 200,000 iterations (--full); its figures stop at 20,000, "
+            "the CPU size",
         ],
     )
 
 
 STUDY = Study(
     "depth_2d",
-    "001's depth study on 2D data (M0_A, M1_A, M1_A without BN in D)",
-    "001 §5.1, Figs. 5.1–5.6, Tables A.1 / A.3",
+    "Yamazaki17's depth study on 2D data (M0_A, M1_A, M1_A without BN in D)",
+    "Yamazaki17 §5.1, Figs. 5.1–5.6, Tables A.1 / A.3",
     runs,
     analyse,
     seeds=(0,),

@@ -1,13 +1,14 @@
-"""``depth_images`` (001 §5.2-5.3, Table 5.1, Figs 5.13 / 5.15): the residual DCGANs M0_B … M5_B
+"""``depth_images`` (Yamazaki17 §5.2-5.3, Table 5.1, Figs 5.13 / 5.15): the residual DCGANs M0_B …
+M5_B
 (``dcgan_depth_c0`` … ``c5``: c residual blocks in G and D, Adam 2e-4, β₁ 0.5, z ~ U(−1, 1),
 init N(0, 0.02), weight decay 1e-5) with BatchNorm in G and D and in G only, on Fashion-MNIST
-(001 trained MNIST, which is not offline here: ``--config.data.name=mnist`` runs it for users
-who have it). Scored like 001 (an Inception score from a trained classifier on 5,000 samples,
+(Yamazaki17 trained MNIST, which is not offline here: ``--config.data.name=mnist`` runs it for users
+who have it). Scored like Yamazaki17 (an Inception score from a trained classifier on 5,000 samples,
 every 100 iterations there): the shipped Fashion-MNIST classifier's IS on 5,000 samples at
 evenly spaced steps; the best and final IS per model next to Table 5.1, the share of the
-classifier's most frequent class in each final model's samples (001's mode collapse of M5_B:
+classifier's most frequent class in each final model's samples (Yamazaki17's mode collapse of M5_B:
 "mostly images of the digit 1"), and the nearest training images of the best model's samples
-(001 §4.5.4 / Fig. 5.15).
+(Yamazaki17 §4.5.4 / Fig. 5.15).
 
 Criteria, fixed before any run (best IS over the scored steps, one seed):
 
@@ -17,7 +18,7 @@ Criteria, fixed before any run (best IS over the scored steps, one seed):
   ("partly": 3 or 4).
 - The deepest model collapses: M5_B's (BN G, D) most frequent class takes at least twice the
   share it takes in M0_B's samples and at least 30% of them.
-- The best model's samples lie near training images (001: "M3_B generates samples that
+- The best model's samples lie near training images (Yamazaki17: "M3_B generates samples that
   highly resemble the training samples ... in terms of L2"): the mean L2 distance from its
   samples to their nearest training images at most 1.25x the same distance for real test
   images.
@@ -33,7 +34,7 @@ from odegan_jax.reproduce.image_scores import best_final, cached, loaded, scored
 
 DEPTHS = tuple(range(6))
 BN = {"gd": "G, D", "g": "G"}
-# 001 Table 5.1, MNIST: Inception score (classifier) per model, mean ± std
+# Yamazaki17 Table 5.1, MNIST: Inception score (classifier) per model, mean ± std
 SEED_IS = {
     ("gd", 0): "9.14 ± 0.14",
     ("gd", 1): "9.50 ± 0.074",
@@ -51,7 +52,7 @@ SEED_IS = {
 SIZES = {  # steps, batch, scores per run, IS samples, nearest-neighbour samples
     "cpu": (120, 16, 4, 5_000, 8),
     "gpu": (6_000, 64, 20, 5_000, 8),
-    "full": (30_000, 64, 300, 5_000, 8),  # 001: 30,000 iterations, IS every 100
+    "full": (30_000, 64, 300, 5_000, 8),  # Yamazaki17: 30,000 iterations, IS every 100
 }
 
 
@@ -215,7 +216,8 @@ def analyse(ctx) -> Report:
         ""
         if ctx.full
         else (
-            f" At the {ctx.size.upper()} size ({steps:,} steps against 001's 30,000) this reads "
+            f" At the {ctx.size.upper()} size ({steps:,} steps against Yamazaki17's 30,000) "
+            "this reads "
             "early training."
         )
     )
@@ -226,7 +228,7 @@ def analyse(ctx) -> Report:
     claims = [
         Claim(
             "residual depth improves the image GAN, up to a point (BN in G and D)",
-            "001 Table 5.1, §5.2",
+            "Yamazaki17 Table 5.1, §5.2",
             "MNIST IS: M0_B 9.14, best M3_B 9.73; M4_B 9.68, M5_B 9.70",
             f"best IS: {row_text('gd')} (best: c{top})",
             depth_verdict,
@@ -235,7 +237,7 @@ def analyse(ctx) -> Report:
         ),
         Claim(
             "removing BatchNorm from D degrades the image GANs (MNIST)",
-            "001 Table 5.1, §5.2",
+            "Yamazaki17 Table 5.1, §5.2",
             "G-only below G, D at every depth (e.g. M3_B 9.14 vs 9.73)",
             f"best IS, BN in G only: {row_text('g')}; below BN in G and D at {worse} of "
             f"{known} depths",
@@ -244,7 +246,7 @@ def analyse(ctx) -> Report:
         ),
         Claim(
             "the deepest model mode-collapses (M5_B: mostly one digit)",
-            "001 §5.3, Fig. 5.13 (c)",
+            "Yamazaki17 §5.3, Fig. 5.13 (c)",
             "M5_B samples mostly the digit 1",
             f"share of the most frequent class in {samples:,} final samples: c0 "
             f"{fmt(s0, '{:.2f}')}, c5 {fmt(s5, '{:.2f}')}",
@@ -253,7 +255,7 @@ def analyse(ctx) -> Report:
         ),
         Claim(
             "the best model's samples lie close to training images in L2",
-            "001 §4.5.4, §5.3, Fig. 5.15",
+            "Yamazaki17 §4.5.4, §5.3, Fig. 5.15",
             "M3_B's samples highly resemble their nearest training images",
             "–"
             if nn is None
@@ -298,7 +300,7 @@ def analyse(ctx) -> Report:
         tables=[
             (
                 "Table 5.1 layout: IS (classifier, 5,000 samples; ± over 10 splits at the "
-                "best step) per model and BatchNorm placement, next to 001's MNIST numbers",
+                "best step) per model and BatchNorm placement, next to Yamazaki17's MNIST numbers",
                 [
                     "model",
                     "BN",
@@ -308,7 +310,7 @@ def analyse(ctx) -> Report:
                     "final IS",
                     "final FID",
                     "top-class share",
-                    "001 (MNIST)",
+                    "Yamazaki17 (MNIST)",
                 ],
                 table,
             )
@@ -330,8 +332,8 @@ def analyse(ctx) -> Report:
         figures=figures,
         notes=[
             f"the IS ceiling, real Fashion-MNIST test images in the classifier: "
-            f"{fmt(ceiling, '{:.2f}')} (001's MNIST ceiling: 9.97)",
-            "001's ± is over its runs; ours is over the IS's 10 splits of one run",
+            f"{fmt(ceiling, '{:.2f}')} (Yamazaki17's MNIST ceiling: 9.97)",
+            "Yamazaki17's ± is over its runs; ours is over the IS's 10 splits of one run",
         ]
         + [f"not computed: {e}" for e in [nn_error] + [p.get("error") for p in per.values()] if e],
     )
@@ -380,8 +382,8 @@ def _nn_figure(nn, run_id: str) -> Figure:
 
 STUDY = Study(
     "depth_images",
-    "001's residual depth study on images (M0_B … M5_B, BN in G and D or G only)",
-    "001 Table 5.1, §5.2-5.3",
+    "Yamazaki17's residual depth study on images (M0_B … M5_B, BN in G and D or G only)",
+    "Yamazaki17 Table 5.1, §5.2-5.3",
     runs,
     analyse,
     seeds=(0,),

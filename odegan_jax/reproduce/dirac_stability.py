@@ -1,11 +1,11 @@
-"""``dirac_stability``: the theory behind "Euler is unstable, RK4 is not" (003 §4 / §5.2.1:
+"""``dirac_stability``: the theory behind "Euler is unstable, RK4 is not" (Qin20 §4 / §5.2.1:
 instability comes from the discretisation of the GAN's continuous dynamics).
 
 The Dirac-GAN (D(x) = ψx, G = θ, data at 0, the linear WGAN loss without clipping) has the
 field (ψ', θ') = (−θ, ψ): an exact rotation with eigenvalues ±i. A training step of any of our
 rules is then a linear map M(h) of (θ, ψ), so its per-step amplification is the spectral radius
 ρ(M(h)): for a Runge–Kutta tableau M(h) = R(hA) with R the tableau's stability function
-(|R(ih)| per step), with the post-step regulariser M(h) = R(hA) − 2hλ·e_ψe_ψᵀ (003 Alg. 1:
+(|R(ih)| per step), with the post-step regulariser M(h) = R(hA) − 2hλ·e_ψe_ψᵀ (Qin20 Alg. 1:
 ψ ← ψ − hλ∇_ψ‖∂ℓ_G/∂θ‖², with ‖∂ℓ_G/∂θ‖² = ψ²).
 
 Measured: each rule's compiled training step (``rules.ode_rule`` / ``rules.gradient_rule``, the
@@ -183,7 +183,7 @@ def analyse(ctx) -> Report:
         Claim(
             "Euler / simultaneous gradient descent are unstable on the Dirac-GAN at every "
             "h > 0 (the discretisation, not the game, diverges)",
-            "003 §4; §5.2.1",
+            "Qin20 §4; §5.2.1",
             "unstable for all h (|1 + ih| = √(1 + h²) > 1)",
             f"largest stable h: Euler {r['euler λ=0']['largest_stable_h']:g}, simultaneous "
             f"{r['simultaneous']['largest_stable_h']:g}; ρ at h = 0.04: "
@@ -193,7 +193,7 @@ def analyse(ctx) -> Report:
         ),
         Claim(
             "RK4 is stable for small and moderate h (on a rotation: h ≤ 2√2 ≈ 2.83)",
-            "003 §5.2.1 (RK4 allows much larger steps)",
+            "Qin20 §5.2.1 (RK4 allows much larger steps)",
             "2√2 ≈ 2.828 (stability function)",
             f"largest stable h on the grid: {r['rk4 λ=0']['largest_stable_h']:g}",
             "reproduced"
@@ -203,7 +203,7 @@ def analyse(ctx) -> Report:
         ),
         Claim(
             "Heun (RK2) does not become unstable where Euler does",
-            "003 §5.2.1",
+            "Qin20 §5.2.1",
             "Heun stable at h ≥ 0.04 (CIFAR-10)",
             f"ρ − 1 at h = 0.04: Heun {rho_at('heun λ=0', 0.04) - 1:.2e} vs Euler "
             f"{rho_at('euler λ=0', 0.04) - 1:.2e}; ρ ≤ 1 + 10⁻⁵ up to h = "
@@ -216,7 +216,7 @@ def analyse(ctx) -> Report:
         ),
         Claim(
             "the regulariser stabilises low-order integrators",
-            "003 §5.2.1 (larger λ closes the Euler–RK2 gap); Algorithm 1",
+            "Qin20 §5.2.1 (larger λ closes the Euler–RK2 gap); Algorithm 1",
             "larger λ helps Euler",
             "largest stable h of Euler for λ = 0 / 0.07 / 0.3: "
             + " / ".join(f"{r[f'euler λ={lam:g}']['largest_stable_h']:g}" for lam in LAMBDAS),
@@ -307,7 +307,7 @@ def analyse(ctx) -> Report:
 STUDY = Study(
     "dirac_stability",
     "per-step amplification of each rule on the Dirac-GAN",
-    "003 §4, §5.2.1",
+    "Qin20 §4, §5.2.1",
     lambda size, seeds: [],
     analyse,
     seeds=(),

@@ -1,4 +1,4 @@
-"""``lambda_sweep`` (003 Fig. 4, RK4 at a fixed h with λ over a grid incl. 0; "the regulariser
+"""``lambda_sweep`` (Qin20 Fig. 4, RK4 at a fixed h with λ over a grid incl. 0; "the regulariser
 controls the truncation error by penalising large gradient magnitudes — larger λ leads to
 smaller error").
 
@@ -88,7 +88,7 @@ def analyse(ctx) -> Report:
     claims = [
         Claim(
             "larger λ leads to a smaller truncation error",
-            "003 §5.2.1, Fig. 4",
+            "Qin20 §5.2.1, Fig. 4",
             "error falls with λ (Fig. 4, CIFAR-10, h = 0.04)",
             f"median LTE over training for λ = {', '.join(f'{l:g}' for l in lams)}: "
             + ", ".join(fmt(med[l], "{:.2e}") for l in lams)
@@ -100,7 +100,7 @@ def analyse(ctx) -> Report:
         ),
         Claim(
             "quality vs λ: the regulariser helps up to a point",
-            "003 Fig. 4",
+            "Qin20 Fig. 4",
             "a curve per λ; λ = 0 worst",
             "mean final HQ per λ: "
             + ", ".join(
@@ -111,7 +111,7 @@ def analyse(ctx) -> Report:
             and all(hq[l] is None or hq[l] >= hq[0.0] - 0.02 for l in LAMBDAS[1:3])
             and max(v for v in hq.values() if v is not None) > hq[0.0] + 0.02
             else ("partly" if hq[0.0] is None else "not reproduced"),
-            "λ = 0 is the seed's worst curve; here the mean final HQ over seeds",
+            "λ = 0 is the source's worst curve; here the mean final HQ over seeds",
         ),
     ]
     fig = Figure(figsize=(10, 3.6))
@@ -163,7 +163,7 @@ def analyse(ctx) -> Report:
 STUDY = Study(
     "lambda_sweep",
     "RK4 with λ over a grid: truncation error and quality",
-    "003 §5.2.1, Fig. 4",
+    "Qin20 §5.2.1, Fig. 4",
     runs,
     analyse,
     seeds=(0, 1),

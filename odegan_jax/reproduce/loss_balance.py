@@ -1,4 +1,4 @@
-"""``loss_balance`` (003 Fig. 5 / Fig. 7: ODE-GAN (RK4) against Adam, λ = 0.01; "D and G
+"""``loss_balance`` (Qin20 Fig. 5 / Fig. 7: ODE-GAN (RK4) against Adam, λ = 0.01; "D and G
 losses stay very close to the values of a Nash equilibrium; with Adam the discriminator
 dominates: a continuously decreasing ℓ_D while ℓ_G increases").
 
@@ -82,7 +82,7 @@ def analyse(ctx) -> Report:
     claims = [
         Claim(
             "ODE-GAN keeps ℓ_D and ℓ_G close to their Nash values",
-            "003 Fig. 5",
+            "Qin20 Fig. 5",
             f"RK4 near ℓ_D = {NASH_D:.3f}, ℓ_G = {NASH_G:.3f}; Adam drifts away",
             f"mean distance from the Nash values over the second half: RK4 "
             f"{fmt(r['dist_nash'])}, Adam {fmt(a['dist_nash'])}",
@@ -93,7 +93,7 @@ def analyse(ctx) -> Report:
         ),
         Claim(
             "with Adam the discriminator dominates: ℓ_D keeps falling while ℓ_G rises",
-            "003 Fig. 5 / Fig. 7",
+            "Qin20 Fig. 5 / Fig. 7",
             "ℓ_D ↓, ℓ_G ↑ under Adam",
             f"second-half slopes per 1k steps: Adam ℓ_D {fmt(a['slope_d'], '{:+.4f}')}, ℓ_G "
             f"{fmt(a['slope_g'], '{:+.4f}')}; RK4 ℓ_D {fmt(r['slope_d'], '{:+.4f}')}, ℓ_G "
@@ -108,7 +108,7 @@ def analyse(ctx) -> Report:
             )
             if have
             else "not run",
-            "the seed's sign pattern of the slopes under Adam, and a larger D(x) − D(G(z)) "
+            "the source's sign pattern of the slopes under Adam, and a larger D(x) − D(G(z)) "
             "gap than RK4's",
         ),
     ]
@@ -147,14 +147,14 @@ def analyse(ctx) -> Report:
         figures={"losses.png": fig},
         notes=[
             "RK4: the main job's game at h = 0.16 (constant), λ = 0.01 (the "
-            "seed's); Adam: mog16_adam (lr 1e-3, β = (0.5, 0.999), simultaneous)"
+            "source's); Adam: mog16_adam (lr 1e-3, β = (0.5, 0.999), simultaneous)"
         ],
     )
 
 
 def loss_figure(rows_by_run: dict, colors: dict, labels: dict) -> Figure:
     """ℓ_D, ℓ_G and D(x) − D(G(z)) over steps for every run (``{run id: metrics rows}``), the
-    Nash values dashed (003 Fig. 5's panels)."""
+    Nash values dashed (Qin20 Fig. 5's panels)."""
     fig = Figure(figsize=(12, 3.5))
     axes = fig.subplots(1, 3)
     for run_id, rows in rows_by_run.items():
@@ -182,7 +182,7 @@ def loss_figure(rows_by_run: dict, colors: dict, labels: dict) -> Figure:
 STUDY = Study(
     "loss_balance",
     "ODE-GAN (RK4) vs Adam: losses and D outputs over training",
-    "003 Fig. 5, Fig. 7",
+    "Qin20 Fig. 5, Fig. 7",
     runs,
     analyse,
     seeds=(0, 1),

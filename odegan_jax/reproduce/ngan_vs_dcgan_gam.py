@@ -1,11 +1,12 @@
-"""``ngan_vs_dcgan_gam`` (000 §4.2, Figs 4.3-4.6): NGAN (Neural-ODE blocks in G and D,
-``ngan_fashion_mnist``) against the DCGAN (001's M0_B, ``dcgan_fashion_mnist``) with the same
+"""``ngan_vs_dcgan_gam`` (Varshney19 §4.2, Figs 4.3-4.6): NGAN (Neural-ODE blocks in G and D,
+``ngan_fashion_mnist``) against the DCGAN (Yamazaki17's M0_B, ``dcgan_fashion_mnist``) with the same
 training settings (Adam 2e-4, β = (0.5, 0.999), batch 64, 100 latents), judged by the
 Generative Adversarial Metric between the two runs of each seed (``scoring.gam_runs``: NGAN is
 A, DCGAN B; r_samples = Acc(D_dcgan(G_ngan)) / Acc(D_ngan(G_dcgan)), r_test =
-Acc(D_dcgan(x_test)) / Acc(D_ngan(x_test)), as in 000), next to classifier FID / IS and the
+Acc(D_dcgan(x_test)) / Acc(D_ngan(x_test)), as in Varshney19), next to classifier FID / IS and the
 two losses. A third NGAN run with an adaptive solver in its blocks (tsit5, rtol = atol = 1e-3)
-gives the NFE of G and D over training (000 Fig. 4.6; 000's Algorithm 3 solves its blocks
+gives the NFE of G and D over training (Varshney19 Fig. 4.6; Varshney19's Algorithm 3 solves its
+blocks
 to a tolerance). The NGAN of the GAM runs keeps the shipped RK4 blocks (one step over
 [0, 1]): on 2 CPU cores an adaptive block costs ~10x a fixed one (``diffeqsolve``'s
 while-loop; see BUILD_NOTES), so only the NFE run pays it.
@@ -14,13 +15,14 @@ Criteria, fixed before any run:
 
 - NGAN wins by GAM: the winner (r_test within 5% of 1, r_samples < 1) is NGAN for every
   seed ("partly": for some seeds).
-- "Same quality images" (000 Fig. 4.3, by eye): final FIDs within 25% of each other.
+- "Same quality images" (Varshney19 Fig. 4.3, by eye): final FIDs within 25% of each other.
 - "The divergence of loss is less in NGAN" (Figs 4.4 / 4.5): NGAN's standard deviation of
   ℓ_G and of ℓ_D over the second half below DCGAN's ("partly": one of the two).
 - NFE moves over training (Fig. 4.6): the adaptive run's NFE of G or D at the end differs
   from its first logged value.
 
-MNIST, 000's own data, for users who have it: ``--config.data.name=mnist`` (tfds or IDX files;
+MNIST, Varshney19's own data, for users who have it: ``--config.data.name=mnist`` (tfds or IDX
+files;
 no shipped MNIST classifier, so the FID rows are then empty and GAM decides alone).
 """
 
@@ -202,7 +204,7 @@ def analyse(ctx) -> Report:
     claims = [
         Claim(
             "NGAN beats DCGAN by the Generative Adversarial Metric",
-            "000 §4.2.3",
+            "Varshney19 §4.2.3",
             "MNIST: r_samples = 0.86, r_test = 1 → NGAN wins",
             gam_text or "–",
             gam_verdict,
@@ -211,7 +213,7 @@ def analyse(ctx) -> Report:
         ),
         Claim(
             "NGAN and DCGAN produce images of the same quality",
-            "000 Fig. 4.3",
+            "Varshney19 Fig. 4.3",
             "by eye: the same quality (some images alike)",
             f"final FID: NGAN {pm(fids_n)}, DCGAN {pm(fids_d)}",
             "not run" if same is None else "reproduced" if same else "not reproduced",
@@ -219,7 +221,7 @@ def analyse(ctx) -> Report:
         ),
         Claim(
             "the divergence of the losses is smaller in NGAN",
-            "000 Figs 4.4 / 4.5",
+            "Varshney19 Figs 4.4 / 4.5",
             "NGAN's curves diverge less (read from the figures)",
             f"std over the second half: ℓ_G NGAN {fmt(sg_n)}, DCGAN {fmt(sg_d)}; ℓ_D NGAN "
             f"{fmt(sd_n)}, DCGAN {fmt(sd_d)}",
@@ -228,7 +230,7 @@ def analyse(ctx) -> Report:
         ),
         Claim(
             "the number of function evaluations of G and D changes over training",
-            "000 Fig. 4.6",
+            "Varshney19 Fig. 4.6",
             "a curve per network (adaptive solver)",
             "; ".join(
                 f"{k[-1].upper()}: first {v[0]:.0f}, last {v[1]:.0f}, range {v[2]:.0f}-{v[3]:.0f}"
@@ -325,7 +327,7 @@ def analyse(ctx) -> Report:
 
 
 def _loss_figure(ctx, rows) -> Figure:
-    """000 Figs 4.4 / 4.5: ℓ_G and ℓ_D of NGAN and DCGAN overlaid."""
+    """Varshney19 Figs 4.4 / 4.5: ℓ_G and ℓ_D of NGAN and DCGAN overlaid."""
     fig = Figure(figsize=(10, 3.5))
     axes = fig.subplots(1, 2)
     for o in ctx.outcomes:
@@ -338,7 +340,7 @@ def _loss_figure(ctx, rows) -> Figure:
                 st, [x[key] for x in r], color=COLORS[o.run.label["net"]], lw=0.7, label=o.run.id
             )
     for ax, title in zip(
-        axes, ("generator loss (000 Fig. 4.4)", "discriminator loss (000 Fig. 4.5)")
+        axes, ("generator loss (Varshney19 Fig. 4.4)", "discriminator loss (Varshney19 Fig. 4.5)")
     ):
         ax.set_title(title)
         ax.set_xlabel("step")
@@ -348,7 +350,7 @@ def _loss_figure(ctx, rows) -> Figure:
 
 
 def _nfe_figure(ctx, rows) -> Figure:
-    """000 Fig. 4.6: NFE of G and D of the adaptive-solver NGAN over training."""
+    """Varshney19 Fig. 4.6: NFE of G and D of the adaptive-solver NGAN over training."""
     fig = Figure(figsize=(6, 3.5))
     ax = fig.subplots()
     for o in ctx.select(net="ngan_tsit5"):
@@ -364,7 +366,7 @@ def _nfe_figure(ctx, rows) -> Figure:
             )
     ax.set_xlabel("step")
     ax.set_ylabel("function evaluations per call")
-    ax.set_title("NFE of NGAN's blocks, tsit5 (000 Fig. 4.6)")
+    ax.set_title("NFE of NGAN's blocks, tsit5 (Varshney19 Fig. 4.6)")
     ax.legend(fontsize=7)
     fig.tight_layout()
     return fig
@@ -373,12 +375,12 @@ def _nfe_figure(ctx, rows) -> Figure:
 STUDY = Study(
     "ngan_vs_dcgan_gam",
     "NGAN against DCGAN on Fashion-MNIST: GAM, losses, NFE",
-    "000 §4.2 (Figs 4.3-4.6)",
+    "Varshney19 §4.2 (Figs 4.3-4.6)",
     runs,
     analyse,
     seeds=(0, 1, 2),
     sizes="300 steps per run, GAM and FID on 2,000 images; the tsit5 NFE run 60 "
-    "steps at batch 32 (--full: 10,000 steps, 10,000 images; 000 gives no "
+    "steps at batch 32 (--full: 10,000 steps, 10,000 images; Varshney19 gives no "
     "step count, this is the configs' own)",
     gpu="5,000 steps, 10,000 images; the tsit5 run 1,000 steps",
 )

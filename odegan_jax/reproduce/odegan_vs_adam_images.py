@@ -1,13 +1,13 @@
-"""``odegan_vs_adam_images`` (003 Table 1, Figs 5 / 6 / 7, and the talk's "up to 2x slower"):
+"""``odegan_vs_adam_images`` (Qin20 Table 1, Figs 5 / 6 / 7, and the talk's "up to 2x slower"):
 ODE-GAN (RK4, h = 0.04, λ = 0.01), RK4 + Adam, Adam and the SN-GAN baseline on
 Fashion-MNIST, scored by the shipped Fashion-MNIST classifier (FID / IS / KID in its feature
 space) over training.
 
-Network: 001's M0_B DCGAN (``dcgan28``) **without BatchNorm in D**, as the official ODE-GAN
-D has none, for every method; Adam also trains 001's M0_B as published (BatchNorm in D) as a
+Network: Yamazaki17's M0_B DCGAN (``dcgan28``) **without BatchNorm in D**, as the official ODE-GAN
+D has none, for every method; Adam also trains Yamazaki17's M0_B as published (BatchNorm in D) as a
 second baseline. BatchNorm in D makes the field ~45x stiffer at initialisation
 (``odegan stiffness``), which puts RK4 at h = 0.04 far outside its stable range; without it
-h = 0.04 is inside (the table gives the measured h_max). All use 003's 128 latents N(0, I),
+h = 0.04 is inside (the table gives the measured h_max). All use Qin20's 128 latents N(0, I),
 the non-saturating loss (the two-logit cross-entropy of the official code), batch 64; the
 ODE rules the official code's options (a fresh minibatch per stage, the regulariser in the
 stage-1 D gradient, h/4 for the first 500 steps), RK4 + Adam the official form (every stage
@@ -16,7 +16,7 @@ point an Adam step).
 Size (CPU default): 10,000 steps at batch 64 (~10.7 epochs), FID / IS on 10,000 samples every
 500 steps; 3 seeds for RK4, Adam and Adam with BN, 2 for RK4 + Adam and SN-GAN. Measured on the
 2-core machine: ~0.20 s an RK4 step, ~0.085 s an Adam step (both cores), about 5 CPU hours in
-all. ``--gpu``: 50,000 steps; ``--full``: 003's 1M steps.
+all. ``--gpu``: 50,000 steps; ``--full``: Qin20's 1M steps.
 
 The criteria, fixed before any run (constants below; means over seeds):
 
@@ -28,7 +28,7 @@ The criteria, fixed before any run (constants below; means over seeds):
 - RK4 beats SN-GAN: its best and its final FID below SN-GAN's ("partly": one of the two).
 - RK4 + Adam is as good at its best but degrades: its best FID within :data:`WITHIN` of
   RK4's, and its final / best FID ratio above RK4's ("partly": one of the two).
-- Loss balance (003 Fig. 5): RK4's (ℓ_D, ℓ_G) nearer the Nash values (2 log 2, log 2) than
+- Loss balance (Qin20 Fig. 5): RK4's (ℓ_D, ℓ_G) nearer the Nash values (2 log 2, log 2) than
   Adam's over the second half, and Adam's D(x) − D(G(z)) gap wider.
 - Competitive without Adam: RK4's best FID at most :data:`WITHIN` above Adam's.
 - "Up to 2x slower": per seed, the wall time RK4 needs to reach the Adam run's best FID is at
@@ -61,7 +61,7 @@ SETTLED = 0.05  # the Adam baseline's best FID improved by less than this over t
 SEPARATION = 1.0  # means differ by more than this many (summed) standard deviations over seeds
 WITHIN = 0.10  # "as good as": at most 10% above
 SLOWER = 2.0  # "up to 2x slower"
-H_OFFICIAL = 0.04  # 003's h for the DCGAN
+H_OFFICIAL = 0.04  # Qin20's h for the DCGAN
 STIFFNESS_STEPS = (0, 1000, 2000, 5000, 10000)  # checkpoints the stiffness is measured at
 
 # ---------------------------------------------------------------- the runs
@@ -83,8 +83,8 @@ NAMES = {
 COLORS = {"rk4": "C3", "rk4_adam": "C1", "adam": "C0", "adam_bn": "C4", "sngan": "C2"}
 # field (both players' gradient) evaluations per training step
 EVALUATIONS = {"rk4": 4, "rk4_adam": 4, "adam": 2, "adam_bn": 2, "sngan": 2}
-# 003 Table 1, CIFAR-10, DCGAN: FID best / final, IS best / final (means over 3 seeds)
-SEED_TABLE = {
+# Qin20 Table 1, CIFAR-10, DCGAN: FID best / final, IS best / final (means over 3 seeds)
+SOURCE_TABLE = {
     "rk4": ("17.66 ± 0.38 / 18.05 ± 0.53", "7.97 ± 0.03 / 7.86 ± 0.09"),
     "rk4_adam": ("17.47 ± 0.30 / 23.20 ± 0.95", "8.00 ± 0.06 / 7.59 ± 0.14"),
     "adam": ("–", "–"),
@@ -285,7 +285,7 @@ def claims(ctx, per, mean, reach, settled_size: bool, size_note: str) -> list:
     return [
         Claim(
             "ODE-GAN (RK4) beats the SN-GAN baseline (FID best and final)",
-            "003 Table 1, Fig. 6",
+            "Qin20 Table 1, Fig. 6",
             "CIFAR-10 DCGAN: 17.66 / 18.05 vs 21.71 / 26.16",
             f"FID best / final: RK4 {f1(rk['fid_best'])} / {f1(rk['fid_final'])}, SN-GAN "
             f"{f1(sn['fid_best'])} / {f1(sn['fid_final'])}",
@@ -301,7 +301,7 @@ def claims(ctx, per, mean, reach, settled_size: bool, size_note: str) -> list:
         ),
         Claim(
             "RK4 + Adam is as good at its best but degrades towards the end",
-            "003 Table 1, Fig. 7",
+            "Qin20 Table 1, Fig. 7",
             "best 17.47 vs RK4 17.66; final 23.20 vs 18.05",
             f"best FID: RK4 + Adam {f1(ra['fid_best'])}, RK4 {f1(rk['fid_best'])}; "
             f"final / best: RK4 + Adam {fmt(ra_ratio, '{:.2f}')}, RK4 "
@@ -311,11 +311,11 @@ def claims(ctx, per, mean, reach, settled_size: bool, size_note: str) -> list:
                 settled_size,
             ),
             f"criterion: best within {WITHIN:.0%} of RK4's, and a larger final / best "
-            "ratio; 003 sees the degradation late in 1M steps." + size_note,
+            "ratio; Qin20 sees the degradation late in 1M steps." + size_note,
         ),
         Claim(
             "ODE-GAN keeps ℓ_D, ℓ_G near their Nash values; with Adam D dominates",
-            "003 Fig. 5",
+            "Qin20 Fig. 5",
             f"RK4 near ℓ_D = {NASH_D:.3f}, ℓ_G = {NASH_G:.3f}; Adam's ℓ_D falls, ℓ_G rises",
             f"distance from the Nash values, second half: RK4 {fmt(rk['dist_nash'][0])}, "
             f"Adam {fmt(ad['dist_nash'][0])}; D(x) − D(G(z)): RK4 {fmt(rk['gap'][0])}, "
@@ -331,7 +331,7 @@ def claims(ctx, per, mean, reach, settled_size: bool, size_note: str) -> list:
         ),
         Claim(
             "ODE-GAN trains image GANs to competitive levels without an adaptive optimiser",
-            "003 abstract, Table 1",
+            "Qin20 abstract, Table 1",
             "RK4 ≈ RK4 + Adam at their best",
             f"best FID: RK4 {f1(rk['fid_best'])}, Adam {f1(ad['fid_best'])}",
             verdict([competitive], settled_size),
@@ -340,7 +340,7 @@ def claims(ctx, per, mean, reach, settled_size: bool, size_note: str) -> list:
         ),
         Claim(
             "ODE-GAN is up to 2x slower than GAN training",
-            "003 (talk, fine print)",
+            "Qin20 (talk, fine print)",
             "up to 2x",
             "wall time to the Adam run's best FID, RK4 / Adam per seed: "
             + ", ".join(
@@ -354,7 +354,7 @@ def claims(ctx, per, mean, reach, settled_size: bool, size_note: str) -> list:
         ),
         Claim(
             "h = 0.04 is a stable RK4 step for the DCGAN (no BN in D)",
-            "003 §5, Table 1 (h = 0.04)",
+            "Qin20 §5, Table 1 (h = 0.04)",
             "RK4 at h = 0.04 trains the DCGAN",
             "RK4 h_max over the RK4 runs' measured steps: "
             + (f"smallest {min(h_maxes):.3g}" if h_maxes else "not measured"),
@@ -378,8 +378,8 @@ def tables(ctx, per, mean, reach) -> list:
             f"{pm(pluck(ctx, per, ('is', 'final'), setting=s), '{:.2f}')}",
             fmt(mean[s]["steps_per_s"][0], "{:.2f}"),
             EVALUATIONS[s],
-            SEED_TABLE[s][0],
-            SEED_TABLE[s][1],
+            SOURCE_TABLE[s][0],
+            SOURCE_TABLE[s][1],
         ]
         for s in SETTINGS
     ]
@@ -426,15 +426,15 @@ def tables(ctx, per, mean, reach) -> list:
     return [
         (
             "Table 1 layout: FID and IS best / final, mean ± std over seeds (ours: Fashion-MNIST, "
-            "classifier features; 003: CIFAR-10, Inception)",
+            "classifier features; Qin20: CIFAR-10, Inception)",
             [
                 "method",
                 "FID best / final",
                 "IS best / final",
                 "steps / s",
                 "field evals / step",
-                "003 FID (CIFAR-10 DCGAN)",
-                "003 IS",
+                "Qin20 FID (CIFAR-10 DCGAN)",
+                "Qin20 IS",
             ],
             table1,
         ),
@@ -553,7 +553,7 @@ def analyse(ctx) -> Report:
 STUDY = Study(
     "odegan_vs_adam_images",
     "ODE-GAN (RK4) against RK4 + Adam, Adam and SN-GAN on Fashion-MNIST images",
-    "003 Table 1, Figs 5-7",
+    "Qin20 Table 1, Figs 5-7",
     runs,
     analyse,
     seeds=(0, 1, 2),

@@ -96,7 +96,7 @@ def analyse(ctx) -> Report:
         claims.append(
             Claim(
                 "our mog16_official reproduces the official notebook's outcome on its own task",
-                "official notebook odegan_mog16.ipynb (SPEC facts)",
+                "official notebook odegan_mog16.ipynb",
                 "the notebook's code, run here",
                 f"ours: modes {fmt(m_o)} ± {fmt(s_o)}, HQ {fmt(h_o)} over {n_o} seeds",
                 "not run",
@@ -114,7 +114,7 @@ def analyse(ctx) -> Report:
             Claim(
                 "our mog16_official reproduces the official notebook's outcome on its own task "
                 "(RK4, h 0.1, λ 0.07, frozen coupling, 30,001 steps)",
-                "official notebook odegan_mog16.ipynb (SPEC facts)",
+                "official notebook odegan_mog16.ipynb",
                 f"notebook's code here: modes {fmt(m_p)} ± {fmt(s_p)}, HQ {fmt(h_p)} ± {fmt(hs_p)} "
                 f"({n_p} seeds)",
                 f"modes {fmt(m_o)} ± {fmt(s_o)}, HQ {fmt(h_o)} ± {fmt(hs_o)} ({n_o} seeds)",

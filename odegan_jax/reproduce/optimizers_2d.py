@@ -1,9 +1,10 @@
-"""``optimizers_2d`` (002 Experiment D on 2D data: Adam, RMSprop, SGD, Adadelta, Adagrad; 002
+"""``optimizers_2d`` (Bhope19 Experiment D on 2D data: Adam, RMSprop, SGD, Adadelta, Adagrad;
+Bhope19
 found SGD the most stable with the clearest samples), with each ODE-GAN integrator beside them
 at equal wall time.
 
 All on the 8-Gaussian ring with the main job's networks (MLPs 2×50) and non-saturating loss.
-The optimisers: alternating D / G updates at one learning rate, 2e-4 (the DCGAN recipe 002
+The optimisers: alternating D / G updates at one learning rate, 2e-4 (the DCGAN recipe Bhope19
 used; Adam with β₁ = 0.5), each optimiser's other hyperparameters at optax's defaults. The
 integrators: Euler / Heun / RK4 at h = 0.16, λ = 0.3, constant h. Every run logs its wall time
 with each row; runs go one at a time (``--jobs 1``) so the clocks are comparable, and quality is
@@ -114,7 +115,7 @@ def analyse(ctx) -> Report:
     claims = [
         Claim(
             "among the optimisers, SGD gives the most stable training and the clearest samples",
-            "002 Experiment D (DCGAN on MNIST)",
+            "Bhope19 Experiment D (DCGAN on MNIST)",
             "SGD best of Adam, RMSprop, SGD, Adadelta (Adagrad also run)",
             "final HQ: "
             + ", ".join(
@@ -128,7 +129,7 @@ def analyse(ctx) -> Report:
         ),
         Claim(
             "ODE-GAN integrators against the optimisers at equal wall time",
-            '003 ("adaptive optimisers are not necessary"); 002 Exp. D',
+            'Qin20 ("adaptive optimisers are not necessary"); Bhope19 Exp. D',
             "–",
             f"HQ at {budget:.0f} s (the fastest run's whole time): "
             + ", ".join(
@@ -184,8 +185,8 @@ def analyse(ctx) -> Report:
 
 STUDY = Study(
     "optimizers_2d",
-    "002's optimiser comparison on 2D, with the ODE integrators",
-    "002 Experiment D; 003",
+    "Bhope19's optimiser comparison on 2D, with the ODE integrators",
+    "Bhope19 Experiment D; Qin20",
     runs,
     analyse,
     seeds=(0,),

@@ -1,4 +1,5 @@
-"""``optimizers_latent`` (002 Experiments B, D and E; 004): 001's DCGAN (M0_B, ``dcgan28``) on
+"""``optimizers_latent`` (Bhope19 Experiments B, D and E; GANnotes): Yamazaki17's DCGAN (M0_B,
+``dcgan28``) on
 Fashion-MNIST with latent sizes 10 / 100 / 200, with five optimisers, and as a WGAN with
 weight clipping and a WGAN-GP (``configs/wgan_fashion_mnist.py``, ``wgan_gp_fashion_mnist.py``),
 scored by the shipped Fashion-MNIST classifier (FID / IS / KID in its feature space) every
@@ -8,8 +9,8 @@ The settings, fixed before any run:
 
 - Latent sizes: Adam 2e-4, β = (0.5, 0.999), batch 64, the non-saturating loss
   (``dcgan_fashion_mnist``); the z = 100 run is also the Adam run of the optimisers.
-- Optimisers: one learning rate, 2e-4, for every optimiser, as in ``optimizers_2d`` (002 gives
-  none; 2e-4 is the DCGAN recipe 002 followed), each one's other hyperparameters at optax's
+- Optimisers: one learning rate, 2e-4, for every optimiser, as in ``optimizers_2d`` (Bhope19 gives
+  none; 2e-4 is the DCGAN recipe Bhope19 followed), each one's other hyperparameters at optax's
   defaults (Adam keeps DCGAN's β₁ = 0.5).
 - WGAN: RMSprop 5e-5, c = 0.01, n_critic = 5; WGAN-GP: λ = 10, n_critic = 5, Adam 1e-4,
   β = (0, 0.9), no BatchNorm in the critic. Their steps are generator iterations, so they run
@@ -20,7 +21,7 @@ The settings, fixed before any run:
   critic's Wasserstein estimate (−loss_d) and FID over the scored steps ≥ 0.8, where the
   non-saturating GAN's ρ(loss_d, FID) is read beside it for contrast.
 
-The CPU size (400 steps, ~45 minutes on 2 cores) is far shorter than 002's runs ("10000
+The CPU size (400 steps, ~45 minutes on 2 cores) is far shorter than Bhope19's runs ("10000
 epochs"); the table says so where that decides the verdict.
 """
 
@@ -212,7 +213,8 @@ def analyse(ctx) -> Report:
         ""
         if ctx.full
         else (
-            f" At the {ctx.size.upper()} size ({SIZES[ctx.size][0]:,} DCGAN steps against 002's "
+            f" At the {ctx.size.upper()} size ({SIZES[ctx.size][0]:,} DCGAN steps against "
+            "Bhope19's "
             "10,000 epochs) this reads early training only."
         )
     )
@@ -223,7 +225,7 @@ def analyse(ctx) -> Report:
     claims = [
         Claim(
             "the latent size (10 / 100 / 200) does not noticeably change the results",
-            "002 Experiment B (GAN on MNIST; Fig. 6)",
+            "Bhope19 Experiment B (GAN on MNIST; Fig. 6)",
             "losses and images look identical",
             f"final FID: z=10 {fmt(fid['adam_z10'], '{:.1f}')}, z=100 {fmt(base, '{:.1f}')}, "
             f"z=200 {fmt(fid['adam_z200'], '{:.1f}')} (ratios to z=100: "
@@ -231,24 +233,24 @@ def analyse(ctx) -> Report:
             + ")",
             latent_verdict,
             "criterion: z=10 and z=200 within 25% of z=100's FID; DCGAN on "
-            "Fashion-MNIST rather than 002's GAN on MNIST." + short,
+            "Fashion-MNIST rather than Bhope19's GAN on MNIST." + short,
         ),
         Claim(
             "SGD gives the clearest images and the most stable loss of Adam, RMSprop, SGD, "
             "Adadelta, Adagrad",
-            "002 Experiment D (Fig. 8)",
+            "Bhope19 Experiment D (Fig. 8)",
             "SGD best",
             f"final FID: {listing({s: opt_fid.get(s) for s in OPTIMIZERS}, '{:.1f}')} "
             f"(best: {best_opt}); std of loss_d, second half: "
             f"{listing({s: opt_spread.get(s) for s in OPTIMIZERS}, '{:.3f}')} "
             f"(smallest: {calm_opt})",
             opt_verdict,
-            f"one learning rate ({LR:g}) for every optimiser; 002 gives none. "
+            f"one learning rate ({LR:g}) for every optimiser; Bhope19 gives none. "
             "A flat loss can also mean a player that does not learn: read it with the FID." + short,
         ),
         Claim(
             "the WGAN critic's loss reflects image quality (unlike the GAN's)",
-            "002 Experiment E (Fig. 9); 004",
+            "Bhope19 Experiment E (Fig. 9); GANnotes",
             "stated, from the loss curves",
             f"Spearman ρ(−loss_d, FID) over the scored steps: WGAN {fmt(rho_w, '{:.2f}')}, "
             f"WGAN-GP {fmt(rho_gp, '{:.2f}')}; the GAN's ρ(loss_d, FID) "
@@ -258,7 +260,7 @@ def analyse(ctx) -> Report:
         ),
         Claim(
             "the gradient penalty enforces the Lipschitz constraint more effectively than clipping",
-            "004 (WGAN-GP)",
+            "GANnotes (WGAN-GP)",
             "better samples than weight clipping",
             f"final FID: WGAN {fmt(fid['wgan'], '{:.1f}')}, WGAN-GP "
             f"{fmt(fid['wgan_gp'], '{:.1f}')} (equal critic updates)",
@@ -308,8 +310,8 @@ def analyse(ctx) -> Report:
 
 STUDY = Study(
     "optimizers_latent",
-    "002's latent sizes, optimisers and WGANs on Fashion-MNIST images",
-    "002 Experiments B, D, E; 004",
+    "Bhope19's latent sizes, optimisers and WGANs on Fashion-MNIST images",
+    "Bhope19 Experiments B, D, E; GANnotes",
     runs,
     analyse,
     seeds=(0,),

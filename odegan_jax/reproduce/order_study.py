@@ -1,4 +1,4 @@
-"""``order_study`` (003 Fig. 3, §5.2.1: λ = 0.002, h = 0.02; "Euler becomes unstable with
+"""``order_study`` (Qin20 Fig. 3, §5.2.1: λ = 0.002, h = 0.02; "Euler becomes unstable with
 h ≥ 0.04 while Heun's method and RK4 do not"; "training improves with the order").
 
 Euler / Heun / RK4 on the main job's game (16-Gaussian grid, MLPs 2×50, non-saturating loss,
@@ -124,7 +124,7 @@ def analyse(ctx) -> Report:
     claims = [
         Claim(
             "Euler becomes unstable at a smaller h than Heun and RK4 (a threshold exists)",
-            "003 §5.2.1, Fig. 3",
+            "Qin20 §5.2.1, Fig. 3",
             "Euler unstable at h ≥ 0.04 on CIFAR-10; Heun and RK4 not",
             f"first h with a diverged run: {diverged}; with a broken-down run (diverged or "
             f"dead critic): {broken}",
@@ -133,7 +133,7 @@ def analyse(ctx) -> Report:
             "h values are the task's, not CIFAR-10's",
         ),
     ]
-    # quality vs order at the seed's h (0.02) and at the largest h all three survive
+    # quality vs order at the source's h (0.02) and at the largest h all three survive
     common = [i for i, h in enumerate(H_GRID) if all(curves[n][i] is not None for n in INTEGRATORS)]
     at = H_GRID.index(0.02)
     hq02 = {n: curves[n][at] for n in INTEGRATORS}
@@ -147,7 +147,7 @@ def analyse(ctx) -> Report:
         claims.append(
             Claim(
                 "training improves with the order of the integrator (with diminishing returns)",
-                "003 §5.2.1, Fig. 3",
+                "Qin20 §5.2.1, Fig. 3",
                 "RK4 ≥ Heun > Euler in FID / IS at h = 0.02",
                 "mean HQ at h = 0.02: "
                 + ", ".join(
@@ -201,7 +201,7 @@ def analyse(ctx) -> Report:
 STUDY = Study(
     "order_study",
     "Euler / Heun / RK4 over a grid of h",
-    "003 §5.2.1, Fig. 3",
+    "Qin20 §5.2.1, Fig. 3",
     runs,
     analyse,
     seeds=(0, 1),

@@ -1,9 +1,9 @@
-"""``wgan_critics`` (004: weight clipping against the gradient penalty).
+"""``wgan_critics`` (GANnotes: weight clipping against the gradient penalty).
 
 The critics of WGAN with c = 0.001 / 0.01 / 0.1 and of WGAN-GP (``configs/wgan_*``,
-``configs/wgan_gp_*``: 004's recipes) on the 8-Gaussian ring, the 25-Gaussian grid and the
+``configs/wgan_gp_*``: GANnotes's recipes) on the 8-Gaussian ring, the 25-Gaussian grid and the
 Swiss roll, drawn as contours with G's samples; and, on the Swiss roll with a deep critic
-(12 ReLU layers, no BatchNorm: the setting of 004's "exploding / vanishing" quote), the norm of
+(12 ReLU layers, no BatchNorm: the setting of GANnotes's "exploding / vanishing" quote), the norm of
 the critic loss's gradient at every layer's kernel after training: clipping at c = 0.1 should
 make the norms grow towards the input (exploding), c = 0.001 shrink (vanishing), the penalty
 keep them level.
@@ -126,7 +126,7 @@ def gradient_claims(norms: dict) -> tuple:
             Claim(
                 "with weight clipping the critic's gradients vanish for small c and explode for "
                 "large c (0.01 → 0.1), without BatchNorm in a deep critic",
-                "004 (WGAN-GP paper's quote and figure)",
+                "GANnotes (WGAN-GP paper's quote and figure)",
                 "diminishing at c = 0.01, exploding at c = 0.1",
                 "median layer gradient norm: "
                 + ", ".join(f"{v} {med[v]:.2e}" for v in VARIANTS if v in med)
@@ -148,7 +148,7 @@ def gradient_claims(norms: dict) -> tuple:
             ),
             Claim(
                 "the gradient penalty keeps the gradient norms level across layers",
-                "004",
+                "GANnotes",
                 "norms stay within an order of magnitude",
                 f"input / output ratio with the penalty: {fmt(ratio.get('gp'), '{:.2e}')}",
                 ("reproduced" if 0.1 <= ratio["gp"] <= 10 else "not reproduced")
@@ -209,7 +209,7 @@ def analyse(ctx) -> Report:
         Claim(
             "clipping limits the critic's capacity: its contours are simpler than the "
             "penalised critic's",
-            '004 ("weight clipping behaves as a weight regulation"; '
+            'GANnotes ("weight clipping behaves as a weight regulation"; '
             "8 Gaussians, 25 Gaussians, Swiss roll)",
             "contour figure",
             "see critics.png (one row per dataset)",
@@ -242,7 +242,7 @@ def analyse(ctx) -> Report:
 STUDY = Study(
     "wgan_critics",
     "WGAN weight clipping vs WGAN-GP: critics and gradient norms",
-    "004 (WGAN / WGAN-GP)",
+    "GANnotes (WGAN / WGAN-GP)",
     runs,
     analyse,
     seeds=(0,),

@@ -1,4 +1,4 @@
-"""Trains the evaluation classifier (001 Table B.1) with a fixed seed and ships its weights.
+"""Trains the evaluation classifier (Yamazaki17 Table B.1) with a fixed seed and ships its weights.
 
     python -m odegan_jax.tools.train_classifier --dataset fashion_mnist  # Debian's IDX files
     python -m odegan_jax.tools.train_classifier --dataset digits         # scikit-learn, 8×8 → 28×28
