@@ -1,7 +1,6 @@
-"""Image GAN steps, DCGAN-28 (Yamazaki17 M0_B) and NGAN (Varshney19 Figs 4.1 / 4.2), Adam: ours
-(JAX/XLA)
-next to the same layers in PyTorch on the same device, in one run, alternating, each a fresh
-process.
+"""Image GAN steps, DCGAN-28 (Yamazaki17 M0_B) and NGAN (Varshney19 Figs 4.1 / 4.2), Adam:
+ours (JAX/XLA) next to the same layers in PyTorch on the same device, in one run, alternating,
+each a fresh process.
 
     python -m benchmarks.dcgan_vs_torch --torch-python ~/.venvs/odegan-torch/bin/python \\
         --json benchmarks/results/dcgan_vs_torch.json

@@ -3,7 +3,7 @@ modules, compiled with the image training programs' CPU options) next to the sam
 PyTorch, forward and forward + backward, in one run, alternating fresh processes.
 
     python -m experiments.dcgan_layers_vs_torch --torch-python ~/.venvs/odegan-torch/bin/python \\
-        --rounds 2 --json benchmarks/results/dcgan_layers_vs_torch.json
+        --rounds 2 --json experiments/results/dcgan_layers_vs_torch.json
 
 Where the DCGAN-28 step stays slower than PyTorch's, this shows whether the kernels are the
 wall. ``dcgan_vs_torch.py`` times the whole Adam step; ``dcgan_layers.py``

@@ -1,8 +1,8 @@
 """Where the time of one MLP ODE-GAN step goes, on this machine, measured in one run.
 
-    python -m experiments.step_anatomy --json benchmarks/results/step_anatomy.json
+    python -m experiments.step_anatomy --json experiments/results/step_anatomy.json
 
-For ``mog16_rk4`` (2×50 MLPs, batch 512, RK4 joint, λ 0.3; the main job until 2026-11-24)
+For ``mog16_rk4`` (2×50 MLPs, batch 512, RK4 joint, λ 0.3)
 and the notebook's task (``mog16_official``: 2×25, RK4 frozen, λ 0.07) it measures, each in
 a fresh process so XLA's flags can differ:
 
