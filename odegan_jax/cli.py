@@ -639,6 +639,10 @@ def main(argv: list[str] | None = None) -> int:
     ) as e:
         print(f"odegan: error: {e}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `odegan configs | head`: the reader left; not an error of ours
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # no second error when Python flushes at exit
+        return 0
 
 
 if __name__ == "__main__":

@@ -128,6 +128,19 @@ def test_configs_lists_the_experiments(capsys):
     assert "mog16_official" in result.stdout and "mog16_rk4" in result.stdout
 
 
+def test_a_reader_that_leaves_early_gets_no_traceback():
+    """`odegan configs | head -1`: the pipe closes after one line."""
+    proc = subprocess.run(
+        f"{sys.executable} -m odegan_jax.cli configs | head -1",
+        shell=True,
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, PYTHONUNBUFFERED="1"),
+    )
+    assert len(proc.stdout.splitlines()) == 1
+    assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr, proc.stderr
+
+
 @pytest.mark.skipif(
     not os.path.isdir("/usr/share/datasets/fashion-mnist"),
     reason="needs apt-get install dataset-fashion-mnist (.ci/run installs it)",
