@@ -14,6 +14,7 @@ import math
 import os
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import jax
 import numpy as np
@@ -22,6 +23,13 @@ from optax.tree_utils import tree_norm, tree_sub
 from odegan_jax import checkpoints, logs, plots
 from odegan_jax.data import get_batches
 from odegan_jax.scoring import ImageScorer, quality_2d
+
+if TYPE_CHECKING:
+    import orbax.checkpoint as ocp
+    from ml_collections import ConfigDict
+
+    from odegan_jax.experiment import Experiment
+    from odegan_jax.rules import TrainState
 
 
 class PeriodicAction:
@@ -47,7 +55,7 @@ class PeriodicAction:
             self.at_end and step == self.last_step
         )
 
-    def __call__(self, step: int, state, metrics: dict, row: dict) -> None:
+    def __call__(self, step: int, state: TrainState, metrics: dict, row: dict) -> None:
         raise NotImplementedError
 
     def close(self) -> None:
@@ -76,7 +84,7 @@ class LogMetrics(PeriodicAction):
         self.start = start
         self.last: tuple[int, int] | None = None  # (step, rejected) at the previous row
 
-    def __call__(self, step, state, metrics, row) -> None:
+    def __call__(self, step: int, state: TrainState, metrics: dict, row: dict) -> None:
         values = host_row(metrics, -1)
         if "nfe" in values:
             stages = values.pop("nfe")
@@ -96,7 +104,7 @@ class Quality2D(PeriodicAction):
         super().__init__(every, last_step, at_end=True)
         self.exp = exp
 
-    def __call__(self, step, state, metrics, row) -> None:
+    def __call__(self, step: int, state: TrainState, metrics: dict, row: dict) -> None:
         row.update(step=step, **quality_2d(self.exp, state))
 
 
@@ -107,7 +115,7 @@ class ImageScores(PeriodicAction):
         super().__init__(every, last_step)
         self.exp, self.scorer = exp, None
 
-    def __call__(self, step, state, metrics, row) -> None:
+    def __call__(self, step: int, state: TrainState, metrics: dict, row: dict) -> None:
         if self.scorer is None:  # networks, real data and ceilings: once per run
             cfg = self.exp.config
             self.scorer = ImageScorer(self.exp, cfg.eval.num_samples, cfg.eval.inception_weights)
@@ -129,7 +137,7 @@ class WriteRow(PeriodicAction):
         super().__init__(None, 0)
         self.writer = writer
 
-    def __call__(self, step, state, metrics, row) -> None:
+    def __call__(self, step: int, state: TrainState, metrics: dict, row: dict) -> None:
         if row:
             self.writer.write(row)
 
@@ -151,7 +159,7 @@ class Progress(PeriodicAction):
                 total=last_step, initial=first_step, desc=name, unit="step", dynamic_ncols=True
             )
 
-    def __call__(self, step, state, metrics, row) -> None:
+    def __call__(self, step: int, state: TrainState, metrics: dict, row: dict) -> None:
         if self.bar is not None:
             self.bar.update(step - self.seen)  # negative after a rollback
             if "loss_d" in row:
@@ -177,7 +185,7 @@ class SampleGrid(PeriodicAction):
         super().__init__(every, last_step)
         self.exp, self.dir = exp, os.path.join(workdir, "samples")
 
-    def __call__(self, step, state, metrics, row) -> None:
+    def __call__(self, step: int, state: TrainState, metrics: dict, row: dict) -> None:
         os.makedirs(self.dir, exist_ok=True)
         plots.save_image_grid(
             os.path.join(self.dir, f"step_{step:07d}.png"),
@@ -195,13 +203,13 @@ class Snapshots(PeriodicAction):
         self.exp, self.steps = exp, sorted(set(int(s) for s in steps))
         self.dir = os.path.join(workdir, "snapshots")
 
-    def next_step(self, step):
+    def next_step(self, step: int) -> float:
         return next((s for s in self.steps if s > step), math.inf)
 
-    def due(self, step) -> bool:
+    def due(self, step: int) -> bool:
         return step in self.steps
 
-    def __call__(self, step, state, metrics, row) -> None:
+    def __call__(self, step: int, state: TrainState, metrics: dict, row: dict) -> None:
         os.makedirs(self.dir, exist_ok=True)
         path = os.path.join(self.dir, f"step_{step:07d}")
         if self.exp.is_2d:
@@ -212,7 +220,7 @@ class Snapshots(PeriodicAction):
             )
 
 
-def truncation_error_fn(exp):
+def truncation_error_fn(exp: Experiment) -> Callable:
     """A jitted ``(state, train) -> (lte, lte_rel)``: the step-doubling estimate of the local
     truncation error of the run's ODE step, ‖Φ_h(y) − Φ_{h/2}(Φ_{h/2}(y))‖ over all parameters,
     from the same state, minibatch and keys (the regulariser and everything else the training
@@ -250,7 +258,7 @@ class TruncationError(PeriodicAction):
         super().__init__(every, last_step)
         self.fn, self.train = truncation_error_fn(exp), train
 
-    def __call__(self, step, state, metrics, row) -> None:
+    def __call__(self, step: int, state: TrainState, metrics: dict, row: dict) -> None:
         error, rel = self.fn(state, self.train)
         row.update(step=step, lte=float(error), lte_rel=float(rel))
 
@@ -262,21 +270,21 @@ class Checkpoint(PeriodicAction):
         super().__init__(every, last_step)
         self.mngr = mngr
 
-    def __call__(self, step, state, metrics, row) -> None:
+    def __call__(self, step: int, state: TrainState, metrics: dict, row: dict) -> None:
         if step < self.last_step:
             checkpoints.save(self.mngr, step, state)
 
 
 def training_actions(
-    exp,
+    exp: Experiment,
     workdir: str,
     first_step: int,
     start: float,
-    mngr,
+    mngr: ocp.CheckpointManager,
     writer: logs.MetricsWriter,
     echo: Callable[[str], None],
     progress: bool,
-    train=None,
+    train: ConfigDict | None = None,
 ) -> list[PeriodicAction]:
     """The loop's actions, in the order they run at a step. ``train``: the training set on
     the device (None: samples are drawn fresh), shared with the compiled calls."""

@@ -13,14 +13,18 @@ import logging
 import os
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import jax
 import numpy as np
 import orbax.checkpoint as ocp
 from chex import ArrayTree
 
+if TYPE_CHECKING:
+    from odegan_jax.rules import TrainState
 
-def params_sha256(params: ArrayTree, model_state) -> str:
+
+def params_sha256(params: ArrayTree, model_state: Any) -> str:
     """sha256 of all parameter and model-state leaves' bytes, in tree order."""
     return state_sha256((params, model_state))
 
@@ -48,7 +52,7 @@ class SaveError(RuntimeError):
     """A checkpoint could not be written (read-only or full disk); earlier ones are intact."""
 
 
-def state_sha256(state) -> str:
+def state_sha256(state: TrainState) -> str:
     """sha256 of every leaf of a whole state, in tree order (the checkpoint checksum)."""
     digest = hashlib.sha256()
     for leaf in jax.tree.leaves(state):
@@ -56,7 +60,7 @@ def state_sha256(state) -> str:
     return digest.hexdigest()
 
 
-def save(mngr: ocp.CheckpointManager, step: int, state, force: bool = False) -> bool:
+def save(mngr: ocp.CheckpointManager, step: int, state: TrainState, force: bool = False) -> bool:
     """Saves ``state`` at ``step`` if the manager's interval policy (or ``force``) says so,
     waits for the asynchronous write to finish and writes the state's checksum beside it;
     returns whether it saved. A failed write raises :class:`SaveError`."""
@@ -86,12 +90,12 @@ def save(mngr: ocp.CheckpointManager, step: int, state, force: bool = False) -> 
     return saved
 
 
-def restore(mngr: ocp.CheckpointManager, step: int, target):
+def restore(mngr: ocp.CheckpointManager, step: int, target: TrainState) -> TrainState:
     """Restores into the structure of ``target`` (so optimiser states keep their types)."""
     return mngr.restore(int(step), args=ocp.args.StandardRestore(target))
 
 
-def layout_difference(mngr: ocp.CheckpointManager, step: int, target) -> str | None:
+def layout_difference(mngr: ocp.CheckpointManager, step: int, target: TrainState) -> str | None:
     """How the checkpoint at ``step`` differs from ``target`` in layout (its leaves' paths,
     shapes and dtypes, read from orbax's metadata without restoring), e.g. after a config
     change that alters the state; None when they agree, or when the metadata cannot be read
@@ -143,12 +147,12 @@ def _problem(exc: Exception) -> str:
 
 def restore_latest(
     mngr: ocp.CheckpointManager,
-    target,
+    target: TrainState,
     *,
     up_to: int | None = None,
     on_damaged: Callable[[int, str], None] = lambda step, why: None,
     legacy: tuple[object, Callable] | None = None,
-):
+) -> tuple[TrainState | None, int]:
     """``(state, step)`` of the newest checkpoint (at most ``up_to``) that restores and holds
     its own step; ``(None, 0)`` when none does. Each damaged one is reported to
     ``on_damaged(step, reason)`` and skipped.
@@ -230,10 +234,10 @@ def quarantine(mngr: ocp.CheckpointManager, step: int) -> str:
 
 def restore_or_quarantine(
     mngr: ocp.CheckpointManager,
-    target,
+    target: TrainState,
     echo: Callable[[str], None],
     legacy: tuple[object, Callable] | None = None,
-):
+) -> tuple[TrainState | None, int]:
     """:func:`restore_latest` for a run that goes on training: each damaged checkpoint is
     moved to ``damaged_checkpoints/`` (so its step can be saved again) and reported."""
 

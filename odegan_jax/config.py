@@ -199,7 +199,7 @@ def _fail(key: str, message: str):
     raise ConfigError(f"config.{key}: {message}")
 
 
-def choose(key: str, value, allowed: Mapping | Sequence):
+def choose(key: str, value: object, allowed: Mapping | Sequence) -> object:
     """``allowed[value]`` for a mapping (``value`` itself for a sequence), or one ConfigError
     naming ``config.<key>`` and the allowed values. Factories select components through it."""
     if value not in allowed:

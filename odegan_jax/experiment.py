@@ -16,7 +16,7 @@ import dataclasses
 import json
 import os
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import jax
 import jax.numpy as jnp
@@ -31,6 +31,9 @@ from odegan_jax.data import Dataset, expected_sample_shape, make_dataset
 from odegan_jax.game import Game, make_loss
 from odegan_jax.integrators import get_tableau
 from odegan_jax.models import build_networks, network_spec
+
+if TYPE_CHECKING:
+    import orbax.checkpoint as ocp
 
 if TYPE_CHECKING:  # diffrax is imported where it is used (start-up time)
     import diffrax
@@ -79,7 +82,7 @@ class Experiment:
             return self.eval_latents[:n]
         return self.game.sample_latents(self.keys["eval"], n)
 
-    def evaluated_params(self, state: rules.TrainState):
+    def evaluated_params(self, state: rules.TrainState) -> Any:
         """The parameters evaluation uses: G's moving average when ``rule.g_ema_decay`` > 0
         (:func:`rules.evaluated_params`), else the state's."""
         return rules.evaluated_params(state, self.config.rule.g_ema_decay)
@@ -92,7 +95,7 @@ class Experiment:
         )
 
 
-def build_game(config: ConfigDict, networks) -> Game:
+def build_game(config: ConfigDict, networks: tuple) -> Game:
     """The game of ``config.game`` / ``config.model`` with networks ``(G, D)``."""
     loss = make_loss(
         config.game.loss, gp_weight=config.game.gp_weight, clip_value=config.game.clip_value
@@ -237,7 +240,7 @@ def available_memory() -> int:
     return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
 
 
-def check_memory(config: ConfigDict, sample_shape, batches_per_step: int) -> None:
+def check_memory(config: ConfigDict, sample_shape: tuple, batches_per_step: int) -> None:
     """A ConfigError before allocating when a lower bound on the arrays of one training step
     and of the evaluation (inputs, latents, generated samples, float32; activations and
     parameters come on top) already exceeds the device's memory, naming the largest term."""
@@ -270,7 +273,7 @@ def init_state(exp: Experiment) -> rules.TrainState:
     )
 
 
-def legacy_layout(state: rules.TrainState):
+def legacy_layout(state: rules.TrainState) -> tuple[Any, Callable[[Any], rules.TrainState]]:
     """``(old_target, upgrade)`` for checkpoints of ODE runs written before the rule's state
     held the step control (their ``rule_state`` is the ``opt`` part alone): restored into
     ``old_target``, ``upgrade`` adds ``state``'s step control (``rule.h``, nothing rejected);
@@ -285,7 +288,9 @@ def legacy_layout(state: rules.TrainState):
     return state._replace(rule_state=rule_state["opt"]), upgrade
 
 
-def restore_run(mngr, exp: Experiment, **kwargs):
+def restore_run(
+    mngr: ocp.CheckpointManager, exp: Experiment, **kwargs: Any
+) -> tuple[rules.TrainState | None, int]:
     """:func:`checkpoints.restore_latest` into the layout of ``init_state(exp)`` (or the
     layout before the step control, :func:`legacy_layout`)."""
     target = init_state(exp)
@@ -304,7 +309,9 @@ def read_run_config(run_dir: str) -> ml_collections.ConfigDict:
         raise RunError(f"cannot read {path}: {e}") from None
 
 
-def load_run(run_dir: str, step: int | None = None, echo: Callable[[str], None] = lambda _: None):
+def load_run(
+    run_dir: str, step: int | None = None, echo: Callable[[str], None] = lambda _: None
+) -> tuple[Experiment, rules.TrainState, int]:
     """``(experiment, state, step)`` of a run directory: the checkpoint at ``step``, or the
     newest that restores (damaged ones are reported through ``echo`` and skipped, not moved:
     reading a run changes nothing in it)."""

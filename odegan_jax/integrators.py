@@ -471,8 +471,8 @@ def control_step(
     y0: Any,
     y1: Any,
     y_error: Any,
-    t0,
-    t1,
+    t0: float,
+    t1: float,
     controller_state: Any,
 ) -> ControlDecision:
     """diffrax's ``PIDController.adapt_step_size`` on the candidate ``y1`` (with its error
@@ -495,7 +495,7 @@ def control_step(
     return ControlDecision(keep & finite, next_t0, next_t1 - next_t0, error_norm, state)
 
 
-def scaled_error(controller: diffrax.PIDController, y0: Any, y1: Any, y_error: Any):
+def scaled_error(controller: diffrax.PIDController, y0: Any, y1: Any, y_error: Any) -> jax.Array:
     """The controller's accept / reject measure, as ``PIDController.adapt_step_size``
     computes it (norm of error / (atol + rtol · max(|y0|, |y1|)))."""
 

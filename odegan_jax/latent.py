@@ -7,18 +7,23 @@ where latents have mass, which lerp leaves at mid-path.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import jax
 import numpy as np
 from chex import ArrayTree
 from jax import Array
 
+if TYPE_CHECKING:
+    from odegan_jax.game import Game
 
-def lerp(a: np.ndarray, b: np.ndarray, t) -> np.ndarray:
+
+def lerp(a: np.ndarray, b: np.ndarray, t: float) -> np.ndarray:
     t = np.asarray(t, np.float64)[:, None]
     return (1 - t) * a[None] + t * b[None]
 
 
-def slerp(a: np.ndarray, b: np.ndarray, t) -> np.ndarray:
+def slerp(a: np.ndarray, b: np.ndarray, t: float) -> np.ndarray:
     t = np.asarray(t, np.float64)[:, None]
     a64, b64 = np.asarray(a, np.float64), np.asarray(b, np.float64)
     cos = np.dot(a64, b64) / (np.linalg.norm(a64) * np.linalg.norm(b64))
@@ -29,8 +34,8 @@ def slerp(a: np.ndarray, b: np.ndarray, t) -> np.ndarray:
 
 
 def interpolation_grid(
-    game, params: ArrayTree, model_state, key: Array, rows: int, cols: int, mode: str
-):
+    game: Game, params: ArrayTree, model_state: Any, key: Array, rows: int, cols: int, mode: str
+) -> np.ndarray:
     """``rows`` walks of ``cols`` steps between random latent pairs: images [rows·cols, ...]."""
     ends = np.asarray(game.sample_latents(key, 2 * rows), np.float64)
     t = np.linspace(0.0, 1.0, cols)
@@ -39,7 +44,9 @@ def interpolation_grid(
     return np.asarray(game.generate(params, model_state, z.astype(np.float32)))
 
 
-def arithmetic_grid(game, params: ArrayTree, model_state, key: Array, rows: int):
+def arithmetic_grid(
+    game: Game, params: ArrayTree, model_state: Any, key: Array, rows: int
+) -> np.ndarray:
     """Rows of [G(a), G(b), G(c), G(a − b + c)] (GANnotes's vector arithmetic; each of a, b, c the
     mean of three latents, as in DCGAN, to steady the concept it carries)."""
     z = np.asarray(game.sample_latents(key, rows * 9), np.float64).reshape(rows, 3, 3, -1)
@@ -49,7 +56,7 @@ def arithmetic_grid(game, params: ArrayTree, model_state, key: Array, rows: int)
 
 
 def latent_walks(
-    game, params: ArrayTree, model_state, key: Array, rows: int = 6, cols: int = 10
+    game: Game, params: ArrayTree, model_state: Any, key: Array, rows: int = 6, cols: int = 10
 ) -> dict:
     """``{"interpolate_lerp": images, "interpolate_slerp": images, "latent_arithmetic":
     images}``: ``rows`` walks of ``cols`` latents each way, and ``rows`` rows of arithmetic."""

@@ -8,6 +8,7 @@ import math
 import os
 import sys
 from collections.abc import Iterable
+from typing import Any
 
 
 def _jsonable(value):
@@ -16,7 +17,7 @@ def _jsonable(value):
     return value
 
 
-def summary_writer(logdir: str):
+def summary_writer(logdir: str) -> Any:
     """tensorboardX's ``SummaryWriter`` for ``logdir``, imported without PyTorch.
 
     tensorboardX imports ``torch`` when it is installed, only to accept torch tensors: 3.5-4 s
@@ -123,7 +124,7 @@ def format_row(row: dict) -> str:
     return "  ".join(parts)
 
 
-def write_json(path: str, obj) -> None:
+def write_json(path: str, obj: object) -> None:
     tmp = path + ".tmp"
     with open(tmp, "w", encoding="utf-8") as f:
         json.dump(obj, f, indent=2, sort_keys=True, default=_jsonable)
@@ -131,7 +132,7 @@ def write_json(path: str, obj) -> None:
     os.replace(tmp, path)
 
 
-def read_json(path: str):
+def read_json(path: str) -> Any:
     """The JSON object in ``path``, or None when there is no such file."""
     if not os.path.exists(path):
         return None

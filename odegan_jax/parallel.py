@@ -13,7 +13,8 @@ mesh then spans ``jax.devices()`` of all hosts.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import jax
 import numpy as np
@@ -25,7 +26,7 @@ from odegan_jax.config import ConfigError
 AXIS = "data"
 
 
-def data_mesh(batch_size: int, devices=None) -> Mesh | None:
+def data_mesh(batch_size: int, devices: Sequence | None = None) -> Mesh | None:
     """A ``("data",)`` mesh over all devices, or None on one device."""
     devices = list(jax.devices() if devices is None else devices)
     if len(devices) < 2:
@@ -43,7 +44,7 @@ def replicated(mesh: Mesh) -> NamedSharding:
     return NamedSharding(mesh, P())
 
 
-def replicate(tree, mesh: Mesh):
+def replicate(tree: Any, mesh: Mesh) -> Any:
     return jax.device_put(tree, replicated(mesh))
 
 

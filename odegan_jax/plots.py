@@ -8,11 +8,16 @@ switch): they render without a display and leave a notebook's backend alone.
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 import jax.numpy as jnp
 import numpy as np
 
 from odegan_jax.logs import columns, format_row, read_metrics
+
+if TYPE_CHECKING:
+    from odegan_jax.experiment import Experiment
+    from odegan_jax.rules import TrainState
 
 
 def gaussian_kde_on_grid(samples: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
@@ -56,7 +61,13 @@ def gaussian_kde_on_grid(samples: np.ndarray, xs: np.ndarray, ys: np.ndarray) ->
 
 
 def plot_samples_2d(
-    path: str, samples: np.ndarray, modes: np.ndarray, *, d_grid=None, bbox=None, title: str = ""
+    path: str,
+    samples: np.ndarray,
+    modes: np.ndarray,
+    *,
+    d_grid: np.ndarray | None = None,
+    bbox: tuple[float, float, float, float] | None = None,
+    title: str = "",
 ) -> None:
     """Generated samples as a KDE (filled contours), D's output as contour lines, modes as
     crosses. ``d_grid`` is ``(xx, yy, values)`` on a meshgrid or None."""
@@ -162,7 +173,9 @@ def save_image_grid(path: str, images: np.ndarray, ncols: int = 0, scale: int = 
     img.save(path)
 
 
-def save_neighbour_grid(path: str, samples: np.ndarray, neighbours: np.ndarray, distances) -> None:
+def save_neighbour_grid(
+    path: str, samples: np.ndarray, neighbours: np.ndarray, distances: np.ndarray
+) -> None:
     """Rows of (generated sample | nearest training image), each titled with the L2 distance."""
     from matplotlib.figure import Figure  # lazy: 0.5 s of import a run needs only at the end
 
@@ -184,7 +197,9 @@ def save_neighbour_grid(path: str, samples: np.ndarray, neighbours: np.ndarray, 
     fig.savefig(path, dpi=100)
 
 
-def discriminator_grid(exp, state, bbox, n: int) -> tuple:
+def discriminator_grid(
+    exp: Experiment, state: TrainState, bbox: tuple[float, float, float, float], n: int
+) -> tuple:
     """``(xx, yy, values)``: D's output on an n × n meshgrid over ``bbox`` (x0, x1, y0, y1)."""
     xx, yy = np.meshgrid(np.linspace(bbox[0], bbox[1], n), np.linspace(bbox[2], bbox[3], n))
     grid = jnp.asarray(np.stack([xx.ravel(), yy.ravel()], axis=1), jnp.float32)
@@ -192,7 +207,7 @@ def discriminator_grid(exp, state, bbox, n: int) -> tuple:
     return xx, yy, values.reshape(xx.shape)
 
 
-def write_run_plots(exp, state, workdir: str) -> None:
+def write_run_plots(exp: Experiment, state: TrainState, workdir: str) -> None:
     """``curves.png`` from ``metrics.jsonl``; ``samples.png``: for 2D data, G at the fixed
     evaluation latents over a KDE with D's contours and the modes, for images a grid of G at
     the fixed latents. ``exp`` is an :class:`~odegan_jax.experiment.Experiment`."""

@@ -26,7 +26,7 @@ import dataclasses
 import os
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import jax
 import jax.numpy as jnp
@@ -76,11 +76,11 @@ def parse_population(text: str) -> tuple[str, list]:
     return key, values
 
 
-def member_name(key: str, value) -> str:
+def member_name(key: str, value: object) -> str:
     return f"{key}={value:g}" if isinstance(value, float) else f"{key}={value}"
 
 
-def member_configs(config: ml_collections.ConfigDict, key: str, values) -> list:
+def member_configs(config: ml_collections.ConfigDict, key: str, values: Sequence[float]) -> list:
     out = []
     for v in values:
         c = copy.deepcopy(config)  # keeps the placeholders' types (ConfigDict(dict) does not)

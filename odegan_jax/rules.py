@@ -25,7 +25,7 @@ For alternating updates each player's running averages are updated by its own up
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import jax
@@ -111,7 +111,7 @@ def optimizer_kwargs(name: str, settings: dict) -> dict:
 
 
 def make_optimizer(
-    name: str, learning_rate: float, weight_decay: float = 0.0, **hyperparameters
+    name: str, learning_rate: float, weight_decay: float = 0.0, **hyperparameters: Any
 ) -> optax.GradientTransformation:
     """An optax optimiser by name. ``weight_decay`` adds wd·θ to the gradient (L2 on the loss,
     as in Yamazaki17), except for adamw where it is the decoupled decay of that optimiser."""
@@ -151,7 +151,7 @@ OFFICIAL_SCHEDULE = ((500, 400_000), (0.25, 1.0, 0.5))
 
 
 def step_size_schedule(
-    kind: str, h: float, boundaries=(), scales=()
+    kind: str, h: float, boundaries: Sequence[int] = (), scales: Sequence[float] = ()
 ) -> Callable[[jax.Array], jax.Array]:
     """The step size at a given step (a float32 scalar), from ``optax.join_schedules``.
 
@@ -185,7 +185,7 @@ def _piecewise_constant(values, boundaries) -> Callable[[jax.Array], jax.Array]:
 
 
 def reg_weight_schedule(
-    kind: str, boundaries=(), scales=()
+    kind: str, boundaries: Sequence[int] = (), scales: Sequence[float] = ()
 ) -> Callable[[jax.Array], jax.Array] | None:
     """λ's multiplier at a given step: None (λ constant) for empty ``scales``, else
     ``scales[i]`` over the i-th phase of the piecewise step-size schedule."""
@@ -262,9 +262,9 @@ def ode_rule(
     stage_batches: str = "same",
     coupling: str = "joint",
     schedule: str = "constant",
-    schedule_boundaries=(),
-    schedule_scales=(),
-    reg_scales=(),
+    schedule_boundaries: Sequence[int] = (),
+    schedule_scales: Sequence[float] = (),
+    reg_scales: Sequence[float] = (),
     d_rate: float = 1.0,
     optimizer: optax.GradientTransformation | None = None,
     optimizer_form: str = "direction",

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import jax
 import numpy as np
@@ -28,8 +28,12 @@ from odegan_jax.metrics import inception, scores
 from odegan_jax.metrics.classifier import load_classifier, weights_path
 from odegan_jax.metrics.modes import mode_metrics
 
+if TYPE_CHECKING:
+    from odegan_jax.experiment import Experiment
+    from odegan_jax.rules import TrainState
 
-def quality_2d(exp, state, n: int | None = None) -> dict:
+
+def quality_2d(exp: Experiment, state: TrainState, n: int | None = None) -> dict:
     """``modes_covered``, ``num_modes``, ``hq_fraction`` (share of samples within
     ``eval.num_sigmas`` σ of a mode) of G at the first n fixed latents (default
     ``loop.eval_samples``, the training logs' count)."""
@@ -44,7 +48,9 @@ def quality_2d(exp, state, n: int | None = None) -> dict:
     return {k: m[k] for k in ("modes_covered", "num_modes", "hq_fraction")}
 
 
-def generate(exp, state, n: int, key: jax.Array, batch: int = 500) -> np.ndarray:
+def generate(
+    exp: Experiment, state: TrainState, n: int, key: jax.Array, batch: int = 500
+) -> np.ndarray:
     """``[n, *sample_shape]`` samples of G (inference mode; its moving average when the run
     keeps one) at latents drawn from ``key``."""
     params, out = exp.evaluated_params(state), []
@@ -91,7 +97,7 @@ def _space(apply, info: dict, test_x, train_x) -> _Space:
     )
 
 
-def score_key(exp) -> jax.Array:
+def score_key(exp: Experiment) -> jax.Array:
     """The key of the scorer's samples and real-data subset, derived from the config's seed
     (the ``eval`` key folded with 1, so it differs from the fixed evaluation latents)."""
     return jax.random.fold_in(exp.keys["eval"], 1)
@@ -142,7 +148,7 @@ class ImageScorer:
         if net is not None:
             self.spaces["inception"] = _space(net.apply, {"weights": net.path}, test_x, train_x)
 
-    def __call__(self, exp, state) -> dict:
+    def __call__(self, exp: Experiment, state: TrainState) -> dict:
         if not self.spaces:
             return {"note": self.note}
         fake = unpad(generate(exp, state, self.n, self.key), self.shape)
@@ -169,7 +175,9 @@ class ImageScorer:
         return result
 
 
-def score_run(exp, state, n: int | None = None, inception_weights: str = "") -> dict:
+def score_run(
+    exp: Experiment, state: TrainState, n: int | None = None, inception_weights: str = ""
+) -> dict:
     """The run's scores at ``state``: the 2D quality for 2D data (the same fixed latents as the
     training logs), else the image scores of ``n`` samples (default ``eval.num_samples``)."""
     if exp.is_2d:
@@ -178,7 +186,7 @@ def score_run(exp, state, n: int | None = None, inception_weights: str = "") -> 
     return ImageScorer(exp, n or exp.config.eval.num_samples, inception_weights)(exp, state)
 
 
-def gam_runs(loaded_a, loaded_b, n: int, seed: int = 0) -> dict:
+def gam_runs(loaded_a: tuple, loaded_b: tuple, n: int, seed: int = 0) -> dict:
     """The Generative Adversarial Metric (Varshney19 §4.2.3) of two loaded runs ``(exp, state,
     step)``
     on the same data: A's and B's discriminators on ``n`` real test points (images: the test

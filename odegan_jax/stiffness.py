@@ -28,7 +28,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Callable, Sequence
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -41,6 +41,10 @@ from ml_collections import ConfigDict
 from odegan_jax import game as game_lib
 from odegan_jax.data import get_batches
 from odegan_jax.integrators import TABLEAUX, ButcherTableau, embedded_tableaux
+
+if TYPE_CHECKING:
+    from odegan_jax.experiment import Experiment
+    from odegan_jax.rules import TrainState
 
 DENSE_MAX = 400  # parameters up to which the Jacobian is formed densely (LAPACK)
 # a real part this small relative to |λ| is rounding: the eigenvalue is read as imaginary
@@ -164,7 +168,7 @@ def h_max(eigenvalues: Sequence[complex], tableaux: dict | None = None) -> dict:
 
 
 def training_field(
-    exp, state, batch: jax.Array, key: jax.Array
+    exp: Experiment, state: TrainState, batch: jax.Array, key: jax.Array
 ) -> tuple[jax.Array, Callable, tuple]:
     """``(y0, f, inputs)``: the flattened parameters, the flattened field ``f(y, *inputs)`` of
     the ODE rule at ``state``'s step (λ with its schedule; see the module doc) and the
@@ -239,12 +243,12 @@ def leading_eigenvalues(
     return values[np.argsort(-np.abs(values))], converged
 
 
-def fixed_batch(exp, key: jax.Array) -> jax.Array:
+def fixed_batch(exp: Experiment, key: jax.Array) -> jax.Array:
     """One minibatch of the run's data (the config's batch size), drawn from ``key``."""
     return get_batches(exp.dataset, key, 0, 1, exp.config.data.batch_size)[0]
 
 
-def probe_key(exp) -> jax.Array:
+def probe_key(exp: Experiment) -> jax.Array:
     """The minibatch and latents of the measurement: from the ``eval`` key folded with 2, so
     training's own keys (and its parameters) are untouched."""
     return jax.random.fold_in(exp.keys["eval"], 2)
@@ -259,7 +263,9 @@ def require_ode_rule(config: ConfigDict) -> None:
         )
 
 
-def measure(exp, state, k: int = 6, tol: float = 1e-3, embedded: bool = False) -> Stiffness:
+def measure(
+    exp: Experiment, state: TrainState, k: int = 6, tol: float = 1e-3, embedded: bool = False
+) -> Stiffness:
     """The stiffness of ``exp``'s training field at ``state`` (:func:`training_field` on the
     fixed minibatch of :func:`probe_key`); h_max for every explicit tableau (``embedded``, or
     an embedded-pair integrator: the pairs too)."""
@@ -372,7 +378,9 @@ def h_auto(config: ConfigDict, stiffness: Stiffness) -> float:
     return float(config.rule.h_auto_fraction) * bound / largest
 
 
-def check_config(config: ConfigDict, exp=None, echo=print) -> Stiffness | None:
+def check_config(
+    config: ConfigDict, exp: Experiment | None = None, echo: Callable[[str], None] = print
+) -> Stiffness | None:
     """The train-time check of an ODE rule with fixed steps (``rule.stability_check``): one
     warning line when an h of the schedule lies outside the stable range at initialisation.
     Returns the measurement (None when the check does not apply)."""

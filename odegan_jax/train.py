@@ -20,6 +20,7 @@ import json
 import os
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import jax
 import jax.numpy as jnp
@@ -33,6 +34,12 @@ from odegan_jax.actions import training_actions
 from odegan_jax.data import get_batches
 from odegan_jax.experiment import Experiment, build, init_state, legacy_layout, read_run_config
 from odegan_jax.scoring import quality_2d
+
+if TYPE_CHECKING:
+    import orbax.checkpoint as ocp
+    from jax.sharding import Mesh
+
+    from odegan_jax.rules import TrainState
 
 
 class TrainingStopped(RuntimeError):
@@ -48,7 +55,7 @@ class DeadGeneratorError(TrainingStopped):
     """G's gradient became exactly 0 (``loop.dead_generator``); the message names the step."""
 
 
-def make_train_fn(exp: Experiment, num_steps: int, mesh=None) -> Callable:
+def make_train_fn(exp: Experiment, num_steps: int, mesh: Mesh | None = None) -> Callable:
     """A jitted function running ``num_steps`` training steps: ``(state, train) -> (state,
     metrics)`` with metrics stacked over steps. Minibatches are drawn inside, from the step
     counter, so the data position is part of the state. Several steps are fused with
@@ -204,7 +211,7 @@ def _train(
     return finish_run(exp, state, mngr, writer, workdir, wall, echo, rollbacks=calls.rollbacks)
 
 
-def open_checkpoints(exp: Experiment, workdir: str, changed: dict, echo: Callable):
+def open_checkpoints(exp: Experiment, workdir: str, changed: dict, echo: Callable) -> tuple:
     """The run's checkpoint manager (incomplete checkpoints set aside first) and
     ``(state, step, None)`` to train from, or ``(…, summary)`` of a run already complete."""
     loop = exp.config.loop
@@ -237,13 +244,13 @@ def start_logs(config: ConfigDict, workdir: str, step: int, changed: dict) -> lo
 
 def finish_run(
     exp: Experiment,
-    state,
-    mngr,
+    state: TrainState,
+    mngr: ocp.CheckpointManager,
     writer: logs.MetricsWriter,
     workdir: str,
     wall: float,
     echo: Callable,
-    **extra,
+    **extra: Any,
 ) -> dict:
     """The final checkpoint, the plots and ``summary.json`` (returned); ``extra`` goes into
     the summary."""
@@ -321,7 +328,7 @@ def image_scores(rows: list[dict]) -> dict:
     return {"scores": {"final": final, "best": best}}
 
 
-def step_control_summary(config: ConfigDict, state) -> dict:
+def step_control_summary(config: ConfigDict, state: TrainState) -> dict:
     """``final_h``: the step size in the state at the end (fixed steps: the base h the
     schedule multiplies, below ``rule.h`` after halvings); ``retries``: rejected attempts."""
     control = _control(state)
@@ -496,7 +503,7 @@ class Calls:
             n = 1 << (n.bit_length() - 1)
         return n
 
-    def run(self, step: int, n: int):
+    def run(self, step: int, n: int) -> tuple:
         """``(state, metrics, step)`` after a call of ``n`` attempts; ``metrics``: those of
         the accepted attempts (None after a rollback, or when none was accepted)."""
         if n not in self._fns:

@@ -44,6 +44,10 @@ import functools
 import threading
 import warnings
 from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
 
 _lock = threading.Lock()
 _warned = False
@@ -120,7 +124,7 @@ def _rules():
 
 
 @contextlib.contextmanager
-def unrolled_threefry():
+def unrolled_threefry() -> AbstractContextManager:
     """Programs lowered inside use JAX's unrolled threefry lowering on CPU."""
     global _warned
     try:
@@ -143,7 +147,7 @@ def unrolled_threefry():
             mlir.register_lowering(prim, rolled, platform="cpu")
 
 
-def compile_with_unrolled_threefry(jitted) -> Callable:
+def compile_with_unrolled_threefry(jitted: Any) -> Callable:
     """``jitted`` (a ``jax.jit`` function), lowered and compiled for its first arguments
     inside :func:`unrolled_threefry`; later calls with arguments of the same shapes run that
     executable (donation as ``jitted`` declares)."""

@@ -3,10 +3,17 @@ weight decay 1e-5 on each loss, batch 64, z ~ U(-1, 1) in R^32, init N(0, 0.1), 
 the non-saturating loss, 10,000 training points, 200,000 iterations (CPU default: 20,000;
 the full run: --config.steps=200000)."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from odegan_jax.config import base_config
 
+if TYPE_CHECKING:
+    from ml_collections import ConfigDict
 
-def depth_config(name: str, dataset: str, network: str, d_batchnorm: bool = True):
+
+def depth_config(name: str, dataset: str, network: str, d_batchnorm: bool = True) -> ConfigDict:
     c = base_config()
     c.name = name
     c.steps = 20_000

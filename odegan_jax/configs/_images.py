@@ -14,7 +14,14 @@ latent size ``--config.model.latent_size=10|100|200``; optimiser
 --config.rule.n_critic=5 --config.optimizer.name=rmsprop --config.optimizer.learning_rate=5e-5``.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from odegan_jax.config import base_config
+
+if TYPE_CHECKING:
+    from ml_collections import ConfigDict
 
 
 def _image_base(name: str, dataset: str, network: str, steps: int):
@@ -35,7 +42,7 @@ def _image_base(name: str, dataset: str, network: str, steps: int):
     return c
 
 
-def adam_image_config(name: str, dataset: str, network: str, steps: int = 30_000):
+def adam_image_config(name: str, dataset: str, network: str, steps: int = 30_000) -> ConfigDict:
     c = _image_base(name, dataset, network, steps)
     c.rule.name = "alternating"
     c.optimizer.name = "adam"
@@ -45,7 +52,9 @@ def adam_image_config(name: str, dataset: str, network: str, steps: int = 30_000
     return c
 
 
-def depth_image_config(name: str, dataset: str, network: str, blocks: int, steps: int):
+def depth_image_config(
+    name: str, dataset: str, network: str, blocks: int, steps: int
+) -> ConfigDict:
     """Yamazaki17's image depth study (§5.2, Appendix A): ``adam_image_config`` with ``blocks``
     residual blocks (M_cB on 28×28: c = blocks; M_dC on 32×32: 2d blocks, d = blocks),
     z ~ U(−1, 1) and weight decay 1e-5 on each loss (§A.3: "in all experiments")."""
@@ -63,7 +72,7 @@ def odegan_image_config(
     steps: int = 1_000_000,
     h: float = 0.04,
     reg_weight: float = 0.02,
-):
+) -> ConfigDict:
     c = _image_base(name, dataset, network, steps)
     c.model.latent_size = 128
     c.rule.name = "ode"
@@ -77,7 +86,7 @@ def odegan_image_config(
     return c
 
 
-def rk4_adam(c):
+def rk4_adam(c: ConfigDict) -> ConfigDict:
     """Qin20's "ODE-GAN (RK4 + Adam)" (Table 1, Fig. 7) as the official code runs it
     (``main_ode.py --opt_name=adam``): every RK4 stage point is an Adam step from the current
     point along that stage's combination of gradients, regulariser included, and the step

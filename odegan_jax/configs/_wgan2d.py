@@ -6,10 +6,17 @@ WGAN-GP (GANnotes, Algorithm 1 of the WGAN-GP paper): λ = 10, n_critic = 5, Ada
 alternating updates, z ~ N(0, I) with 32 latents; batch 64 (WGAN) and 256 (the WGAN-GP toy).
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from odegan_jax.config import base_config
 
+if TYPE_CHECKING:
+    from ml_collections import ConfigDict
 
-def wgan_config(name: str, dataset: str, gradient_penalty: bool):
+
+def wgan_config(name: str, dataset: str, gradient_penalty: bool) -> ConfigDict:
     c = base_config()
     c.name = name
     c.steps = 20_000  # generator iterations (each after n_critic critic steps)

@@ -4,10 +4,17 @@ configs/_images.py ``rk4_adam``);
 ``--config.model.name=resnet32`` for the ResNet row. Data and scoring as in
 ``cifar10_odegan_dcgan_fig12``."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from odegan_jax.configs._images import odegan_image_config, rk4_adam
 
+if TYPE_CHECKING:
+    from ml_collections import ConfigDict
 
-def get_config():
+
+def get_config() -> ConfigDict:
     return rk4_adam(
         odegan_image_config(
             "cifar10_odegan_adam", "cifar10", "dcgan_official", h=0.04, reg_weight=0.01

@@ -3,10 +3,17 @@
 1M steps. CIFAR-10 via tfds, or ``--config.data.source=files --config.data.path=cifar10.npz``
 (x_train uint8 [N, 32, 32, 3]); Inception FID / IS from ``--config.eval.inception_weights``."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from odegan_jax.configs._images import odegan_image_config
 
+if TYPE_CHECKING:
+    from ml_collections import ConfigDict
 
-def get_config():
+
+def get_config() -> ConfigDict:
     return odegan_image_config(
         "cifar10_odegan_dcgan_fig12", "cifar10", "dcgan_official", h=0.04, reg_weight=0.01
     )

@@ -4,8 +4,15 @@ batch 64, z ~ U(−1, 1) in R^100, init N(0, 0.02), weight decay 1e-5, 30,000 it
 §A.3). MNIST comes from tfds or local IDX files; --config.data.name=fashion_mnist runs it
 offline. No BatchNorm in D: --config.model.d_batchnorm=false."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from odegan_jax.configs._images import depth_image_config
 
+if TYPE_CHECKING:
+    from ml_collections import ConfigDict
 
-def get_config():
+
+def get_config() -> ConfigDict:
     return depth_image_config("dcgan_depth_c2", "mnist", "dcgan28", 2, steps=30_000)

@@ -4,10 +4,17 @@ v = (−θ − 2λψ, ψ) is linear, with eigenvalues −λ ± i√(1 − λ²) 
 ``odegan stiffness dirac`` measures them and the largest stable h of every scheme (RK4:
 2√2 at λ = 0). ``--config.rule.reg_weight=0.1`` adds the regulariser."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from odegan_jax.config import base_config
 
+if TYPE_CHECKING:
+    from ml_collections import ConfigDict
 
-def get_config():
+
+def get_config() -> ConfigDict:
     c = base_config()
     c.name = "dirac"
     c.steps = 1_000

@@ -7,10 +7,17 @@ lies far outside RK4's stable range (``odegan stiffness fashion_mnist_odegan``).
 (``apt-get install dataset-fashion-mnist``); the ``odegan_vs_adam_images`` study trains it
 next to ``fashion_mnist_odegan_adam``, ``dcgan_fashion_mnist`` and ``sngan_fashion_mnist``."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from odegan_jax.configs._images import odegan_image_config
 
+if TYPE_CHECKING:
+    from ml_collections import ConfigDict
 
-def get_config():
+
+def get_config() -> ConfigDict:
     c = odegan_image_config(
         "fashion_mnist_odegan", "fashion_mnist", "dcgan28", steps=100_000, h=0.04, reg_weight=0.01
     )

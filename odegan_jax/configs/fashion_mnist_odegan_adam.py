@@ -3,10 +3,17 @@
 stage point and the step itself an Adam step (2e-4, β = (0.5, 0.999); configs/_images.py
 ``rk4_adam``)."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from odegan_jax.configs._images import odegan_image_config, rk4_adam
 
+if TYPE_CHECKING:
+    from ml_collections import ConfigDict
 
-def get_config():
+
+def get_config() -> ConfigDict:
     c = rk4_adam(
         odegan_image_config(
             "fashion_mnist_odegan_adam",

@@ -4,10 +4,17 @@ Adam (β1 = 0.5, β2 = 0.999) at lr 1e-3 on the same networks, data and steps as
 (Qin20 Fig. 5/7 compare RK4 with Adam).
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from odegan_jax.config import base_config
 
+if TYPE_CHECKING:
+    from ml_collections import ConfigDict
 
-def get_config():
+
+def get_config() -> ConfigDict:
     c = base_config()
     c.name = "mog16_adam"
     c.rule.name = "simultaneous"

@@ -8,10 +8,17 @@ size. Compared with mog16_rk4 over seeds 0-15 by ``odegan reproduce
 adaptive_steps``.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from odegan_jax.config import base_config
 
+if TYPE_CHECKING:
+    from ml_collections import ConfigDict
 
-def get_config():
+
+def get_config() -> ConfigDict:
     c = base_config()
     c.name = "mog16_adaptive"
     c.rule.integrator = "bosh3"

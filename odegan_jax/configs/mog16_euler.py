@@ -4,10 +4,17 @@ The order study (Qin20 §5.2.1): Euler needs a far smaller step than RK4 (h = 0.
 main job's h = 0.6 it diverges within a few steps: try --config.rule.h=0.6).
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from odegan_jax.config import base_config
 
+if TYPE_CHECKING:
+    from ml_collections import ConfigDict
 
-def get_config():
+
+def get_config() -> ConfigDict:
     c = base_config()
     c.name = "mog16_euler"
     c.rule.integrator = "euler"

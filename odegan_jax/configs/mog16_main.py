@@ -14,10 +14,17 @@ its quality over seeds 0–127, which nobody tuned it on (`odegan reproduce main
 for 0–31): BUILD_NOTES.md ("Main job", "A longer ⅛ phase").
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from odegan_jax.config import base_config
 
+if TYPE_CHECKING:
+    from ml_collections import ConfigDict
 
-def get_config():
+
+def get_config() -> ConfigDict:
     c = base_config()
     c.name = "mog16_main"
     # the ⅛ phase runs 18,000 steps (12,000 to 2026-12-07 07:00): seeds whose modes sharpen

@@ -6,10 +6,17 @@ losses (see odegan_jax.game.notebook_loss), the same batch and latents for all s
 player integrated with the other frozen, the regulariser applied after the step.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from odegan_jax.config import base_config
 
+if TYPE_CHECKING:
+    from ml_collections import ConfigDict
 
-def get_config():
+
+def get_config() -> ConfigDict:
     c = base_config()
     c.name = "mog16_official"
     c.steps = 30_001

@@ -6,8 +6,15 @@ schedule, smaller networks and batch). Settings and the reasons for them: BUILD_
 ("Main job").
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from odegan_jax.config import base_config
 
+if TYPE_CHECKING:
+    from ml_collections import ConfigDict
 
-def get_config():
+
+def get_config() -> ConfigDict:
     return base_config()

@@ -1,7 +1,14 @@
 """Yamazaki17 §5.1: M1_A (Table A.1) on mog8 with BatchNorm removed from the discriminator."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from odegan_jax.configs._depth2d import depth_config
 
+if TYPE_CHECKING:
+    from ml_collections import ConfigDict
 
-def get_config():
+
+def get_config() -> ConfigDict:
     return depth_config("mog8_m1a_nobn", "mog8", "m1a", d_batchnorm=False)

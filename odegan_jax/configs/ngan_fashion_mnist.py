@@ -6,10 +6,17 @@ blocks: RK4, one step over [0, 1], backprop through the solver (Varshney19 §4.2
 ``--config.model.ode.solver=dopri5`` / ``--config.model.ode.gradient=adjoint`` to study them.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from odegan_jax.configs._images import adam_image_config
 
+if TYPE_CHECKING:
+    from ml_collections import ConfigDict
 
-def get_config():
+
+def get_config() -> ConfigDict:
     c = adam_image_config("ngan_fashion_mnist", "fashion_mnist", "ngan", steps=10_000)
     c.model.ode.solver = "rk4"
     c.model.ode.steps = 1

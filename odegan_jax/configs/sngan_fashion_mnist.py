@@ -3,10 +3,17 @@ spectral normalisation in D and no BatchNorm there (the network of ``fashion_mni
 Adam 2e-4, β = (0.5, 0.999), one D step per G step, 128 latents N(0, I), the non-saturating
 loss (as ``cifar10_sngan``)."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from odegan_jax.configs._images import adam_image_config
 
+if TYPE_CHECKING:
+    from ml_collections import ConfigDict
 
-def get_config():
+
+def get_config() -> ConfigDict:
     c = adam_image_config("sngan_fashion_mnist", "fashion_mnist", "dcgan28", steps=100_000)
     c.model.spectral_norm = True
     c.model.d_batchnorm = False

@@ -1,7 +1,14 @@
 """Yamazaki17 §4.4: M1A (Table A.1) on swiss roll with Adam, as in Yamazaki17 Appendix A."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from odegan_jax.configs._depth2d import depth_config
 
+if TYPE_CHECKING:
+    from ml_collections import ConfigDict
 
-def get_config():
+
+def get_config() -> ConfigDict:
     return depth_config("swiss_roll_m1a", "swiss_roll", "m1a")

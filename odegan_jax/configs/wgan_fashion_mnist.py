@@ -3,10 +3,17 @@ DCGAN (M0_B,
 ``dcgan28``): RMSprop 5e-5, c = 0.01, n_critic = 5 (Algorithm 1 of the WGAN paper), batch 64.
 Steps count generator iterations, each after n_critic critic updates."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from odegan_jax.configs._images import adam_image_config
 
+if TYPE_CHECKING:
+    from ml_collections import ConfigDict
 
-def get_config():
+
+def get_config() -> ConfigDict:
     c = adam_image_config("wgan_fashion_mnist", "fashion_mnist", "dcgan28", steps=10_000)
     c.game.loss = "wgan"
     c.game.clip_value = 0.01

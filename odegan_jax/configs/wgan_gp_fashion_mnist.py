@@ -4,10 +4,17 @@ Adam 1e-4 with β = (0, 0.9) (Algorithm 1 of the WGAN-GP paper), batch 64. The c
 BatchNorm: the penalty is on the gradient for each input alone, which batch statistics mix
 (the WGAN-GP paper, §4). Steps count generator iterations, each after n_critic critic updates."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from odegan_jax.configs._images import adam_image_config
 
+if TYPE_CHECKING:
+    from ml_collections import ConfigDict
 
-def get_config():
+
+def get_config() -> ConfigDict:
     c = adam_image_config("wgan_gp_fashion_mnist", "fashion_mnist", "dcgan28", steps=10_000)
     c.game.loss = "wgan_gp"
     c.game.gp_weight = 10.0

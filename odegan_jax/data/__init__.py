@@ -9,7 +9,7 @@ minibatches an uninterrupted run would.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -19,6 +19,9 @@ from odegan_jax.config import ConfigError, choose
 from odegan_jax.data.images import IMAGE_DATASETS, NATIVE_SHAPES, load_images, pad
 from odegan_jax.data.images import DatasetError as DatasetError  # re-exported
 from odegan_jax.data.synthetic import DISTRIBUTIONS_2D, Distribution2D, make_distribution
+
+if TYPE_CHECKING:
+    from ml_collections import ConfigDict
 
 # the Dirac-GAN's data (Qin20 §4): every sample is the scalar 0
 DIRAC = "dirac"
@@ -34,7 +37,7 @@ class Dataset(NamedTuple):
     labels: np.ndarray | None = None  # class labels of ``train`` (images), if known
 
 
-def expected_sample_shape(data_config) -> tuple | None:
+def expected_sample_shape(data_config: ConfigDict) -> tuple | None:
     """The per-sample shape of ``config.data`` known without reading files (None for idx /
     npz files, whose shape is known once read); a ConfigError for an unknown dataset."""
     name = choose("data.name", data_config.name, DATASETS)
@@ -51,7 +54,7 @@ def expected_sample_shape(data_config) -> tuple | None:
     return (size, size, c) if size else (h, w, c)
 
 
-def make_dataset(data_config, key: jax.Array) -> Dataset:
+def make_dataset(data_config: ConfigDict, key: jax.Array) -> Dataset:
     """Builds the dataset of ``config.data``; ``key`` draws a finite 2D training set.
 
     Image datasets are read from disk (or tfds) here, on the host, before anything compiles.
@@ -89,7 +92,7 @@ def make_dataset(data_config, key: jax.Array) -> Dataset:
 def get_batches(
     dataset: Dataset,
     key: jax.Array,
-    step,
+    step: int,
     num_batches: int,
     batch_size: int,
     train: jax.Array | None = None,

@@ -92,7 +92,7 @@ def _find(directory: str, stem: str) -> str | None:
     return None
 
 
-def load_idx_dir(directory: str, split: str = "train"):
+def load_idx_dir(directory: str, split: str = "train") -> tuple[np.ndarray, np.ndarray]:
     """Images and labels of an IDX directory (MNIST layout)."""
     prefix = "train" if split == "train" else "t10k"
     images = _find(directory, f"{prefix}-images-idx3-ubyte")
@@ -109,7 +109,7 @@ def load_idx_dir(directory: str, split: str = "train"):
     return x, y
 
 
-def load_npz(path: str, split: str = "train"):
+def load_npz(path: str, split: str = "train") -> tuple[np.ndarray, np.ndarray | None]:
     try:
         with np.load(path) as f:
             keys = set(f.files)
@@ -130,7 +130,7 @@ def load_npz(path: str, split: str = "train"):
     )
 
 
-def load_sklearn_digits(split: str = "train"):
+def load_sklearn_digits(split: str = "train") -> tuple[np.ndarray, np.ndarray]:
     from sklearn.datasets import load_digits
 
     d = load_digits()
@@ -140,7 +140,7 @@ def load_sklearn_digits(split: str = "train"):
     return (x[:cut], y[:cut]) if split == "train" else (x[cut:], y[cut:])
 
 
-def load_tfds(name: str, split: str = "train"):
+def load_tfds(name: str, split: str = "train") -> tuple[np.ndarray, np.ndarray]:
     try:
         import tensorflow_datasets as tfds
     except ImportError as e:
@@ -261,7 +261,7 @@ def _from_path(path: str, split: str):
 
 def load_images(
     name: str, source: str = "auto", path: str = "", split: str = "train", image_size: int = 0
-):
+) -> tuple[np.ndarray, np.ndarray | None]:
     """``(images [N, H, W, C] float32 in [−1, 1], labels [N] or None)`` of one split.
 
     A bad name, source or path is a ConfigError naming the key; missing or broken files a

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from typing import NamedTuple
 
 import flax.linen as nn
@@ -29,7 +30,7 @@ class Classifier(nn.Module):
     num_classes: int = 10
 
     @nn.compact
-    def __call__(self, x: Array, train: bool = False):
+    def __call__(self, x: Array, train: bool = False) -> jax.Array:
         """Returns ``(logits [B, classes], features [B, 1024])``."""
         h = nn.relu(nn.Conv(32, (5, 5), padding=((2, 2), (2, 2)))(x))
         h = nn.max_pool(h, (2, 2), (2, 2))
@@ -48,12 +49,14 @@ class LoadedClassifier(NamedTuple):
     params: dict
     info: dict  # accuracy, seed, command, image shape
 
-    def apply(self, x: Array, batch_size: int = 500):
+    def apply(self, x: Array, batch_size: int = 500) -> tuple[np.ndarray, np.ndarray]:
         """``(probs [N, C], features [N, 1024])`` as numpy, in batches."""
         return batched_probs_and_features(_apply, self.params, x, batch_size)
 
 
-def batched_probs_and_features(fn, variables, x: Array, batch_size: int):
+def batched_probs_and_features(
+    fn: Callable, variables: dict, x: Array, batch_size: int
+) -> tuple[np.ndarray, np.ndarray]:
     """``fn(variables, batch) -> (logits, features)`` over ``x`` in batches, as float64
     ``(softmax probabilities, features)`` (shared by every scoring network)."""
     probs, feats = [], []

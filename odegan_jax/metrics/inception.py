@@ -62,7 +62,7 @@ class BasicConv(nn.Module):
     padding: Sequence[int] | int = 0
 
     @nn.compact
-    def __call__(self, x: Array):
+    def __call__(self, x: Array) -> jax.Array:
         ph, pw = _pair(self.padding)
         x = nn.Conv(
             self.features,
@@ -88,7 +88,7 @@ class BlockA(nn.Module):
     pool_features: int
 
     @nn.compact
-    def __call__(self, x: Array):
+    def __call__(self, x: Array) -> jax.Array:
         b1 = BasicConv(64, 1, name="branch1x1")(x)
         b5 = BasicConv(48, 1, name="branch5x5_1")(x)
         b5 = BasicConv(64, 5, padding=2, name="branch5x5_2")(b5)
@@ -101,7 +101,7 @@ class BlockA(nn.Module):
 
 class BlockB(nn.Module):
     @nn.compact
-    def __call__(self, x: Array):
+    def __call__(self, x: Array) -> jax.Array:
         b3 = BasicConv(384, 3, stride=2, name="branch3x3")(x)
         bd = BasicConv(64, 1, name="branch3x3dbl_1")(x)
         bd = BasicConv(96, 3, padding=1, name="branch3x3dbl_2")(bd)
@@ -113,7 +113,7 @@ class BlockC(nn.Module):
     c7: int
 
     @nn.compact
-    def __call__(self, x: Array):
+    def __call__(self, x: Array) -> jax.Array:
         c7 = self.c7
         b1 = BasicConv(192, 1, name="branch1x1")(x)
         b7 = BasicConv(c7, 1, name="branch7x7_1")(x)
@@ -130,7 +130,7 @@ class BlockC(nn.Module):
 
 class BlockD(nn.Module):
     @nn.compact
-    def __call__(self, x: Array):
+    def __call__(self, x: Array) -> jax.Array:
         b3 = BasicConv(192, 1, name="branch3x3_1")(x)
         b3 = BasicConv(320, 3, stride=2, name="branch3x3_2")(b3)
         b7 = BasicConv(192, 1, name="branch7x7x3_1")(x)
@@ -144,7 +144,7 @@ class BlockE(nn.Module):
     max_pool: bool  # FID's Mixed_7c pools by max, Mixed_7b by a padding-excluding mean
 
     @nn.compact
-    def __call__(self, x: Array):
+    def __call__(self, x: Array) -> jax.Array:
         b1 = BasicConv(320, 1, name="branch1x1")(x)
         b3 = BasicConv(384, 1, name="branch3x3_1")(x)
         b3 = jnp.concatenate(
@@ -174,7 +174,7 @@ class InceptionV3(nn.Module):
     num_classes: int = 1008
 
     @nn.compact
-    def __call__(self, x: Array):
+    def __call__(self, x: Array) -> jax.Array:
         """Returns ``(logits [B, 1008], pool features [B, 2048])``."""
         if x.shape[-1] == 1:
             x = jnp.repeat(x, 3, axis=-1)
@@ -292,7 +292,7 @@ class LoadedInception(NamedTuple):
     path: str
     variables: dict
 
-    def apply(self, x: Array, batch_size: int = 100):
+    def apply(self, x: Array, batch_size: int = 100) -> tuple[np.ndarray, np.ndarray]:
         """``(probs [N, 1008], features [N, 2048])`` as float64 numpy, in batches."""
         return batched_probs_and_features(_apply, self.variables, x, batch_size)
 

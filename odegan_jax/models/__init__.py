@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import flax.linen as nn
 
@@ -25,6 +25,9 @@ from odegan_jax.models.mlp import LAYOUTS, MLP, ResidualMLP
 from odegan_jax.models.ngan import NGANDiscriminator, NGANGenerator
 from odegan_jax.models.odeblock import GRADIENTS, SOLVERS, ODEBlock
 from odegan_jax.models.resnet import ResNetDiscriminator, ResNetGenerator
+
+if TYPE_CHECKING:
+    from ml_collections import ConfigDict
 
 Builder = Callable[..., tuple[nn.Module, nn.Module]]  # (config.model, sample_shape) -> (G, D)
 
@@ -129,7 +132,7 @@ def _fits(accepted: tuple, shape: tuple) -> bool:
     return len(accepted) == len(shape) and all(a is None or a == d for a, d in zip(accepted, shape))
 
 
-def build_networks(model, sample_shape: Sequence[int]) -> tuple[nn.Module, nn.Module]:
+def build_networks(model: ConfigDict, sample_shape: Sequence[int]) -> tuple[nn.Module, nn.Module]:
     """(G, D) of a ``config.model`` block for data of per-sample shape ``sample_shape``.
 
     Raises one ConfigError naming the key when the network cannot take that shape (with the
@@ -185,7 +188,7 @@ __all__ = [
 ]
 
 
-def describe_networks(model, sample_shape: Sequence[int], batch: int = 2) -> dict:
+def describe_networks(model: ConfigDict, sample_shape: Sequence[int], batch: int = 2) -> dict:
     """Each player's layers, output shapes and trainable-parameter counts, from shapes alone
     (``jax.eval_shape``; nothing is computed and no data is read): ``{"G": {"params": N,
     "table": str}, "D": {...}}``; the tables are ``flax.linen.tabulate``'s."""

@@ -50,7 +50,7 @@ class DCGANGenerator(nn.Module):
     init_std: float = 0.02
 
     @nn.compact
-    def __call__(self, z, train: bool = True):
+    def __call__(self, z: Array, train: bool = True) -> Array:
         init = kernel_init(self.init_scheme, self.init_std)
         h = z.reshape(z.shape[0], 1, 1, -1)
         h = nn.relu(batch_norm(train)(deconv(self.features[0], self.first_kernel, 1, 0, init)(h)))
@@ -74,7 +74,7 @@ class DCGANDiscriminator(nn.Module):
     leak: float = 0.2
 
     @nn.compact
-    def __call__(self, x: Array, train: bool = True):
+    def __call__(self, x: Array, train: bool = True) -> Array:
         init = kernel_init(self.init_scheme, self.init_std)
         sn = self.spectral_norm
         act = lambda v: nn.leaky_relu(v, self.leak)  # noqa: E731
@@ -105,7 +105,7 @@ class OfficialDCGANGenerator(nn.Module):
     init_std: float = 0.02
 
     @nn.compact
-    def __call__(self, z, train: bool = True):
+    def __call__(self, z: Array, train: bool = True) -> Array:
         init = kernel_init(self.init_scheme, self.init_std)
         h = nn.Dense(4 * 4 * 512, kernel_init=init)(z).reshape(z.shape[0], 4, 4, 512)
         for f in (256, 128, 64):
@@ -138,7 +138,7 @@ class OfficialDCGANDiscriminator(nn.Module):
     num_outputs: int = 2
 
     @nn.compact
-    def __call__(self, x: Array, train: bool = True):
+    def __call__(self, x: Array, train: bool = True) -> Array:
         init = kernel_init(self.init_scheme, self.init_std)
         h = x
         for f, k, s in OFFICIAL_D_LAYERS:

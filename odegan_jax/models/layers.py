@@ -6,6 +6,8 @@ written in it); ``sn_apply`` wraps a layer in spectral normalisation on request.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
@@ -16,7 +18,7 @@ from odegan_jax.config import choose
 INITS = ("normal", "haiku", "sonnet", "lecun")
 
 
-def kernel_init(name: str, std: float = 0.02):
+def kernel_init(name: str, std: float = 0.02) -> Callable:
     """Weight initialiser by name.
 
     normal: N(0, std²), as in Yamazaki17 (std 0.1 for 2D models, 0.02 for images) and DCGAN.
@@ -126,7 +128,9 @@ class ConvTranspose(nn.ConvTranspose):
         return y if bias is None else y + bias
 
 
-def deconv(features: int, kernel: int, stride: int, pad: int, init, use_bias: bool = True):
+def deconv(
+    features: int, kernel: int, stride: int, pad: int, init: Callable, use_bias: bool = True
+) -> nn.Module:
     """Transposed convolution with PyTorch's ``padding=pad`` (flax pads the dilated input
     k - 1 - pad): :class:`ConvTranspose`."""
     p = kernel - 1 - pad
@@ -140,7 +144,9 @@ def deconv(features: int, kernel: int, stride: int, pad: int, init, use_bias: bo
     )
 
 
-def conv(features: int, kernel: int, stride: int, pad: int, init, use_bias: bool = True):
+def conv(
+    features: int, kernel: int, stride: int, pad: int, init: Callable, use_bias: bool = True
+) -> nn.Module:
     """Conv with ``pad`` pixels of zero padding on every side (PyTorch's ``padding=pad``)."""
     return nn.Conv(
         features,
@@ -152,7 +158,7 @@ def conv(features: int, kernel: int, stride: int, pad: int, init, use_bias: bool
     )
 
 
-def sn_apply(layer: nn.Module, spectral_norm: bool, x: Array, train: bool):
+def sn_apply(layer: nn.Module, spectral_norm: bool, x: Array, train: bool) -> Array:
     """Applies ``layer``, spectrally normalised (flax ``nn.SpectralNorm``) when asked."""
     if spectral_norm:
         return nn.SpectralNorm(layer, collection_name="batch_stats")(x, update_stats=train)

@@ -61,7 +61,7 @@ class NGANGenerator(nn.Module):
     init_std: float = 0.02
 
     @nn.compact
-    def __call__(self, z, train: bool = True):
+    def __call__(self, z: Array, train: bool = True) -> Array:
         init = kernel_init(self.init_scheme, self.init_std)
         h = z.reshape(z.shape[0], 1, 1, -1)
         h = nn.relu(batch_norm(train)(deconv(32, 4, 1, 0, init, use_bias=False)(h)))  # 4×4
@@ -91,7 +91,7 @@ class NGANDiscriminator(nn.Module):
     leak: float = 0.2
 
     @nn.compact
-    def __call__(self, x: Array, train: bool = True):
+    def __call__(self, x: Array, train: bool = True) -> Array:
         init = kernel_init(self.init_scheme, self.init_std)
         h = conv(8, 4, 2, 1, init, use_bias=False)(x)  # 14×14×8
         if self.batchnorm:

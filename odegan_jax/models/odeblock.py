@@ -27,6 +27,7 @@ integrating.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import flax.linen as nn
 import jax
@@ -61,8 +62,8 @@ def _unrolled_fixed_solve(tableau, f, y0, args, t0: float, t1: float, steps: int
 
 def odeint(
     f: Callable,
-    y0,
-    args,
+    y0: Any,
+    args: Any,
     *,
     solver: str = "rk4",
     t0: float = 0.0,
@@ -72,7 +73,7 @@ def odeint(
     atol: float = 1e-3,
     gradient: str = "backprop",
     max_steps: int = 1024,
-):
+) -> tuple[Any, int]:
     """Solves ``dy/dt = f(t, y, args)`` from ``t0`` to ``t1``; returns ``(y(t1), nfe)``.
 
     ``nfe`` is a Python int for unrolled fixed-step solves, else a traced int32.
@@ -135,7 +136,7 @@ class TimeConv(nn.Module):
     init_std: float = 0.02
 
     @nn.compact
-    def __call__(self, t, x: Array):
+    def __call__(self, t: float, x: Array) -> jax.Array:
         tt = jnp.broadcast_to(jnp.asarray(t, x.dtype), x.shape[:-1] + (1,))
         h = jnp.concatenate([tt, x], axis=-1)
         layer = deconv if self.transpose else conv  # stride 1, PyTorch's padding convention
@@ -158,7 +159,7 @@ class ConvODEFunc(nn.Module):
     init_std: float = 0.02
 
     @nn.compact
-    def __call__(self, t, x: Array):
+    def __call__(self, t: float, x: Array) -> jax.Array:
         h = x
         for features, kernel, padding in self.layers:
             h = TimeConv(
@@ -208,7 +209,7 @@ class ODEBlock(nn.Module):
         )
 
     @nn.compact
-    def __call__(self, x: Array):
+    def __call__(self, x: Array) -> jax.Array:
         if self.augment:
             x = jnp.concatenate([x, jnp.zeros(x.shape[:-1] + (self.augment,), x.dtype)], -1)
         func = self._func()

@@ -76,7 +76,7 @@ class ResNetGenerator(nn.Module):
     init_std: float = 0.02
 
     @nn.compact
-    def __call__(self, z, train: bool = True):
+    def __call__(self, z: jax.Array, train: bool = True) -> jax.Array:
         init = kernel_init(self.init_scheme, self.init_std)
         h = nn.Dense(4 * 4 * self.width, kernel_init=init)(z).reshape(z.shape[0], 4, 4, self.width)
         for _ in range(3):
@@ -94,7 +94,7 @@ class ResNetDiscriminator(nn.Module):
     init_std: float = 0.02
 
     @nn.compact
-    def __call__(self, x: Array, train: bool = True):
+    def __call__(self, x: Array, train: bool = True) -> jax.Array:
         args = (self.spectral_norm, self.init_scheme, self.init_std)
         h = _DBlock(self.width, True, True, *args)(x, train)
         h = _DBlock(self.width, True, False, *args)(h, train)

@@ -37,6 +37,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import numpy as np
 
@@ -168,7 +169,7 @@ class Outcome:
     def final(self) -> dict:
         return self.summary.get("final", {})
 
-    def load(self, step: int | None = None):
+    def load(self, step: int | None = None) -> tuple:
         """``(experiment, state, step)`` of the run's checkpoint (default: the last)."""
         from odegan_jax.experiment import load_run
 
@@ -221,7 +222,7 @@ class Context:
     def full(self) -> bool:
         return self.size == "full"
 
-    def select(self, **labels) -> list:
+    def select(self, **labels: Any) -> list:
         return [o for o in self.outcomes if all(o.run.label.get(k) == v for k, v in labels.items())]
 
 
@@ -257,7 +258,7 @@ def parse_seeds(text: str) -> tuple:
     return tuple(dict.fromkeys(seeds))
 
 
-def override_text(value) -> str:
+def override_text(value: object) -> str:
     """A config value as ``--config.KEY=`` text (typed back by ``config.apply_override``)."""
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -613,7 +614,9 @@ def run_row(o: Outcome) -> dict:
     return row
 
 
-def write_report(ctx: Context, report: Report, overrides=()) -> dict:
+def write_report(
+    ctx: Context, report: Report, overrides: Sequence[tuple[str, object]] = ()
+) -> dict:
     for claim in report.claims:
         if claim.verdict not in VERDICTS:
             raise ValueError(f"verdict {claim.verdict!r} is not one of {VERDICTS}")
@@ -755,12 +758,12 @@ def write_index(workdir: str) -> None:
 # ------------------------------------------------------------------------------------------
 
 
-def mean_or_none(values) -> float | None:
+def mean_or_none(values: Sequence[float]) -> float | None:
     values = [v for v in values if v is not None and np.isfinite(v)]
     return float(np.mean(values)) if values else None
 
 
-def fmt(value, pattern: str = "{:.3g}", missing: str = "–") -> str:
+def fmt(value: object, pattern: str = "{:.3g}", missing: str = "–") -> str:
     return missing if value is None else pattern.format(value)
 
 

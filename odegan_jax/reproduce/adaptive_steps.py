@@ -11,10 +11,16 @@ what else shares the cores; wall times are listed beside it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 import numpy as np
 from matplotlib.figure import Figure
 
 from odegan_jax.reproduce import Claim, Report, Run, Study, fmt, mean_or_none, quality
+
+if TYPE_CHECKING:
+    from odegan_jax.reproduce import Context
 
 TARGET_MODES, TARGET_HQ = 16, 0.80
 STAGES = 4  # RK4 and Bogacki–Shampine 3(2) evaluate the field 4 times a step
@@ -22,7 +28,7 @@ STAGES = 4  # RK4 and Bogacki–Shampine 3(2) evaluate the field 4 times a step
 H, BOUNDARIES, SCALES = 0.6, (0, 12_000, 18_000, 21_000), (1.0, 0.5, 0.25, 0.125)
 
 
-def runs(size, seeds):
+def runs(size: str, seeds: Sequence[int]) -> list[Run]:
     out = []
     for s in seeds:  # the main job is CPU-sized already: --full is the same runs
         out.append(
@@ -79,7 +85,7 @@ def _window_medians(traces, edges) -> list:
     return out
 
 
-def analyse(ctx) -> Report:
+def analyse(ctx: Context) -> Report:
     seeds = ctx.seeds
     by = {(o.run.label["control"], o.run.seed): o for o in ctx.outcomes}
     rows, n_pass = [], {"fixed": 0, "adaptive": 0}

@@ -16,11 +16,16 @@ iterations (``loop.snapshot_steps``).
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 from matplotlib.figure import Figure
 
 from odegan_jax.reproduce import Claim, Report, Run, Study, fmt, quality, status_cell
+
+if TYPE_CHECKING:
+    from odegan_jax.reproduce import Context, Outcome
 
 DATASETS = ("swiss_roll", "mog8")
 MODELS = ("m0a", "m1a", "m1a_nobn")
@@ -28,7 +33,7 @@ SNAPSHOTS = (100, 1000, 2000, 3000, 4000, 6000, 8000, 10000, 15000, 20000)  # Ya
 LATE = (8000, 10000, 15000, 20000)
 
 
-def runs(size, seeds):
+def runs(size: str, seeds: Sequence[int]) -> list[Run]:
     full = size == "full"
     snaps = SNAPSHOTS + ((50_000, 100_000, 200_000) if full else ())
     return [
@@ -49,12 +54,12 @@ def runs(size, seeds):
     ]
 
 
-def snapshot(o, step):
+def snapshot(o: Outcome, step: int) -> np.ndarray | None:
     path = os.path.join(o.dir, "snapshots", f"step_{step:07d}.npy")
     return np.load(path) if os.path.exists(path) else None
 
 
-def drift(o) -> float | None:
+def drift(o: Outcome) -> float | None:
     """Mean ‖G_t(z) − G_t'(z)‖ over the fixed latents between consecutive late snapshots."""
     snaps = [snapshot(o, s) for s in LATE]
     if any(s is None for s in snaps):
@@ -64,7 +69,7 @@ def drift(o) -> float | None:
     )
 
 
-def analyse(ctx) -> Report:
+def analyse(ctx: Context) -> Report:
     seed = ctx.seeds[0]
     figures, table, q, dr = {}, [], {}, {}
     for ds in DATASETS:

@@ -26,11 +26,17 @@ Criteria, fixed before any run (best IS over the scored steps, one seed):
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 import numpy as np
 from matplotlib.figure import Figure
 
 from odegan_jax.reproduce import Claim, Report, Run, Study, fmt, mean_or_none
 from odegan_jax.reproduce.image_scores import best_final, cached, loaded, scored_rows
+
+if TYPE_CHECKING:
+    from odegan_jax.reproduce import Context
 
 DEPTHS = tuple(range(6))
 BN = {"gd": "G, D", "g": "G"}
@@ -56,7 +62,7 @@ SIZES = {  # steps, batch, scores per run, IS samples, nearest-neighbour samples
 }
 
 
-def runs(size, seeds):
+def runs(size: str, seeds: Sequence[int]) -> list[Run]:
     steps, batch, scores, samples, _ = SIZES[size]
     common = (
         ("steps", steps),
@@ -132,7 +138,7 @@ def _neighbours(o, k: int):
     }
 
 
-def analyse(ctx) -> Report:
+def analyse(ctx: Context) -> Report:
     steps, _, _, samples, k = SIZES[ctx.size]
     rows = {o.run.id: o.metrics() if o.ok else [] for o in ctx.outcomes}
     scored = {kk: scored_rows(v) for kk, v in rows.items()}

@@ -19,6 +19,8 @@ run from (θ, ψ) = (0.6, 0.8) checks the radius against ρ(M)^200 where M is no
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -31,6 +33,9 @@ from odegan_jax import rules
 from odegan_jax.integrators import TABLEAUX, linear_amplification
 from odegan_jax.models import DiracDiscriminator, DiracGenerator
 from odegan_jax.reproduce import Claim, Report, Study
+
+if TYPE_CHECKING:
+    from odegan_jax.reproduce import Context
 
 INTEGRATORS = ("euler", "heun", "kutta3", "rk4")
 BASELINES = ("simultaneous", "alternating")
@@ -170,7 +175,7 @@ def trajectories(h: float, lam: float, steps: int) -> dict:
     return paths
 
 
-def analyse(ctx) -> Report:
+def analyse(ctx: Context) -> Report:
     res = compute()
     r = res["rules"]
     hs = np.asarray(res["h"])

@@ -5,10 +5,14 @@ values, mean ± std over seeds, and the figures every image study draws."""
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from matplotlib.figure import Figure
+
+if TYPE_CHECKING:
+    from odegan_jax.reproduce import Context, Outcome
 
 
 def scored_rows(rows: Sequence[dict]) -> list[dict]:
@@ -32,7 +36,7 @@ def best_final(scored: Sequence[dict], key: str, lower_is_better: bool) -> dict:
     }
 
 
-def mean_std(values) -> tuple[float | None, float | None, int]:
+def mean_std(values: Sequence[float]) -> tuple[float | None, float | None, int]:
     """(mean, sample std (0 for one value), n) of the finite values."""
     v = [x for x in values if x is not None and np.isfinite(x)]
     if not v:
@@ -40,7 +44,7 @@ def mean_std(values) -> tuple[float | None, float | None, int]:
     return float(np.mean(v)), float(np.std(v, ddof=1)) if len(v) > 1 else 0.0, len(v)
 
 
-def pm(values, pattern: str = "{:.1f}") -> str:
+def pm(values: Sequence[float], pattern: str = "{:.1f}") -> str:
     """'12.3 ± 0.4' (n < all seeds is said: '12.3 ± 0.4 (2 runs)')."""
     m, s, n = mean_std(values)
     if m is None:
@@ -49,7 +53,7 @@ def pm(values, pattern: str = "{:.1f}") -> str:
     return text if n == len(list(values)) else f"{text} ({n} of {len(list(values))} runs)"
 
 
-def pluck(ctx, per: dict, path: Sequence[str], **labels) -> list:
+def pluck(ctx: Context, per: dict, path: Sequence[str], **labels: Any) -> list:
     """``per[run id][path[0]][path[1]]…`` for each run that ``labels`` select (None where a
     run has no such entry), in the order of the study's runs."""
     out = []
@@ -126,7 +130,7 @@ def grid_figure(panels: Sequence[tuple], ncols: int = 4) -> Figure:
     return fig
 
 
-def final_samples(ctx, setting_key: str, settings: Sequence[str]) -> list[tuple]:
+def final_samples(ctx: Context, setting_key: str, settings: Sequence[str]) -> list[tuple]:
     """(setting, samples.png of its first finished run) for each setting."""
     out = []
     for setting in settings:
@@ -138,7 +142,9 @@ def final_samples(ctx, setting_key: str, settings: Sequence[str]) -> list[tuple]
 CACHE = "analysis_cache.json"
 
 
-def cached(ctx, name: str, outcomes, compute):
+def cached(
+    ctx: Context, name: str, outcomes: Sequence[Outcome], compute: Callable[[], dict]
+) -> dict:
     """``compute()`` (JSON-able) once per ``name`` and the ``params_sha256`` of ``outcomes``:
     kept in the study's ``analysis_cache.json``, so re-analysing finished runs (a resumed or
     re-run study) does not re-generate samples from their checkpoints."""
@@ -157,7 +163,7 @@ def cached(ctx, name: str, outcomes, compute):
     return value
 
 
-def loaded(o):
+def loaded(o: Outcome) -> tuple | str:
     """``o.load()``, or the reason it cannot be loaded (a string)."""
     from odegan_jax.experiment import RunError
 

@@ -10,17 +10,23 @@ relative to the step's length. Quality is the final modes / HQ share.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 import numpy as np
 from matplotlib.figure import Figure
 from scipy.stats import spearmanr
 
 from odegan_jax.reproduce import Claim, Report, Run, Study, fmt, mean_or_none, quality, status_cell
 
+if TYPE_CHECKING:
+    from odegan_jax.reproduce import Context, Outcome
+
 LAMBDAS = (0.0, 0.002, 0.01, 0.03, 0.1, 0.3)
 H = 0.16
 
 
-def runs(size, seeds):
+def runs(size: str, seeds: Sequence[int]) -> list[Run]:
     full = size == "full"
     steps = 24_000 if full else 4_000
     return [
@@ -46,7 +52,7 @@ def runs(size, seeds):
     ]
 
 
-def lte_series(o) -> tuple:
+def lte_series(o: Outcome) -> tuple:
     rows = [r for r in o.metrics() if "lte" in r]
     return (
         np.array([r["step"] for r in rows]),
@@ -55,7 +61,7 @@ def lte_series(o) -> tuple:
     )
 
 
-def analyse(ctx) -> Report:
+def analyse(ctx: Context) -> Report:
     table, med, med_rel, hq = [], {}, {}, {}
     for lam in LAMBDAS:
         outs = ctx.select(**{"lambda": lam})

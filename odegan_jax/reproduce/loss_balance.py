@@ -10,16 +10,22 @@ and ℓ_G, and D(x) − D(G(z)).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 import numpy as np
 from matplotlib.figure import Figure
 
 from odegan_jax.reproduce import Claim, Report, Run, Study, fmt, mean_or_none, status_cell
 
+if TYPE_CHECKING:
+    from odegan_jax.reproduce import Context, Outcome
+
 NASH_D, NASH_G = 2 * np.log(2), np.log(2)
 RULES = ("rk4", "adam")
 
 
-def runs(size, seeds):
+def runs(size: str, seeds: Sequence[int]) -> list[Run]:
     full = size == "full"
     steps = 24_000 if full else 10_000
     common = (("steps", steps), ("loop.log_every", 100), ("loop.checkpoint_every", 0))
@@ -47,7 +53,7 @@ def runs(size, seeds):
     return out
 
 
-def balance(o, rows=None) -> dict:
+def balance(o: Outcome, rows: list[dict] | None = None) -> dict:
     """Second-half loss balance of a run; ``rows``: its metrics rows when already read."""
     if not o.ok:
         return {}
@@ -68,7 +74,7 @@ def balance(o, rows=None) -> dict:
     }
 
 
-def analyse(ctx) -> Report:
+def analyse(ctx: Context) -> Report:
     per = {o.run.id: balance(o) for o in ctx.outcomes}
     mean = {
         rule: {

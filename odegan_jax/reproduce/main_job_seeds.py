@@ -21,17 +21,23 @@ last iterate's quality beside it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 import numpy as np
 from matplotlib.figure import Figure
 
 from odegan_jax.config import DEFAULT_CONFIG
 from odegan_jax.reproduce import Claim, Report, Run, Study, quality
 
+if TYPE_CHECKING:
+    from odegan_jax.reproduce import Context
+
 TARGET_MODES, TARGET_HQ = 16, 0.80
 SEEDS = tuple(range(32))  # the study's default seeds: 0–31
 
 
-def runs(size, seeds):
+def runs(size: str, seeds: Sequence[int]) -> list[Run]:
     # the main job is CPU-sized already: --full is the same run
     return [Run(f"seed{s}", DEFAULT_CONFIG, seed=s, labels=(("seed", s),)) for s in seeds]
 
@@ -40,7 +46,7 @@ def _passes(m, hq) -> bool:
     return m is not None and m >= TARGET_MODES and hq >= TARGET_HQ
 
 
-def analyse(ctx) -> Report:
+def analyse(ctx: Context) -> Report:
     rows, passed, hqs, modes, iterate_passed = [], 0, [], [], 0
     for o in ctx.outcomes:
         m, hq = quality(o)

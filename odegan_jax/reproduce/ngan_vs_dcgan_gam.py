@@ -28,6 +28,9 @@ no shipped MNIST classifier, so the FID rows are then empty and GAM decides alon
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 import numpy as np
 from matplotlib.figure import Figure
 
@@ -44,6 +47,9 @@ from odegan_jax.reproduce.image_scores import (
     scored_rows,
 )
 
+if TYPE_CHECKING:
+    from odegan_jax.reproduce import Context
+
 NETS = {"ngan": "ngan_fashion_mnist", "dcgan": "dcgan_fashion_mnist"}
 COLORS = {"ngan": "C3", "dcgan": "C0", "ngan_tsit5": "C1"}
 SIZES = {  # steps, GAM / FID samples, adaptive run: steps, batch
@@ -53,7 +59,7 @@ SIZES = {  # steps, GAM / FID samples, adaptive run: steps, batch
 }
 
 
-def runs(size, seeds):
+def runs(size: str, seeds: Sequence[int]) -> list[Run]:
     steps, samples, ode_steps, ode_batch = SIZES[size]
 
     def common(n):
@@ -113,7 +119,7 @@ def _late_std(rows, key):
     return float(np.std(values)) if len(values) >= 2 else None
 
 
-def analyse(ctx) -> Report:
+def analyse(ctx: Context) -> Report:
     samples = SIZES[ctx.size][1]
     rows = {o.run.id: o.metrics() if o.ok else [] for o in ctx.outcomes}
     scored = {k: scored_rows(v) for k, v in rows.items()}

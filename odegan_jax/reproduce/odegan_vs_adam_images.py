@@ -41,6 +41,8 @@ The criteria, fixed before any run (constants below; means over seeds):
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from odegan_jax.reproduce import Claim, Report, Run, Study, fmt
 from odegan_jax.reproduce.image_scores import (
@@ -55,6 +57,11 @@ from odegan_jax.reproduce.image_scores import (
     time_to_reach,
 )
 from odegan_jax.reproduce.loss_balance import NASH_D, NASH_G, balance, loss_figure
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from odegan_jax.reproduce import Context, Outcome
 
 # ---------------------------------------------------------------- criteria (fixed before runs)
 SETTLED = 0.05  # the Adam baseline's best FID improved by less than this over the last quarter
@@ -98,7 +105,7 @@ SIZES = {  # steps, batch, samples per score, score every
 }
 
 
-def runs(size, seeds):
+def runs(size: str, seeds: Sequence[int]) -> list[Run]:
     steps, batch, samples, every = SIZES[size]
     common = (
         ("steps", steps),
@@ -129,7 +136,7 @@ def runs(size, seeds):
 # ---------------------------------------------------------------- aggregation
 
 
-def settled(scored, key: str = "fid") -> dict:
+def settled(scored: list[dict], key: str = "fid") -> dict:
     """How much the best FID improved over the last quarter of a run: ``{"gain", "settled"}``
     (gain = 1 − best over the run / best over its first three quarters)."""
     values = [(r["step"], r[key]) for r in scored if r.get(key) is not None]
@@ -141,7 +148,7 @@ def settled(scored, key: str = "fid") -> dict:
     return {"gain": float(gain), "settled": bool(gain < SETTLED)}
 
 
-def per_run(ctx) -> tuple[dict, dict]:
+def per_run(ctx: Context) -> tuple[dict, dict]:
     """(run id → the run's numbers, run id → its scored rows)."""
     rows = {o.run.id: o.metrics() if o.ok else [] for o in ctx.outcomes}
     scored = {k: scored_rows(v) for k, v in rows.items()}
@@ -166,14 +173,14 @@ def per_run(ctx) -> tuple[dict, dict]:
     return per, scored
 
 
-def read_stiffness(o) -> dict | None:
+def read_stiffness(o: Outcome) -> dict | None:
     """The run's ``stiffness.json`` (written by :func:`measure_stiffness`), if any."""
     from odegan_jax.reproduce import _read_json
 
     return _read_json(os.path.join(o.dir, "stiffness.json"))
 
 
-def measure_stiffness(o, echo=print) -> None:
+def measure_stiffness(o: Outcome, echo: Callable[[str], None] = print) -> None:
     """``stiffness.json`` of a finished ODE run: the leading eigenvalues and h_max at
     :data:`STIFFNESS_STEPS` (step 0 from its config's initialisation), from its local
     checkpoints. A committed record keeps the file; without checkpoints nothing is done."""
@@ -186,7 +193,7 @@ def measure_stiffness(o, echo=print) -> None:
     logs.write_json(path, stiffness.measure_run(o.dir, steps=STIFFNESS_STEPS))
 
 
-def seed_means(ctx, per) -> dict:
+def seed_means(ctx: Context, per: dict) -> dict:
     def values(setting, *path):
         return pluck(ctx, per, path, setting=setting)
 
@@ -207,7 +214,7 @@ def seed_means(ctx, per) -> dict:
     return out
 
 
-def reach_times(ctx, per, scored) -> dict:
+def reach_times(ctx: Context, per: dict, scored: list[dict]) -> dict:
     """Per seed: the wall time and field evaluations RK4 and Adam need to reach the Adam run's
     best FID."""
     reach = {}
@@ -238,7 +245,7 @@ def reach_times(ctx, per, scored) -> dict:
 # ---------------------------------------------------------------- claims
 
 
-def decided_less(a: tuple, b: tuple):
+def decided_less(a: tuple, b: tuple) -> bool | str | None:
     """Is mean a below mean b, decided at :data:`SEPARATION`? True / False / "undecided" /
     None (missing). ``a``, ``b``: (mean, std, n)."""
     if a[0] is None or b[0] is None:
@@ -248,7 +255,7 @@ def decided_less(a: tuple, b: tuple):
     return a[0] < b[0]
 
 
-def verdict(conditions, settled_size: bool) -> str:
+def verdict(conditions: Sequence[bool | None], settled_size: bool) -> str:
     if any(c is None for c in conditions):
         return "not run"
     if not settled_size or any(c == "undecided" for c in conditions):
@@ -260,7 +267,9 @@ def _ratio(best, final):
     return None if best[0] is None or final[0] is None else final[0] / best[0]
 
 
-def claims(ctx, per, mean, reach, settled_size: bool, size_note: str) -> list:
+def claims(
+    ctx: Context, per: dict, mean: dict, reach: dict, settled_size: bool, size_note: str
+) -> list:
     rk, ra, ad, sn = (mean[s] for s in ("rk4", "rk4_adam", "adam", "sngan"))
     f1 = lambda m: fmt(m[0], "{:.1f}")  # noqa: E731
     ra_ratio, rk_ratio = (
@@ -368,7 +377,7 @@ def claims(ctx, per, mean, reach, settled_size: bool, size_note: str) -> list:
 # ---------------------------------------------------------------- tables, figures, report
 
 
-def tables(ctx, per, mean, reach) -> list:
+def tables(ctx: Context, per: dict, mean: dict, reach: dict) -> list:
     table1 = [
         [
             NAMES[s],
@@ -475,7 +484,7 @@ def tables(ctx, per, mean, reach) -> list:
     ]
 
 
-def evaluation_figure(scored, ctx):
+def evaluation_figure(scored: list[dict], ctx: Context) -> Figure:
     """FID against field evaluations (steps × evaluations per step)."""
     by_run = {}
     for o in ctx.outcomes:
@@ -487,7 +496,7 @@ def evaluation_figure(scored, ctx):
     return fig
 
 
-def analyse(ctx) -> Report:
+def analyse(ctx: Context) -> Report:
     for o in ctx.select(setting="rk4"):
         measure_stiffness(o)
     per, scored = per_run(ctx)

@@ -8,16 +8,22 @@ JAX), so the comparison is of outcome distributions over the seeds, not of traje
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 import numpy as np
 from matplotlib.figure import Figure
 
 from odegan_jax.reproduce import Claim, Report, Run, Study, fmt, mean_or_none
 
+if TYPE_CHECKING:
+    from odegan_jax.reproduce import Context
+
 STEPS = 30_001  # the notebook's own count, CPU-sized already
 CHECKPOINTS = (10_000, 20_000)
 
 
-def runs(size, seeds):
+def runs(size: str, seeds: Sequence[int]) -> list[Run]:
     out = []
     for s in seeds:
         out.append(
@@ -60,7 +66,7 @@ def _peer(o) -> dict:
     return out
 
 
-def analyse(ctx) -> Report:
+def analyse(ctx: Context) -> Report:
     table, per = [], {"ours": {}, "notebook": {}}
     for seed in ctx.seeds:
         cells = [seed]

@@ -14,17 +14,23 @@ steps).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 import numpy as np
 from matplotlib.figure import Figure
 
 from odegan_jax.reproduce import Claim, Report, Run, Study, fmt, quality, status_cell
+
+if TYPE_CHECKING:
+    from odegan_jax.reproduce import Context, Outcome
 
 OPTIMIZERS = ("adam", "rmsprop", "sgd", "adadelta", "adagrad")
 INTEGRATORS = ("euler", "heun", "rk4")
 LR = 2e-4
 
 
-def runs(size, seeds):
+def runs(size: str, seeds: Sequence[int]) -> list[Run]:
     full = size == "full"
     steps = 40_000 if full else 5_000
     common = (
@@ -68,7 +74,7 @@ def runs(size, seeds):
     return out
 
 
-def at_time(o, t) -> tuple:
+def at_time(o: Outcome, t: float) -> tuple:
     """(modes, HQ, step) at the last logged row with time_s ≤ t."""
     rows = [r for r in o.metrics() if "modes_covered" in r and "time_s" in r and r["time_s"] <= t]
     if not rows:
@@ -76,12 +82,12 @@ def at_time(o, t) -> tuple:
     return rows[-1]["modes_covered"], rows[-1]["hq_fraction"], rows[-1]["step"]
 
 
-def total_time(o) -> float | None:
+def total_time(o: Outcome) -> float | None:
     rows = [r for r in o.metrics() if "time_s" in r]
     return rows[-1]["time_s"] if o.ok and rows else None
 
 
-def analyse(ctx) -> Report:
+def analyse(ctx: Context) -> Report:
     times = [t for t in (total_time(o) for o in ctx.outcomes) if t is not None]
     budget = min(times) if times else 0.0
     table, at_t = [], {}

@@ -27,10 +27,16 @@ epochs"); the table says so where that decides the verdict.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from odegan_jax.reproduce import Claim, Report, Run, Study, fmt, mean_or_none
 from odegan_jax.reproduce.image_scores import final_samples, grid_figure, score_figure
+
+if TYPE_CHECKING:
+    from odegan_jax.reproduce import Context
 
 LATENTS = (10, 100, 200)
 OPTIMIZERS = ("adam", "rmsprop", "sgd", "adadelta", "adagrad")
@@ -42,7 +48,7 @@ SCORES = 8  # scored steps per run
 SIZES = {"cpu": (400, 2_000), "gpu": (5_000, 10_000), "full": (10_000, 10_000)}
 
 
-def runs(size, seeds):
+def runs(size: str, seeds: Sequence[int]) -> list[Run]:
     steps, samples = SIZES[size]  # DCGAN steps, samples per score
 
     def common(n):
@@ -100,14 +106,14 @@ def runs(size, seeds):
     return out
 
 
-def loss_spread(rows: list[dict]):
+def loss_spread(rows: list[dict]) -> float | None:
     """Standard deviation of D's loss over the second half of a run's logged steps."""
     rows = [r for r in rows if "loss_d" in r]
     values = [r["loss_d"] for r in rows[len(rows) // 2 :]]
     return float(np.std(values)) if len(values) >= 2 else None
 
 
-def loss_fid_rho(scored: list[dict], sign: float):
+def loss_fid_rho(scored: list[dict], sign: float) -> float | None:
     """Spearman's ρ between ``sign`` × D's loss (logged at the scored steps) and FID."""
     from scipy.stats import spearmanr
 
@@ -118,7 +124,7 @@ def loss_fid_rho(scored: list[dict], sign: float):
     return None if not np.isfinite(rho) else float(rho)
 
 
-def analyse(ctx) -> Report:
+def analyse(ctx: Context) -> Report:
     settings = (
         [f"adam_z{z}" if z != 100 else "adam" for z in LATENTS] + list(OPTIMIZERS[1:]) + list(WGANS)
     )

@@ -13,17 +13,23 @@ ordering and the existence of a threshold.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 import numpy as np
 from matplotlib.figure import Figure
 
 from odegan_jax.reproduce import Claim, Report, Run, Study, mean_or_none, quality
+
+if TYPE_CHECKING:
+    from odegan_jax.reproduce import Context, Outcome
 
 INTEGRATORS = ("euler", "heun", "rk4")
 H_GRID = (0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64)
 LAMBDA = 0.002
 
 
-def runs(size, seeds):
+def runs(size: str, seeds: Sequence[int]) -> list[Run]:
     full = size == "full"
     steps = 24_000 if full else 2_000
     out = []
@@ -52,7 +58,7 @@ def runs(size, seeds):
     return out
 
 
-def failed(o) -> bool:
+def failed(o: Outcome) -> bool:
     """Diverged (non-finite) or failed otherwise."""
     return not o.ok
 
@@ -60,20 +66,20 @@ def failed(o) -> bool:
 DEAD_GRAD = 1e-3
 
 
-def broke_down(o) -> bool:
+def broke_down(o: Outcome) -> bool:
     """Diverged, or ended with a dead critic: ‖∂ℓ_D/∂θ‖ < 1e-3 at the last step (the ReLU
     units of D switched off, so D and then G stop learning: how these runs fail at large h)."""
     return not o.ok or o.final().get("grad_norm_d", 1.0) < DEAD_GRAD
 
 
-def cell(o) -> str:
+def cell(o: Outcome) -> str:
     if not o.ok:
         return f"**{o.status}**"
     m, hq = quality(o)
     return f"{m}/16 {100 * hq:.0f}%"
 
 
-def analyse(ctx) -> Report:
+def analyse(ctx: Context) -> Report:
     table, threshold, curves, dead = [], {}, {}, {}
     for name in INTEGRATORS:
         first_bad, first_dead, hq_curve = None, None, []

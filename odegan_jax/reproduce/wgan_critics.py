@@ -11,6 +11,9 @@ keep them level.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -19,6 +22,11 @@ from matplotlib.figure import Figure
 from odegan_jax import game as game_lib
 from odegan_jax.plots import discriminator_grid
 from odegan_jax.reproduce import Claim, Report, Run, Study, fmt, status_cell
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+    from odegan_jax.reproduce import Context, Outcome
 
 DATASETS = ("mog8", "mog25", "swiss_roll")
 CLIPS = (0.001, 0.01, 0.1)
@@ -42,7 +50,7 @@ def _overrides(variant, full, deep=False):
     return tuple(dict(o).items())
 
 
-def runs(size, seeds):
+def runs(size: str, seeds: Sequence[int]) -> list[Run]:
     full = size == "full"
     out = []
     for s in seeds:
@@ -72,7 +80,7 @@ def runs(size, seeds):
     return out
 
 
-def layer_gradient_norms(o, n: int = 1024) -> list:
+def layer_gradient_norms(o: Outcome, n: int = 1024) -> list:
     """‖∂ℓ_D/∂W_l‖ for every Dense kernel of the critic, input layer first, on n real and n
     generated samples (the run's own loss: clipping or the penalty included)."""
     exp, state, _ = o.load()
@@ -95,7 +103,7 @@ def _ratio(norms) -> float | None:
     return float("inf") if first > 0 else None
 
 
-def critic_panel(ax, o, title) -> None:
+def critic_panel(ax: Axes, o: Outcome, title: str) -> None:
     exp, state, _ = o.load()
     dist = exp.dataset.distribution
     lo, hi = dist.modes.min(axis=0) - 1.0, dist.modes.max(axis=0) + 1.0
@@ -162,7 +170,7 @@ def gradient_claims(norms: dict) -> tuple:
     )
 
 
-def analyse(ctx) -> Report:
+def analyse(ctx: Context) -> Report:
     seed = ctx.seeds[0]
     fig = Figure(figsize=(3 * len(VARIANTS), 3 * len(DATASETS)))
     axes = fig.subplots(len(DATASETS), len(VARIANTS))

@@ -12,11 +12,12 @@ nothing. The arrays keep PyTorch's names and layout; the loader checks every key
 from __future__ import annotations
 
 import argparse
+from collections.abc import Mapping
 
 import numpy as np
 
 
-def convert(state_dict, out: str) -> int:
+def convert(state_dict: Mapping, out: str) -> int:
     arrays = {
         k: v.detach().cpu().numpy().astype(np.float32)
         for k, v in state_dict.items()
@@ -26,7 +27,7 @@ def convert(state_dict, out: str) -> int:
     return len(arrays)
 
 
-def main(argv=None) -> None:
+def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("pth")
     p.add_argument("out")

@@ -21,7 +21,7 @@ from odegan_jax import train
 from odegan_jax.config import apply_override, load_config
 
 
-def main(argv=None) -> None:
+def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--config", default="mog16_rk4")
     p.add_argument("--seeds", default="0,1,2")

@@ -29,7 +29,7 @@ from odegan_jax.metrics.classifier import Classifier, load_classifier, save_clas
 EPOCHS = {"fashion_mnist": 6, "mnist": 4, "digits": 40}
 
 
-def accuracy(params: ArrayTree, x: Array, y, batch: int = 1000) -> float:
+def accuracy(params: ArrayTree, x: Array, y: np.ndarray, batch: int = 1000) -> float:
     fn = jax.jit(lambda p, x_: Classifier().apply({"params": p}, x_)[0])
     correct = 0
     for i in range(0, len(x), batch):
@@ -37,7 +37,7 @@ def accuracy(params: ArrayTree, x: Array, y, batch: int = 1000) -> float:
     return correct / len(x)
 
 
-def main(argv=None) -> None:
+def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--dataset", default="fashion_mnist", choices=sorted(EPOCHS))
     p.add_argument("--epochs", type=int, default=0)
