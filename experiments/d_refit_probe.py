@@ -11,7 +11,7 @@ assigned to their nearest mean): the accuracy of D's sign (real > 0, fake < 0) a
 logit on real and on fake points. At the run's end D is near 0.5 everywhere (the joint
 dynamics' equilibrium); if the refitted D separates the fakes of a mode that G smears, the
 network can represent what G gets wrong and the joint training does not use it; if it
-cannot, D's capacity is the limit. BUILD_NOTES, "A longer ⅛ phase", uses it on seed 33.
+cannot, D's capacity is the limit. BUILD_NOTES, "The main job", uses it on seed 33.
 """
 
 from __future__ import annotations

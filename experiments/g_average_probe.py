@@ -1,4 +1,4 @@
-"""Probe behind ``rule.g_ema_decay`` (BUILD_NOTES, "G's moving average"): trains the main job
+"""Probe behind ``rule.g_ema_decay`` (BUILD_NOTES, "The main job"): trains the main job
 as it was before G's moving average (``--config.rule.g_ema_decay=0``) and, from the host,
 averages G's parameters at the end of every compiled call (100 steps), then scores the last
 iterate and three averages with the training logs' fixed latents:

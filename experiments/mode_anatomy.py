@@ -9,7 +9,7 @@ to the mean and standard deviations along x and y in units of σ (a mode G hits 
 median below about 1.2 and small spreads; a mode smeared into a bar has a large one along the
 bar). The samples are those of what the run evaluates (G's moving average when the run keeps
 one), from the newest checkpoint or each of --steps, at the run's fixed evaluation latents.
-BUILD_NOTES, "A longer ⅛ phase", uses it on seed 33 of the main job.
+BUILD_NOTES, "The main job", uses it on seed 33 of the main job.
 """
 
 from __future__ import annotations

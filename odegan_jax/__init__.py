@@ -4,7 +4,7 @@ Importing the package asks XLA for deterministic GPU programs (``--xla_gpu_deter
 appended to ``XLA_FLAGS``, read when JAX starts its backends: import odegan_jax before running
 any JAX computation). Without it two runs of the same config and seed on one H100 ended with
 different parameters (atomic reductions sum in varying order); with it they were bit-identical,
-at the same speed (BUILD_NOTES, "GPU"). CPUs ignore the flag. ``ODEGAN_GPU_DETERMINISTIC=0``, or
+at the same speed (BUILD_NOTES, "Runs"). CPUs ignore the flag. ``ODEGAN_GPU_DETERMINISTIC=0``, or
 the flag set in ``XLA_FLAGS`` by the user, leaves XLA's choice alone.
 """
 

@@ -550,7 +550,7 @@ def _compilation_cache(command: str) -> None:
     """JAX's persistent compilation cache for the commands that compute: a later run reads its
     programs back (the training calls, evaluation, plots, each of flax's op-by-op
     initialisation's tiny programs) instead of compiling them again. On an H200 the main
-    job took 28.2 s instead of 36.5 s, with the same parameters (BUILD_NOTES, "GPU").
+    job took 28.2 s instead of 36.5 s, with the same parameters.
 
     ``$ODEGAN_COMPILATION_CACHE``: the folder (default ``$XDG_CACHE_HOME/odegan_jax/xla``, else
     ``~/.cache/odegan_jax/xla``), or ``0`` for none. A cache the user set for JAX

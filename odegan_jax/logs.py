@@ -21,9 +21,9 @@ def summary_writer(logdir: str) -> Any:
     """tensorboardX's ``SummaryWriter`` for ``logdir``, imported without PyTorch.
 
     tensorboardX imports ``torch`` when it is installed, only to accept torch tensors: 3.5-4 s
-    of every run's start on a GPU machine with CUDA PyTorch beside JAX (as on Colab; see
-    BUILD_NOTES, "GPU"). The rows hold Python floats, so ``torch`` is hidden while tensorboardX
-    is first imported; a process that has imported either already is left as it is."""
+    of every run's start on a GPU machine with CUDA PyTorch beside JAX (as on Colab). The rows
+    hold Python floats, so ``torch`` is hidden while tensorboardX is first imported; a process
+    that has imported either already is left as it is."""
     if "tensorboardX" in sys.modules or "torch" in sys.modules:
         from tensorboardX import SummaryWriter
     else:

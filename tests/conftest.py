@@ -17,7 +17,7 @@ os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
 os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES", "0")
 # Tests compile many programs and run each for a few steps: compile them fast (LLVM at -O0,
 # without its expensive passes). Cold, this halves the compile-bound tests (the image
-# networks: 203 -> 101 s) and slows a few run-bound ones (BUILD_NOTES "Test suite"). The
+# networks: 203 -> 101 s) and slows a few run-bound ones. The
 # programs compute the same operations; runs compared within the suite share the flags.
 TEST_XLA_FLAGS = "--xla_backend_optimization_level=0 --xla_llvm_disable_expensive_passes=true"
 if TEST_XLA_FLAGS not in os.environ.get("XLA_FLAGS", ""):

@@ -210,7 +210,7 @@ def test_unknown_mlp_layout_names_the_key():
 
 
 def test_notebook_task_trains_alike_in_either_layout():
-    """``mog16_official`` (feature-major since 2026-12-05) against the same config
+    """``mog16_official`` (feature-major) against the same config
     batch-major: the same initial parameters, and 20 fused RK4 steps (frozen coupling, the
     regulariser after the step) to float rounding."""
     from odegan_jax import train

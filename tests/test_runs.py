@@ -284,7 +284,7 @@ def test_logged_2d_metrics_reuse_one_compiled_sampler_at_fixed_latents(caplog):
 def test_conv_nets_fuse_steps_on_accelerators_only(monkeypatch):
     """One compiled call per conv-net step on CPU (XLA differentiates convolutions in loops
     slowly there); ``loop.steps_per_call`` on a GPU, where one call per step leaves the GPU
-    waiting on the host (BUILD_NOTES, "GPU"); MLPs fuse everywhere."""
+    waiting on the host; MLPs fuse everywhere."""
     from types import SimpleNamespace
 
     import jax

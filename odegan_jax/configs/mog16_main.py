@@ -11,7 +11,7 @@ halved for 2,000 steps, and so is a step after which G's gradient is exactly 0 (
 generator). G's moving average over about the last 1,000 steps is what is evaluated. How it
 was chosen (on seeds 300–331 and 410–460; the longer ⅛ phase judged on seeds 1100–1131) and
 its quality over seeds 0–127, which nobody tuned it on (`odegan reproduce main_job_seeds`
-for 0–31): BUILD_NOTES.md ("Main job", "A longer ⅛ phase").
+for 0–31): BUILD_NOTES.md ("The main job", "A longer ⅛ phase").
 """
 
 from __future__ import annotations
@@ -27,9 +27,8 @@ if TYPE_CHECKING:
 def get_config() -> ConfigDict:
     c = base_config()
     c.name = "mog16_main"
-    # the ⅛ phase runs 18,000 steps (12,000 to 2026-12-07 07:00): seeds whose modes sharpen
-    # late (1024, 1029: 78-79% at 48k, 80.1 / 80.5% at 54k) pass; judged on fresh seeds
-    # 1100-1131 (BUILD_NOTES, "A longer ⅛ phase")
+    # the ⅛ phase runs 18,000 steps: seeds whose modes sharpen late pass; judged on fresh
+    # seeds 1100-1131 (BUILD_NOTES, "The main job")
     c.steps = 54_000
     c.rule.schedule_boundaries = (12_000, 24_000, 36_000)
     c.data.batch_size = 256
@@ -40,7 +39,7 @@ def get_config() -> ConfigDict:
     # a step that blows up (h = 0.6 is near the edge of RK4's stability on some seeds: 2 of
     # 16 diverged near step 4,000 on a Zen 4 CPU, 3 of 16 untuned seeds 100-115) goes back to
     # the newest checkpoint, one every 2,000 steps, and redoes the 2,000 steps from there at
-    # h / 2; then the schedule's h is back (BUILD_NOTES, "Main job")
+    # h / 2; then the schedule's h is back (BUILD_NOTES, "The main job")
     c.loop.nonfinite = "rollback"
     c.loop.checkpoint_every = 2000
     c.loop.rollback_steps = 2000

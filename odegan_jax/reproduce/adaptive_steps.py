@@ -218,8 +218,7 @@ def analyse(ctx: Context) -> Report:
         notes=[
             "wall times are not comparable between the two columns when the "
             "runs shared the cores differently (--jobs); NFE is the measure",
-            "the fixed runs are `mog16_rk4`'s (the main job until 2026-11-24, "
-            "and its schedule's base since)",
+            "the fixed runs are `mog16_rk4`'s (the base of the main job's schedule)",
         ],
     )
 

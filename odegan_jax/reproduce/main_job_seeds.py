@@ -1,22 +1,18 @@
 """``main_job_seeds``: the main job (``odegan train``, config ``mog16_main``) over seeds 0–31.
 
-Our own claim (README, BUILD_NOTES "Main job"): the main job covers 16/16 modes of the
+Our own claim (README, BUILD_NOTES "The main job"): the main job covers 16/16 modes of the
 16-Gaussian grid with ≥ 80% high-quality samples. This study measures how often it does.
-The main job's networks and schedule of 2026-12-06 (2×50 MLPs, halvings at 12k / 24k / 36k)
-were chosen on seeds 300–331 and five seeds of 400–479 that roll back (37 of 37 pass there);
-since 2026-12-07 its last phase (h / 8) runs 18,000 steps instead of 12,000 (54,000 steps in
-all; prompted by seeds 1024 and 1029, judged on fresh seeds 1100–1131: 32 of 32 pass at both
-lengths, median HQ 90.0 → 90.3%). Seeds 0–31 nobody tuned them on. Earlier main jobs (the same
-at 48,000 and 32,000 steps; 2×32 at 24,000 steps, chosen on seeds 0–3; ``mog16_rk4`` before
-that): BUILD_NOTES and this folder's git history. A step that blows up is redone from the last
-checkpoint at h / 2 for 2,000 steps (``loop.rollback_steps``, chosen on seeds 100–115), and
-since 2026-12-07 so is a call after which G's gradient is exactly 0 (``loop.dead_generator``:
-added after seed 11's G died, so seed 11 is not untuned for it; judged on the six seeds of
-0–31 and 500–925 whose G died, five of which then pass); the table counts each run's
-rollbacks. Since 2026-12-07 the main job evaluates G's exponential moving average
-(``rule.g_ema_decay`` 0.999; added after seed 108's last iterate dropped to 15/16 at the
-final step, judged on seeds 1000–1031); the trajectory is unchanged, and the table gives the
-last iterate's quality beside it.
+The main job's networks and schedule (2×50 MLPs, halvings at 12k / 24k / 36k) were chosen on
+seeds 300–331 and five seeds of 400–479 that roll back (37 of 37 pass there); its last phase
+(h / 8) of 18,000 steps was judged on fresh seeds 1100–1131 (32 of 32 pass). Seeds 0–31 nobody
+tuned them on. A step that blows up is redone from the last checkpoint at h / 2 for 2,000 steps
+(``loop.rollback_steps``, chosen on seeds 100–115), and so is a call after which G's gradient
+is exactly 0 (``loop.dead_generator``: added after seed 11's G died, so seed 11 is not untuned
+for it; judged on the six seeds of 0–31 and 500–925 whose G died, five of which then pass);
+the table counts each run's rollbacks. The main job evaluates G's exponential moving average
+(``rule.g_ema_decay`` 0.999; added after seed 108's last iterate dropped to 15/16 at the final
+step, judged on seeds 1000–1031); the trajectory is unchanged by it, and the table gives the
+last iterate's quality beside it. Earlier main jobs: BUILD_NOTES and git history.
 """
 
 from __future__ import annotations
@@ -77,7 +73,7 @@ def analyse(ctx: Context) -> Report:
     claims = [
         Claim(
             "the main job covers 16/16 modes with ≥ 80% high-quality samples",
-            'ours (README; BUILD_NOTES "Main job")',
+            'ours (README; BUILD_NOTES "The main job")',
             "16/16, ≥ 80% for every seed (seeds 300–331 "
             "and 410–460 chose the settings: 37 of 37 there; seed 11's dead G led to the dead-G "
             "rollback, judged on seeds 11, 671, 753, 780, 843, 884: 5 of 6 pass; the longer last "
