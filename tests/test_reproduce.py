@@ -875,3 +875,27 @@ def test_depth_2d_measures_snapshot_drift_and_quality(tmp_path):
     assert report.numbers["drift"]["swiss_roll/m0a"] == pytest.approx(0.1)
     assert _verdicts(report) == ["reproduced"] * 4
     assert set(report.figures) == {"progress_swiss_roll.png", "progress_mog8.png"}
+
+
+def test_a_committed_record_of_another_run_is_refused_before_anything_trains(tmp_path):
+    """A finished record counts as done only when it is the run the study asks for: the same
+    trajectory config and steps; loop.* / eval.* (bookkeeping) may differ."""
+    from odegan_jax.reproduce import StudyError, _check_records, _run_config
+
+    run = main_job_seeds.runs("cpu", [0])[0]
+    run_dir = tmp_path / "runs" / run.id
+    run_dir.mkdir(parents=True)
+    (run_dir / "summary.json").write_text("{}")
+    wanted = _run_config(run)
+
+    def with_record(change):
+        saved = json.loads(json.dumps(wanted))
+        change(saved)
+        (run_dir / "config.json").write_text(json.dumps(saved))
+        _check_records(str(tmp_path), [run], ())
+
+    with_record(lambda c: c["loop"].update(checkpoint_every=123))  # bookkeeping: done
+    with pytest.raises(StudyError, match="steps: 1000 there"):
+        with_record(lambda c: c.update(steps=1000))
+    with pytest.raises(StudyError, match=r"rule\.h: 0\.3 there, 0\.6 here"):
+        with_record(lambda c: c["rule"].update(h=0.3))

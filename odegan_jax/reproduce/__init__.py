@@ -505,6 +505,7 @@ def run_study(
             )
     selected = set(ids if only is None else only)
     _check_data(study, [r for r in runs if r.id in selected], overrides)
+    _check_records(study_dir, runs, overrides)
     os.makedirs(os.path.join(study_dir, "runs"), exist_ok=True)
     try:
         lock = RunLock(study_dir)
@@ -520,6 +521,45 @@ def run_study(
         )
     finally:
         lock.release()
+
+
+def _run_config(run: Run, overrides: Sequence[tuple] = ()) -> dict:
+    """The resolved config ``run`` trains with, as ``config.json`` holds it."""
+    from odegan_jax.config import resolve_config
+
+    texts = [f"--config.seed={run.seed}"] + [
+        f"--config.{k}={override_text(v)}" for k, v in tuple(run.overrides) + tuple(overrides)
+    ]
+    return resolve_config(run.config, texts).to_dict()
+
+
+def _check_records(study_dir: str, runs: Sequence[Run], overrides: Sequence[tuple]) -> None:
+    """A finished record under ``runs/`` counts as done only if it is the run the study asks
+    for: the same trajectory config and the same ``steps`` (bookkeeping keys, ``loop.*`` and
+    ``eval.*``, may differ). Anything else is one error naming the run and the keys, before
+    anything trains, so a record of another size or an older design is never read as this
+    one."""
+    from odegan_jax.rundir import trajectory_differences
+
+    for run in runs:
+        run_dir = os.path.join(study_dir, "runs", run.id)
+        if run.kind == "peer" or _outcome(run, run_dir) is None:
+            continue
+        saved = _read_json(os.path.join(run_dir, "config.json"))
+        if saved is None:
+            continue
+        wanted = _run_config(run, overrides)
+        diff = trajectory_differences(saved, wanted)
+        if saved.get("rule", {}).get("h_auto"):  # h = auto: config.json holds the h it chose
+            diff.pop("rule.h", None)
+        if saved.get("steps") != wanted.get("steps"):
+            diff["steps"] = (saved.get("steps"), wanted.get("steps"))
+        if diff:
+            shown = "; ".join(f"{k}: {a!r} there, {b!r} here" for k, (a, b) in diff.items())
+            raise StudyError(
+                f"{run_dir} holds a finished record of another run than the study's "
+                f"{run.id} ({shown}); move it aside (or delete it) to train the run anew"
+            )
 
 
 def _core_pool(jobs: int):
