@@ -16,7 +16,9 @@ point an Adam step).
 Size (CPU default): 10,000 steps at batch 64 (~10.7 epochs), FID / IS on 10,000 samples every
 500 steps; 3 seeds for RK4, Adam and Adam with BN, 2 for RK4 + Adam and SN-GAN. Measured on the
 2-core machine: ~0.20 s an RK4 step, ~0.085 s an Adam step (both cores), about 5 CPU hours in
-all. ``--gpu``: 50,000 steps; ``--full``: Qin20's 1M steps.
+all. ``--gpu``: 50,000 steps; ``--full``: Qin20's 1M steps. This size does not decide: the
+committed Adam records improved their best FID by 13–19% over the last quarter, and one Adam run
+to 40,000 steps (``experiments/results/adam_length_probe/``) had not settled either (7.4%).
 
 The criteria, fixed before any run (constants below; means over seeds):
 
