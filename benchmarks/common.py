@@ -11,6 +11,26 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the reposi
 RESULT = "RESULT "  # a child process's line that carries its results as JSON
 
 
+def jax_meta(**extra: object) -> dict:
+    """The ``_meta`` of a JAX benchmark's results: backend, devices, versions, core count and
+    time, then ``extra`` (the benchmark's own settings). Imports JAX when called, so the
+    PyTorch and peer children that import this module never need it."""
+    import platform
+    import time
+
+    import jax
+
+    return {
+        "backend": jax.default_backend(),
+        "devices": str(jax.devices()),
+        "jax": jax.__version__,
+        "python": platform.python_version(),
+        "cpu_count": os.cpu_count(),
+        "time": time.strftime("%Y-%m-%d %H:%M:%S"),
+        **extra,
+    }
+
+
 def write_results(path: str | None, results: dict) -> None:
     """Writes ``results`` as indented JSON to ``path`` (folders made), when a path is given."""
     if not path:

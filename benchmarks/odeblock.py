@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import statistics
 import time
 
@@ -41,7 +40,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from benchmarks.common import write_results
+from benchmarks.common import jax_meta, write_results
 from odegan_jax.models.odeblock import ODEBlock
 
 LAYERS = ((16, 1, 0), (16, 3, 1), (10, 1, 0))
@@ -292,18 +291,7 @@ def main(argv=None):
     args = p.parse_args(argv)
     key = jax.random.PRNGKey(0)
     x = jax.random.normal(jax.random.PRNGKey(1), SHAPE)
-    results = {
-        "_meta": {
-            "backend": jax.default_backend(),
-            "devices": str(jax.devices()),
-            "jax": jax.__version__,
-            "python": platform.python_version(),
-            "cpu_count": os.cpu_count(),
-            "steps": args.steps,
-            "shape": SHAPE,
-            "time": time.strftime("%Y-%m-%d %H:%M:%S"),
-        }
-    }
+    results = {"_meta": jax_meta(steps=args.steps, shape=SHAPE)}
     rows = {}
     params = None
     for solver in ("euler", "heun", "rk4", "tsit5", "dopri5"):

@@ -13,14 +13,11 @@ busy, so the gain there is what batching the small products buys.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
-import time
 
 import jax
 import jax.numpy as jnp
 
-from benchmarks.common import write_results
+from benchmarks.common import jax_meta, write_results
 from benchmarks.step_time import time_calls
 from odegan_jax import population, train
 from odegan_jax.config import load_config
@@ -36,18 +33,7 @@ def main(argv=None):
     args = p.parse_args(argv)
     config = load_config(args.config)
     k = 100
-    results = {
-        "_meta": {
-            "backend": jax.default_backend(),
-            "devices": str(jax.devices()),
-            "jax": jax.__version__,
-            "python": platform.python_version(),
-            "cpu_count": os.cpu_count(),
-            "config": args.config,
-            "time": time.strftime("%Y-%m-%d %H:%M:%S"),
-            "steps_per_call": k,
-        }
-    }
+    results = {"_meta": jax_meta(config=args.config, steps_per_call=k)}
     exp = build(config)
     single = (
         1000

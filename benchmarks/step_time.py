@@ -16,15 +16,13 @@ Machines are noisy: compare ratios from one run, not absolute times across runs.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import statistics
 import time
 
 import jax
 import jax.numpy as jnp
 
-from benchmarks.common import write_results
+from benchmarks.common import jax_meta, write_results
 from odegan_jax import rules, train
 from odegan_jax.config import base_config
 from odegan_jax.experiment import KEY_NAMES, Experiment, build, build_game, init_state
@@ -113,17 +111,7 @@ def main(argv=None):
         "--reps", type=int, default=0, help="timed repetitions (default 20 MLP / 5 conv)"
     )
     args = p.parse_args(argv)
-    results = {
-        "_meta": {
-            "backend": jax.default_backend(),
-            "devices": str(jax.devices()),
-            "jax": jax.__version__,
-            "python": platform.python_version(),
-            "cpu_count": os.cpu_count(),
-            "time": time.strftime("%Y-%m-%d %H:%M:%S"),
-            "reg_weight": REG,
-        }
-    }
+    results = {"_meta": jax_meta(reg_weight=REG)}
     for model in args.models.split(","):
         config = model_config(model)
         exp = build(config) if model == "mlp" else None
