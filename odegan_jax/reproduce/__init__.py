@@ -280,11 +280,16 @@ def train_command(run: Run, run_dir: str, extra: Sequence[tuple] = ()) -> list[s
         "--workdir",
         run_dir,
         "--no-progress",
-        f"--config.seed={run.seed}",
+        *_override_args(run, extra),
     ]
-    for key, value in tuple(run.overrides) + tuple(extra):
-        cmd.append(f"--config.{key}={override_text(value)}")
     return cmd
+
+
+def _override_args(run: Run, extra: Sequence[tuple] = ()) -> list[str]:
+    """``--config.KEY=VALUE`` of ``run``: its seed, its overrides, then the study's ``extra``."""
+    return [f"--config.seed={run.seed}"] + [
+        f"--config.{key}={override_text(value)}" for key, value in (*run.overrides, *extra)
+    ]
 
 
 def _read_json(path: str) -> dict | None:
@@ -527,10 +532,7 @@ def _run_config(run: Run, overrides: Sequence[tuple] = ()) -> dict:
     """The resolved config ``run`` trains with, as ``config.json`` holds it."""
     from odegan_jax.config import resolve_config
 
-    texts = [f"--config.seed={run.seed}"] + [
-        f"--config.{k}={override_text(v)}" for k, v in tuple(run.overrides) + tuple(overrides)
-    ]
-    return resolve_config(run.config, texts).to_dict()
+    return resolve_config(run.config, _override_args(run, overrides)).to_dict()
 
 
 def _check_records(study_dir: str, runs: Sequence[Run], overrides: Sequence[tuple]) -> None:
